@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Runs the compiled tap suite and ends with one line CI reads: "N passed, N failed".
+// tap prints its own counts as "# { total: N, pass: N, fail: N, ... }"; we relay those.
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+
+const tapBin = join(process.cwd(), 'node_modules', 'tap', 'dist', 'esm', 'run.mjs')
+const files = process.argv.slice(2)
+const args = [tapBin, '--reporter=tap', ...(files.length ? files : ['dist/test'])]
+const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+let tail = ''
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk)
+  tail = (tail + chunk.toString('utf8')).slice(-4096)
+})
+child.on('close', (code) => {
+  const m = /# \{ total: (\d+)(?:, pass: (\d+))?(?:, fail: (\d+))?/.exec(tail)
+  const pass = m ? Number(m[2] ?? 0) : 0
+  const fail = m ? Number(m[3] ?? 0) : 1
+  process.stdout.write(`\n${pass} passed, ${fail} failed\n`)
+  process.exit(code === 0 && fail === 0 && m ? 0 : 1)
+})
