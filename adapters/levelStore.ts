@@ -1,0 +1,93 @@
+/**
+ * KVStore over abstract-level: classic-level (LevelDB on disk) for the daemon, memory-level
+ * for core unit tests. Both run the same conformance suite (test/adapters/storeConformance.ts).
+ */
+import { ClassicLevel } from 'classic-level'
+import { MemoryLevel } from 'memory-level'
+import type { AbstractLevel } from 'abstract-level'
+import { pollenError } from '../core/errors.js'
+import type { BatchOp, KeyRange, KVStore } from '../core/store.js'
+
+type Level = AbstractLevel<string | Buffer | Uint8Array, string, Uint8Array>
+
+function levelRange(r: KeyRange): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of ['gt', 'gte', 'lt', 'lte', 'limit', 'reverse'] as const) if (r[k] !== undefined) out[k] = r[k]
+  return out
+}
+
+function storageError(what: string, cause: unknown): never {
+  const code = (cause as { code?: string })?.code
+  if (code === 'LEVEL_LOCKED' || code === 'LEVEL_DATABASE_NOT_OPEN' && String((cause as Error)?.cause).includes('lock')) {
+    throw pollenError('POLLEN_DAEMON_RUNNING', `the data directory is locked by another process (is a daemon already running on it?)`, { cause })
+  }
+  throw pollenError('POLLEN_STORAGE', `storage failed while ${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+}
+
+/** A KVStore backed by any abstract-level database with utf8 keys and byte values. */
+export class LevelStore implements KVStore {
+  readonly #db: Level
+
+  private constructor(db: Level) {
+    this.#db = db
+  }
+
+  /** Opens (creating if needed) a LevelDB directory. */
+  static async openDisk(location: string): Promise<LevelStore> {
+    const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Level
+    try {
+      await db.open()
+    } catch (err) {
+      storageError(`opening ${location}`, err)
+    }
+    return new LevelStore(db)
+  }
+
+  /** An in-memory store, for unit tests of core. */
+  static async openMemory(): Promise<LevelStore> {
+    const db = new MemoryLevel<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Level
+    await db.open()
+    return new LevelStore(db)
+  }
+
+  async get(k: string): Promise<Uint8Array | undefined> {
+    try {
+      const v = await this.#db.get(k)
+      return v ?? undefined
+    } catch (err) {
+      if ((err as { code?: string }).code === 'LEVEL_NOT_FOUND') return undefined
+      storageError(`reading a key`, err)
+    }
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return []
+    try {
+      const values = await this.#db.getMany([...keys])
+      return values.map((v) => v ?? undefined)
+    } catch (err) {
+      storageError('reading keys', err)
+    }
+  }
+
+  async *range(r: KeyRange): AsyncIterable<[string, Uint8Array]> {
+    for await (const [k, v] of this.#db.iterator(levelRange(r))) yield [k, v]
+  }
+
+  async *keys(r: KeyRange): AsyncIterable<string> {
+    for await (const k of this.#db.keys(levelRange(r))) yield k
+  }
+
+  async write(ops: readonly BatchOp[]): Promise<void> {
+    if (ops.length === 0) return
+    try {
+      await this.#db.batch(ops.map((o) => (o.type === 'put' ? { type: 'put' as const, key: o.key, value: o.value } : { type: 'del' as const, key: o.key })))
+    } catch (err) {
+      storageError('writing a batch', err)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close()
+  }
+}

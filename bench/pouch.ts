@@ -1,0 +1,259 @@
+/**
+ * The reference peer: PouchDB replication (CouchDB protocol, LevelDB storage on both
+ * sides) through the same emulated link pollen is measured on.
+ *
+ * Topology: a child process runs express-pouchdb over PouchDB/leveldb (the "server",
+ * holding the source db). The bench process runs an {@link EmulatedLink} in front of it
+ * and a client PouchDB on leveldb that pulls `http://127.0.0.1:<linkPort>/<src>` into a
+ * local target db, which is the direction a school server or tablet syncs from the cloud.
+ * Bytes are counted at the link (HTTP headers included: they cross the wire too);
+ * requests are counted by the server.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import PouchDB from 'pouchdb'
+import { EmulatedLink, type LinkOptions } from './link.js'
+import type { Resource } from './dataset.js'
+import type { ServerRequest, ServerStats } from './pouchServer.js'
+
+/** `Omit` applied to each member of a union (plain `Omit` would merge them). */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
+
+/** One measured replication. */
+export interface PouchRunResult {
+  ms: number
+  /** Bytes client → server at the link. */
+  bytesUp: number
+  /** Bytes server → client at the link. */
+  bytesDown: number
+  /** HTTP requests the server saw. */
+  requests: number
+  /** Requests per endpoint kind (`"POST _bulk_get"` …). */
+  byEndpoint: Record<string, number>
+  connections: number
+  cuts: number
+  /** Replication attempts (more than 1 only when the link cut it). */
+  attempts: number
+  docsWritten: number
+  /** Server VmHWM during the run (since the last reset), in bytes; null off Linux. */
+  serverPeakRssBytes: number | null
+}
+
+/** Options for {@link PouchBench.start}. */
+export interface PouchBenchOptions {
+  /** The emulated link between client and server (its target is filled in). */
+  link: Omit<LinkOptions, 'targetPort' | 'targetHost'>
+  /** Working directory; default a fresh temp dir, removed by {@link PouchBench.stop}. */
+  dir?: string
+  /** Passed to `PouchDB.replicate` (defaults are PouchDB's own: batch_size 100, batches_limit 10). */
+  replicate?: PouchDB.ReplicateOptions
+  /** Attempts before giving up when the link cuts a replication. Default 50. */
+  maxAttempts?: number
+}
+
+/** `id` becomes `_id`; everything else is the document body. */
+export function resourceToDoc(r: Resource): PouchDB.Doc {
+  const { id, ...body } = r
+  return { _id: id, ...body }
+}
+
+function readHwm(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) * 1024 : null
+  } catch {
+    return null
+  }
+}
+
+/** A PouchDB server in a child process, an emulated link in front, a local client. */
+export class PouchBench {
+  private nextId = 1
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  private readonly targets = new Map<string, PouchDB.Database>()
+  private readonly ClientPouch: PouchDB.Static
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly link: EmulatedLink,
+    /** Port of the emulated link clients connect to. */
+    readonly linkPort: number,
+    /** Port of the server itself, bypassing the link. */
+    readonly serverPort: number,
+    private readonly dir: string,
+    private readonly ownsDir: boolean,
+    private readonly opts: PouchBenchOptions,
+  ) {
+    fs.mkdirSync(path.join(dir, 'client'), { recursive: true })
+    this.ClientPouch = PouchDB.defaults({ prefix: path.join(dir, 'client') + path.sep })
+    child.on('message', (msg: { id?: number; ok?: boolean; result?: unknown; error?: string }) => {
+      const p = msg.id === undefined ? undefined : this.pending.get(msg.id)
+      if (!p || msg.id === undefined) return
+      this.pending.delete(msg.id)
+      if (msg.ok) p.resolve(msg.result)
+      else p.reject(new Error(`pouch server: ${msg.error}`))
+    })
+    child.on('exit', (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`pouch server exited (${code})`))
+      this.pending.clear()
+    })
+  }
+
+  /** Starts the server process and the link. */
+  static async start(opts: PouchBenchOptions): Promise<PouchBench> {
+    const ownsDir = opts.dir === undefined
+    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pollen-pouch-'))
+    const entry = fileURLToPath(new URL('./pouchServer.js', import.meta.url))
+    const child = fork(entry, [path.join(dir, 'server')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] })
+    const serverPort = await new Promise<number>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('exit', (code) => reject(new Error(`pouch server exited during start (${code})`)))
+      child.on('message', (m: { type?: string; port?: number }) => {
+        if (m.type === 'ready' && m.port) resolve(m.port)
+      })
+    })
+    child.removeAllListeners('exit')
+    child.removeAllListeners('error')
+    const link = new EmulatedLink({ ...opts.link, targetPort: serverPort })
+    const linkPort = await link.start()
+    return new PouchBench(child, link, linkPort, serverPort, dir, ownsDir, opts)
+  }
+
+  private call<T>(req: WithoutId<ServerRequest>): Promise<T> {
+    const id = this.nextId++
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      this.child.send({ ...req, id })
+    })
+  }
+
+  /**
+   * Writes resources into a server db directly (not through the link): new ones are
+   * created, existing ids get a new revision. Batches keep IPC messages small.
+   */
+  async load(resources: Iterable<Resource>, db = 'src', batch = 500): Promise<number> {
+    let n = 0
+    let docs: PouchDB.Doc[] = []
+    for (const r of resources) {
+      docs.push(resourceToDoc(r))
+      if (docs.length >= batch) {
+        n += await this.call<number>({ op: 'load', db, docs })
+        docs = []
+      }
+    }
+    if (docs.length > 0) n += await this.call<number>({ op: 'load', db, docs })
+    return n
+  }
+
+  /** The local (client-side) target db, created on first use. */
+  target(name = 'tgt'): PouchDB.Database {
+    let db = this.targets.get(name)
+    if (!db) this.targets.set(name, (db = new this.ClientPouch(name)))
+    return db
+  }
+
+  /** Destroys a local target db so the next replication starts from nothing. */
+  async resetTarget(name = 'tgt'): Promise<void> {
+    await this.target(name).destroy()
+    this.targets.delete(name)
+  }
+
+  /**
+   * Pulls server db `source` into local db `target` through the link and measures it.
+   * Counters and the server's peak RSS are reset first. If the link cuts the
+   * replication, it is restarted (PouchDB resumes from its checkpoint) until it
+   * completes, as an app with `retry` would; the time includes every attempt.
+   */
+  async replicate(source = 'src', target = 'tgt'): Promise<PouchRunResult> {
+    await this.call({ op: 'reset' })
+    this.link.resetStats()
+    const url = `http://127.0.0.1:${this.linkPort}/${source}`
+    const maxAttempts = this.opts.maxAttempts ?? 50
+    const t0 = performance.now()
+    let attempts = 0
+    let docsWritten = 0
+    for (;;) {
+      attempts++
+      try {
+        const res = await PouchDB.replicate(url, this.target(target), { ...this.opts.replicate, retry: false })
+        docsWritten += res.docs_written
+        if (res.ok && res.status === 'complete') break
+        throw new Error(`replication ended with status ${res.status}`)
+      } catch (err) {
+        if (attempts >= maxAttempts) throw err
+      }
+    }
+    const ms = performance.now() - t0
+    const s = this.link.stats()
+    const server = await this.call<ServerStats>({ op: 'stats' })
+    return {
+      ms,
+      bytesUp: s.bytesUp,
+      bytesDown: s.bytesDown,
+      requests: server.requests,
+      byEndpoint: server.byEndpoint,
+      connections: s.connections,
+      cuts: s.cuts,
+      attempts,
+      docsWritten,
+      serverPeakRssBytes: this.child.pid ? readHwm(this.child.pid) : null,
+    }
+  }
+
+  /** Document count of a server db. */
+  async serverDocCount(db = 'src'): Promise<number> {
+    return (await this.call<PouchDB.DatabaseInfo>({ op: 'info', db })).doc_count
+  }
+
+  /** Stops link, client dbs and server process; removes the temp dir if it made one. */
+  async stop(): Promise<void> {
+    await this.link.stop()
+    for (const db of this.targets.values()) await db.close().catch(() => undefined)
+    this.targets.clear()
+    if (this.child.exitCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()))
+      this.child.disconnect()
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000).unref())])
+      if (this.child.exitCode === null) this.child.kill('SIGKILL')
+    }
+    if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Results of the standard PouchDB scenarios. */
+export interface PouchScenarioResults {
+  /** Full replication of `base` into an empty target. */
+  initial: PouchRunResult
+  /** Replicating again with nothing new. */
+  nothingNew: PouchRunResult
+  /** Only present when `changes` were given: those changes on top of `base`. */
+  changed?: PouchRunResult
+}
+
+/**
+ * Runs the standard PouchDB scenarios over one link: initial sync of `base`, an immediate
+ * "nothing new" re-sync, then (if given) `changes` applied at the server and synced.
+ */
+export async function runPouchScenarios(
+  base: Iterable<Resource>,
+  opts: PouchBenchOptions & { changes?: Iterable<Resource> },
+): Promise<PouchScenarioResults> {
+  const bench = await PouchBench.start(opts)
+  try {
+    await bench.load(base)
+    const initial = await bench.replicate()
+    const nothingNew = await bench.replicate()
+    let changed: PouchRunResult | undefined
+    if (opts.changes) {
+      await bench.load(opts.changes)
+      changed = await bench.replicate()
+    }
+    return { initial, nothingNew, changed }
+  } finally {
+    await bench.stop()
+  }
+}

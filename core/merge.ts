@@ -1,0 +1,174 @@
+/**
+ * The merge rules as pure functions over one record's state. For each layer the state keeps
+ * its heads: the operations (of that layer, plus deletes and purges, which apply to every
+ * layer) that no other applied operation has seen. Heads are the maximal elements of a set,
+ * so they do not depend on the order operations arrive in. The winner among heads is picked
+ * by a fixed rule: delete or purge beats put; between puts the record's origin instance wins,
+ * then the later timestamp, then the higher author id. The other heads are the conflicts.
+ */
+import type { Counters } from './counterVector.js'
+import { dominates, instanceOf, opRef, type OpType, type Operation, type OpRef } from './operation.js'
+
+/** What the state keeps of one head operation. */
+export interface Head {
+  author: string
+  counter: number
+  type: OpType
+  hlc: number
+  deps: Counters
+  /** Body bytes for puts (null once purged). */
+  body: Uint8Array | null
+}
+
+/** The merged state of one record, stored as a projection. */
+export interface RecordState {
+  kind: string
+  id: string
+  partition: string
+  /** Pointwise maximum of every applied operation and everything those had seen. */
+  version: Counters
+  /** The earliest operation by (hlc, author): its author's instance is the record's origin. */
+  first: { hlc: number; author: string }
+  /** Maximal delete and purge operations. */
+  deletes: Head[]
+  /** Maximal purge operations: bodies of operations not written after all of them are dropped. */
+  purges: Head[]
+  /** Heads per layer present. */
+  layers: Record<string, Head[]>
+}
+
+/** How an operation changed a record. */
+export type ApplyEffect = 'new' | 'updated' | 'unchanged'
+
+export function headOf(op: Operation): Head {
+  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps: op.deps, body: op.body }
+}
+
+/** The instance a record belongs to: the author of its earliest operation. */
+export function originOf(state: RecordState): string {
+  return instanceOf(state.first.author)
+}
+
+/** Orders two concurrent heads: negative when `a` wins. */
+export function compareHeads(a: Head, b: Head, origin: string): number {
+  const aDel = a.type !== 'put'
+  const bDel = b.type !== 'put'
+  if (aDel !== bDel) return aDel ? -1 : 1
+  if (aDel && bDel && a.type !== b.type) return a.type === 'purge' ? -1 : 1
+  const aOrigin = instanceOf(a.author) === origin
+  const bOrigin = instanceOf(b.author) === origin
+  if (aOrigin !== bOrigin) return aOrigin ? -1 : 1
+  if (a.hlc !== b.hlc) return b.hlc - a.hlc
+  if (a.author !== b.author) return a.author > b.author ? -1 : 1
+  return b.counter - a.counter
+}
+
+/** The winning head of a layer, or undefined when the layer has none. */
+export function winnerOf(heads: readonly Head[], origin: string): Head | undefined {
+  let best: Head | undefined
+  for (const h of heads) if (!best || compareHeads(h, best, origin) < 0) best = h
+  return best
+}
+
+/** Adds `op` to a set of maximal elements; returns the new set, or null if `op` was already seen. */
+function addMaximal(heads: readonly Head[], op: Operation): Head[] | null {
+  if (heads.some((h) => (h.author === op.author && h.counter === op.counter) || dominates(h, op))) return null
+  return [...heads.filter((h) => !dominates(op, h)), headOf(op)]
+}
+
+function mergeVersion(version: Counters, op: Operation): Counters {
+  const out: Counters = { ...version }
+  for (const [a, n] of Object.entries(op.deps)) if (n > (out[a] ?? 0)) out[a] = n
+  if (op.counter > (out[op.author] ?? 0)) out[op.author] = op.counter
+  return out
+}
+
+/** True when `op` was written after every purge of the record, so it keeps its body. */
+export function survivesPurges(state: RecordState | undefined, op: Pick<Operation, 'deps'>): boolean {
+  return !state || state.purges.every((p) => dominates(op, p))
+}
+
+/** A fresh, empty state for a record about to receive its first operation. */
+export function emptyState(op: Operation): RecordState {
+  return { kind: op.kind, id: op.id, partition: op.partition, version: {}, first: { hlc: op.hlc, author: op.author }, deletes: [], purges: [], layers: {} }
+}
+
+/**
+ * Applies one operation to a record's state. Pure: returns the new state (the input is not
+ * modified) and whether anything a reader sees changed. Order-independent by construction.
+ */
+export function applyToState(prev: RecordState | undefined, op: Operation): { state: RecordState; changed: boolean } {
+  const base = prev ?? emptyState(op)
+  const state: RecordState = { ...base, layers: { ...base.layers }, version: mergeVersion(base.version, op) }
+  if (op.hlc < state.first.hlc || (op.hlc === state.first.hlc && op.author < state.first.author)) {
+    state.first = { hlc: op.hlc, author: op.author }
+  }
+  let changed = prev === undefined || state.first !== base.first
+  const kept = survivesPurges(base, op) ? op : { ...op, body: null }
+
+  if (op.type === 'put') {
+    const current = state.layers[op.layer] ?? base.deletes
+    const next = addMaximal(current, kept)
+    if (next) {
+      state.layers[op.layer] = next
+      changed = true
+    }
+    return { state, changed }
+  }
+
+  const deletes = addMaximal(base.deletes, kept)
+  if (deletes) {
+    state.deletes = deletes
+    changed = true
+  }
+  for (const layer of Object.keys(state.layers)) {
+    const next = addMaximal(state.layers[layer], kept)
+    if (next) state.layers[layer] = next
+  }
+  if (op.type === 'purge') {
+    const purges = addMaximal(base.purges, kept)
+    if (purges) state.purges = purges
+    for (const layer of Object.keys(state.layers)) {
+      state.layers[layer] = state.layers[layer].map((h) => (h.body && !dominates(h, op) ? { ...h, body: null } : h))
+    }
+    changed = true
+  }
+  return { state, changed }
+}
+
+/** The winner per layer, dropping layers whose winner is a delete. */
+export function visibleLayers(state: RecordState): Record<string, Head> {
+  const origin = originOf(state)
+  const out: Record<string, Head> = {}
+  for (const [layer, heads] of Object.entries(state.layers)) {
+    const w = winnerOf(heads, origin)
+    if (w && w.type === 'put') out[layer] = w
+  }
+  return out
+}
+
+/** True when the record exists: its neutral layer's winner is a put. */
+export function isLive(state: RecordState): boolean {
+  const neutral = state.layers['']
+  if (!neutral) return false
+  const w = winnerOf(neutral, originOf(state))
+  return w !== undefined && w.type === 'put'
+}
+
+/** One unresolved conflict: a layer with more than one head. */
+export interface LayerConflict {
+  layer: string
+  winner: OpRef
+  losers: OpRef[]
+}
+
+export function conflictsOf(state: RecordState): LayerConflict[] {
+  const origin = originOf(state)
+  const out: LayerConflict[] = []
+  for (const [layer, heads] of Object.entries(state.layers)) {
+    if (heads.length < 2) continue
+    const w = winnerOf(heads, origin) as Head
+    out.push({ layer, winner: opRef(w), losers: heads.filter((h) => h !== w).map(opRef).sort() })
+  }
+  return out.sort((a, b) => (a.layer < b.layer ? -1 : 1))
+}

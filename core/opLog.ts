@@ -1,0 +1,413 @@
+/**
+ * The operation log and its write path. Every change — a local transaction or a chunk from a
+ * peer — is one atomic batch holding the operations, the record index, the projections they
+ * touch, the counter-vector advances and the instance metadata. A crash leaves all or nothing.
+ */
+import { CounterVectors, type VectorEntry } from './counterVector.js'
+import { pollenError } from './errors.js'
+import { HybridClock } from './hlc.js'
+import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
+import { applyToState, conflictsOf, survivesPurges, type RecordState } from './merge.js'
+import { Mutex } from './mutex.js'
+import { decodeOperation, dominates, encodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpType, type Operation } from './operation.js'
+import { projectionWrites, statusOf, type ReviewDecision } from './projection.js'
+import { prefixRange, type BatchOp, type KVStore } from './store.js'
+import { rebuildProjections } from './rebuild.js'
+
+/** One change a local transaction makes. */
+export interface LocalChange {
+  kind: string
+  id: string
+  partition: string
+  type: OpType
+  layer: string
+  body?: unknown
+}
+
+/** How one record fared in a batch (for sync results). */
+export type RecordEffect = 'new' | 'updated' | 'deleted' | 'unchanged'
+
+/** Totals of a batch applied from a peer. */
+export interface ApplyResult {
+  applied: number
+  duplicates: number
+  skipped: number
+  new: number
+  updated: number
+  unchanged: number
+  conflicts: number
+}
+
+/** A vector claim a chunk allows the receiver to raise (see SPEC §2 and core/diff.ts). */
+export interface VectorAdvance {
+  prefix: string
+  layer: string
+  author: string
+  counter: number
+}
+
+/** Instance metadata persisted with every local append. */
+interface SelfMeta {
+  author: string
+  counter: number
+  hlc: number
+}
+
+const recordKey = (kind: string, id: string): string => `${kind}\u0000${id}`
+
+/** A local transaction under construction: reads see its own earlier changes. */
+export interface Transaction {
+  /** The record's state including this transaction's changes so far. */
+  state(kind: string, id: string): Promise<RecordState | undefined>
+  /** Adds one change; returns the operation it becomes. */
+  add(change: LocalChange): Promise<Operation>
+  /** Starts a new transaction group in the same batch (groups travel whole in one chunk). */
+  next(): void
+}
+
+export class OpLog {
+  readonly store: KVStore
+  readonly #mutex = new Mutex()
+  readonly #vectors: CounterVectors
+  readonly #maxHeld: Map<string, number>
+  readonly #clock: HybridClock
+  #self: SelfMeta
+  #languages: string[]
+
+  private constructor(store: KVStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
+    this.store = store
+    this.#self = self
+    this.#vectors = vectors
+    this.#maxHeld = maxHeld
+    this.#languages = languages
+    this.#clock = new HybridClock(self.hlc, now)
+  }
+
+  /**
+   * Opens the log on a store: reads the instance metadata, the vectors and the highest
+   * counter held per author (one seek per author). Nothing is replayed.
+   */
+  static async open(store: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number }): Promise<OpLog> {
+    const raw = await store.get(key.meta('self'))
+    const self: SelfMeta = raw ? decodeValue<SelfMeta>(raw) : { author: opts.author, counter: 0, hlc: 0 }
+    if (self.author !== opts.author) {
+      // A new epoch (re-keyed after a restore) starts its own counter.
+      self.author = opts.author
+      self.counter = await lastCounter(store, opts.author)
+    }
+    const entries: VectorEntry[] = []
+    const rows = new Map<string, VectorEntry>()
+    for await (const [k, v] of store.range(prefixRange(key.vectors()))) {
+      const [layer, prefix, author] = parts(k)
+      const slot = `${layer}\u0000${prefix}`
+      let row = rows.get(slot)
+      if (!row) {
+        row = { prefix, layer, counters: {} }
+        rows.set(slot, row)
+        entries.push(row)
+      }
+      row.counters[author] = decodeValue<number>(v)
+    }
+    const maxHeld = new Map<string, number>()
+    let cursor = key.allOps()
+    for (;;) {
+      let found: string | undefined
+      for await (const k of store.keys({ gte: cursor, lt: key.allOps() + '\uffff', limit: 1 })) found = k
+      if (!found) break
+      const [author] = parts(found)
+      maxHeld.set(author, await lastCounter(store, author))
+      cursor = key.opsOf(author) + '\uffff'
+    }
+    const log = new OpLog(store, self, CounterVectors.from(entries), maxHeld, [...opts.languages], opts.now)
+    if (await store.get(key.meta('rebuilding'))) await log.rebuild()
+    return log
+  }
+
+  /** This instance's current author id. */
+  get author(): string {
+    return this.#self.author
+  }
+
+  /** This instance's id (the author id without its epoch). */
+  get instance(): string {
+    return instanceOf(this.#self.author)
+  }
+
+  /** The last counter this instance's author used. */
+  get counter(): number {
+    return this.#self.counter
+  }
+
+  /** Languages this instance keeps text in. */
+  get languages(): readonly string[] {
+    return this.#languages
+  }
+
+  /** Layers this instance stores: "" (neutral) and its languages. */
+  get layers(): string[] {
+    return ['', ...this.#languages]
+  }
+
+  /** The live counter vectors; callers must not modify them. */
+  get vectors(): CounterVectors {
+    return this.#vectors
+  }
+
+  /** The highest counter held for an author (0 when none). */
+  maxHeld(author: string): number {
+    return this.#maxHeld.get(author) ?? 0
+  }
+
+  /** Every author with operations in this log. */
+  authors(): string[] {
+    return [...this.#maxHeld.keys()].sort()
+  }
+
+  /** Runs `fn` under the log's write lock (for other writers of the same store). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#mutex.run(fn)
+  }
+
+  async state(kind: string, id: string): Promise<RecordState | undefined> {
+    const raw = await this.store.get(key.state(kind, id))
+    return raw ? decodeState(raw) : undefined
+  }
+
+  async review(kind: string, id: string): Promise<ReviewDecision | undefined> {
+    const raw = await this.store.get(key.review(kind, id))
+    return raw ? decodeValue<ReviewDecision>(raw) : undefined
+  }
+
+  async getOp(author: string, counter: number): Promise<Operation | undefined> {
+    const raw = await this.store.get(key.op(author, counter))
+    return raw ? decodeOperation(raw) : undefined
+  }
+
+  /** Operations of one author with counter above `after`, in counter order. */
+  async *scanAuthor(author: string, after: number): AsyncIterable<Operation> {
+    for await (const [, v] of this.store.range({ gt: key.op(author, after), lt: key.opsOf(author) + '\uffff' })) yield decodeOperation(v)
+  }
+
+  /**
+   * Runs a local transaction: `fn` reads states and adds changes under the write lock; the
+   * operations, projections, own vector claims and counter are committed in one batch.
+   */
+  async transact<T>(fn: (tx: Transaction) => Promise<T>): Promise<{ result: T; ops: Operation[] }> {
+    return this.#mutex.run(async () => {
+      const before = new Map<string, RecordState | undefined>()
+      const current = new Map<string, RecordState | undefined>()
+      const ops: Operation[] = []
+      let counter = this.#self.counter
+      let txStart = counter + 1
+      const load = async (kind: string, id: string): Promise<RecordState | undefined> => {
+        const k = recordKey(kind, id)
+        if (!current.has(k)) {
+          const s = await this.state(kind, id)
+          before.set(k, s)
+          current.set(k, s)
+        }
+        return current.get(k)
+      }
+      const tx: Transaction = {
+        state: load,
+        add: async (change) => {
+          const prev = await load(change.kind, change.id)
+          counter += 1
+          const op = makeOperation({
+            author: this.#self.author,
+            counter,
+            kind: change.kind,
+            id: change.id,
+            partition: prev?.partition ?? change.partition,
+            type: change.type,
+            layer: change.layer,
+            hlc: this.#clock.tick(),
+            tx: txStart,
+            deps: prev ? { ...prev.version } : {},
+            body: change.type === 'put' ? change.body : null,
+          })
+          current.set(recordKey(change.kind, change.id), applyToState(prev, op).state)
+          ops.push(op)
+          return op
+        },
+        next: () => {
+          txStart = counter + 1
+        },
+      }
+      const result = await fn(tx)
+      if (ops.length === 0) return { result, ops }
+      const batch: BatchOp[] = []
+      const pendingOps = new Map<string, Operation>()
+      for (const op of ops) pendingOps.set(key.op(op.author, op.counter), op)
+      for (const [k, after] of current) {
+        if (!after) continue
+        const prev = before.get(k)
+        const review = await this.review(after.kind, after.id)
+        batch.push(...projectionWrites(after, prev, review, review, this.instance))
+      }
+      await this.#purgeBodies(ops, pendingOps, batch)
+      for (const [k, op] of pendingOps) {
+        batch.push({ type: 'put', key: k, value: encodeOperation(op) })
+        batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
+      }
+      const claims = new CounterVectors()
+      for (const layer of new Set([...this.layers, ...ops.map((o) => o.layer)])) claims.raise('', layer, this.#self.author, counter)
+      const advances = claims.entries().map((e) => ({ prefix: e.prefix, layer: e.layer, author: this.#self.author, counter }))
+      const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
+      batch.push(...this.#vectorWrites(advances))
+      batch.push({ type: 'put', key: key.meta('self'), value: encodeValue(self) })
+      await this.store.write(batch)
+      this.#self = self
+      this.#maxHeld.set(self.author, counter)
+      this.#commitVectors(advances)
+      return { result, ops }
+    })
+  }
+
+  /**
+   * Applies operations received from a peer in one atomic batch, with the vector claims the
+   * chunk allows. Every operation is verified first; a counter reused with other content, or
+   * one of ours beyond our own counter (a restored backup), refuses the whole batch.
+   */
+  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = []): Promise<ApplyResult> {
+    for (const op of incoming) verifyOperation(op)
+    return this.#mutex.run(async () => {
+      const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
+      const existing = await this.store.getMany(incoming.map((op) => key.op(op.author, op.counter)))
+      const fresh: Operation[] = []
+      const seen = new Map<string, Operation>()
+      incoming.forEach((op, i) => {
+        const k = key.op(op.author, op.counter)
+        const held = existing[i] ? decodeOperation(existing[i] as Uint8Array) : seen.get(k)
+        if (op.author === this.#self.author && op.counter > this.#self.counter) {
+          throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; run \`pollen rekey\` before syncing`)
+        }
+        if (held) {
+          if (!equalBytes(held.hash, op.hash)) throw pollenError('POLLEN_COUNTER_REUSE', `operation ${opRef(op)} reuses a counter with different content`)
+          result.duplicates += 1
+          return
+        }
+        if (op.layer !== '' && !this.#languages.includes(op.layer)) {
+          result.skipped += 1
+          return
+        }
+        seen.set(k, op)
+        fresh.push(op)
+      })
+      const recordKeys = [...new Set(fresh.map((op) => recordKey(op.kind, op.id)))]
+      const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
+      const states = await this.store.getMany(pairs.map(([kind, id]) => key.state(kind, id)))
+      const reviews = await this.store.getMany(pairs.map(([kind, id]) => key.review(kind, id)))
+      const before = new Map<string, RecordState | undefined>()
+      const reviewOf = new Map<string, ReviewDecision | undefined>()
+      recordKeys.forEach((rk, i) => {
+        before.set(rk, states[i] ? decodeState(states[i] as Uint8Array) : undefined)
+        reviewOf.set(rk, reviews[i] ? decodeValue<ReviewDecision>(reviews[i] as Uint8Array) : undefined)
+      })
+      const current = new Map(before)
+      const pendingOps = new Map<string, Operation>()
+      for (const op of fresh) {
+        const rk = recordKey(op.kind, op.id)
+        const prev = current.get(rk)
+        const stored = survivesPurges(prev, op) ? op : { ...op, body: null }
+        pendingOps.set(key.op(op.author, op.counter), stored)
+        current.set(rk, applyToState(prev, stored).state)
+        this.#clock.observe(op.hlc)
+        result.applied += 1
+      }
+      const batch: BatchOp[] = []
+      for (const rk of recordKeys) {
+        const after = current.get(rk) as RecordState
+        const prev = before.get(rk)
+        const review = reviewOf.get(rk)
+        batch.push(...projectionWrites(after, prev, review, review, this.instance))
+        const was = statusOf(prev, review, this.instance)
+        const now = statusOf(after, review, this.instance)
+        if (!was && now) result.new += 1
+        else if (was && !now) result.updated += 1
+        else if (!prev || encodeStateChanged(prev, after)) result.updated += 1
+        else result.unchanged += 1
+        if (conflictsOf(after).length > (prev ? conflictsOf(prev).length : 0)) result.conflicts += 1
+      }
+      await this.#purgeBodies(fresh, pendingOps, batch)
+      for (const [k, op] of pendingOps) {
+        batch.push({ type: 'put', key: k, value: encodeOperation(op) })
+        batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
+      }
+      const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
+      batch.push(...this.#vectorWrites(raised))
+      if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
+      if (batch.length > 0) await this.store.write(batch)
+      this.#self = { ...this.#self, hlc: this.#clock.last }
+      for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
+      this.#commitVectors(raised)
+      return result
+    })
+  }
+
+  /** Records a review decision and moves the status index in one batch. */
+  async setReview(kind: string, id: string, decision: ReviewDecision): Promise<void> {
+    await this.#mutex.run(async () => {
+      const state = await this.state(kind, id)
+      if (!state) throw pollenError('POLLEN_NOT_FOUND', `no ${kind} with id ${id}`)
+      const prev = await this.review(kind, id)
+      const batch: BatchOp[] = [{ type: 'put', key: key.review(kind, id), value: encodeValue(decision) }]
+      batch.push(...projectionWrites(state, state, decision, prev, this.instance).filter((b) => !b.key.startsWith('R')))
+      await this.store.write(batch)
+    })
+  }
+
+  /** Drops the payload of every operation of a purged record written before the purge. */
+  async #purgeBodies(ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[]): Promise<void> {
+    for (const purge of ops) {
+      if (purge.type !== 'purge') continue
+      for (const [k, op] of pending) {
+        if (op.kind === purge.kind && op.id === purge.id && op.body && !dominates(op, purge)) pending.set(k, { ...op, body: null })
+      }
+      for await (const k of this.store.keys(prefixRange(key.recordOps(purge.kind, purge.id)))) {
+        const [, , author, counter] = parts(k)
+        const opKey = key.op(author, Number(counter))
+        if (pending.has(opKey)) continue
+        const raw = await this.store.get(opKey)
+        if (!raw) continue
+        const op = decodeOperation(raw)
+        if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: opKey, value: encodeOperation({ ...op, body: null }) })
+      }
+    }
+  }
+
+  #vectorWrites(advances: readonly VectorAdvance[]): BatchOp[] {
+    return advances.map((a) => ({ type: 'put' as const, key: key.vector(a.layer, a.prefix, a.author), value: encodeValue(a.counter) }))
+  }
+
+  #commitVectors(advances: readonly VectorAdvance[]): void {
+    for (const a of advances) this.#vectors.raise(a.prefix, a.layer, a.author, a.counter)
+  }
+
+  /**
+   * Rebuilds every projection from the log. Marked in storage first, so a crash mid-way
+   * makes the next open finish the job before serving.
+   */
+  async rebuild(onProgress?: (done: number) => void): Promise<{ ops: number; records: number }> {
+    return this.#mutex.run(() => rebuildProjections(this, onProgress))
+  }
+}
+
+function encodeStateChanged(a: RecordState, b: RecordState): boolean {
+  return JSON.stringify(versionKeyed(a)) !== JSON.stringify(versionKeyed(b))
+}
+
+// Two states of one record differ in what readers see only if some layer's heads differ.
+function versionKeyed(s: RecordState): string[] {
+  const out: string[] = []
+  for (const l of Object.keys(s.layers).sort()) out.push(l, ...s.layers[l].map((h) => `${h.author}:${h.counter}:${h.body ? 1 : 0}`).sort())
+  out.push('|', ...s.deletes.map((h) => `${h.author}:${h.counter}`).sort())
+  return out
+}
+
+async function lastCounter(store: KVStore, author: string): Promise<number> {
+  for await (const k of store.keys({ gte: key.opsOf(author), lt: key.opsOf(author) + '\uffff', reverse: true, limit: 1 })) {
+    return Number(parts(k)[1])
+  }
+  return 0
+}
