@@ -1,0 +1,237 @@
+#!/usr/bin/env node
+/**
+ * `pollen`: the command-line interface. `init` and `daemon` work on the data directory
+ * directly; every other command is a thin client of the running daemon's control API.
+ * Exit 0 on success; otherwise one line on stderr with the reason and its POLLEN_* code.
+ */
+import { readFile } from 'node:fs/promises'
+import { isPollenError, pollenError } from '../core/errors.js'
+import type { ConflictView, ImportResult } from '../core/library.js'
+import type { Peer } from '../core/peers.js'
+import type { ResourceView } from '../core/resource.js'
+import type { UserInfo } from '../core/users.js'
+import { parseCommandLine, usage, type Flags } from './cliArgs.js'
+import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, userTable } from './cliOutput.js'
+import { parseLanguages, readConfigSafe, resolveDataDir, resolveSocket } from './config.js'
+import { ControlClient } from './controlClient.js'
+import { initInstance } from './instance.js'
+import { runDaemon } from './service.js'
+
+interface Ctx {
+  args: string[]
+  flags: Flags
+  json: boolean
+  dataDir: string
+  client: () => Promise<ControlClient>
+}
+
+const out = (text: string): void => {
+  process.stdout.write(text.endsWith('\n') ? text : text + '\n')
+}
+
+function print(ctx: Ctx, value: unknown, human: () => string): void {
+  out(ctx.json ? JSON.stringify(value, null, 2) : human())
+}
+
+async function readInput(path: string): Promise<string> {
+  if (path === '-') {
+    const chunks: Buffer[] = []
+    for await (const c of process.stdin) chunks.push(c as Buffer)
+    return Buffer.concat(chunks).toString('utf8')
+  }
+  try {
+    return await readFile(path, 'utf8')
+  } catch (err) {
+    throw pollenError('POLLEN_INVALID_INPUT', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err })
+  }
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw pollenError('POLLEN_INVALID_JSON', `${what} is not valid JSON: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+function boolFlag(value: unknown, name: string): boolean | undefined {
+  if (value === undefined) return undefined
+  if (value === 'true') return true
+  if (value === 'false') return false
+  throw pollenError('POLLEN_INVALID_FLAG', `--${name} takes true or false, not ${JSON.stringify(value)}`)
+}
+
+function required(flags: Flags, name: string, usageLine: string): string {
+  const v = flags[name]
+  if (typeof v !== 'string' || v === '') throw pollenError('POLLEN_INVALID_FLAG', `--${name} is required; usage: ${usageLine}`)
+  return v
+}
+
+const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
+  async init(ctx) {
+    const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
+    const name = ctx.flags.name === undefined ? undefined : String(ctx.flags.name)
+    const r = await initInstance(ctx.dataDir, { name, languages })
+    print(ctx, { instance: r.instanceId, dataDir: ctx.dataDir, config: r.config }, () => `${r.instanceId}\nInitialised pollen instance "${r.config.name}" (languages ${r.config.languages.join(', ')}) in ${ctx.dataDir}`)
+  },
+  async daemon(ctx) {
+    await runDaemon({ dataDir: ctx.dataDir, listen: ctx.flags.listen as string | undefined, socket: ctx.flags.socket as string | undefined })
+  },
+  async status(ctx) {
+    const s = await (await ctx.client()).call<Record<string, unknown>>('GET', '/v1/status')
+    print(ctx, s, () => {
+      const r = s.resources as Record<string, number>
+      const peers = s.peers as Peer[]
+      return [
+        `instance:   ${s.instance} (${s.name})`,
+        `author:     ${s.author}, counter ${s.counter}`,
+        `languages:  ${(s.languages as string[]).join(', ')}`,
+        `sync API:   ${s.listen}`,
+        `resources:  ${r.published} published, ${r.pending} pending review, ${r.rejected} rejected`,
+        `conflicts:  ${s.conflicts}`,
+        `peers:      ${peers.length ? peers.map((p) => `${p.name}${p.active ? '' : ' (inactive)'}`).join(', ') : 'none'}`,
+      ].join('\n')
+    })
+  },
+  async 'resource put'(ctx) {
+    const body = parseJson(await readInput(ctx.args[0]), ctx.args[0] === '-' ? 'standard input' : ctx.args[0])
+    const r = await (await ctx.client()).call<{ id: string; outcome: string }>('POST', '/v1/resources', body)
+    print(ctx, r, () => r.id)
+  },
+  async 'resource import'(ctx) {
+    const text = await readInput(ctx.args[0])
+    const client = await ctx.client()
+    let result: (ImportResult & { type: string }) | undefined
+    const tty = process.stderr.isTTY && !ctx.json
+    for await (const ev of client.stream('POST', '/v1/resources/import', text, 'text/plain')) {
+      if (ev.type === 'progress' && tty) process.stderr.write(`\r${progressBar('importing', Number(ev.done), Number(ev.total))}`)
+      if (ev.type === 'error') throw pollenError(ev.code as 'POLLEN_STORAGE', String(ev.message))
+      if (ev.type === 'result') result = ev as unknown as ImportResult & { type: string }
+    }
+    if (tty) process.stderr.write('\n')
+    if (!result) throw pollenError('POLLEN_STORAGE', 'the daemon ended the import without a result')
+    const r = result
+    print(ctx, r, () => `imported ${r.total - r.errors.length} of ${r.total}: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`)
+    if (r.errors.length) {
+      for (const e of r.errors) process.stderr.write(`  item ${e.index + 1}${e.id ? ` (${e.id})` : ''}: ${e.message} (${e.code})\n`)
+      throw pollenError('POLLEN_INVALID_RESOURCE', `${r.errors.length} of ${r.total} items were refused; the others were imported`)
+    }
+  },
+  async 'resource get'(ctx) {
+    const r = await (await ctx.client()).call<ResourceView>('GET', `/v1/resources/${encodeURIComponent(ctx.args[0])}`)
+    print(ctx, r, () => resourceDetail(r))
+  },
+  async 'resource list'(ctx) {
+    const q = new URLSearchParams()
+    if (ctx.flags.status !== undefined) q.set('status', String(ctx.flags.status))
+    if (ctx.flags.lang !== undefined) q.set('lang', String(ctx.flags.lang))
+    const list = await (await ctx.client()).call<ResourceView[]>('GET', `/v1/resources${q.size ? `?${q}` : ''}`)
+    print(ctx, list, () => resourceTable(list, 'No resources.'))
+  },
+  async 'resource delete'(ctx) {
+    const purge = ctx.flags.purge === true
+    const r = await (await ctx.client()).call('DELETE', `/v1/resources/${encodeURIComponent(ctx.args[0])}${purge ? '?purge=true' : ''}`)
+    print(ctx, r, () => `${purge ? 'purged' : 'deleted'} ${ctx.args[0]}`)
+  },
+  async 'review list'(ctx) {
+    const list = await (await ctx.client()).call<ResourceView[]>('GET', '/v1/review')
+    print(ctx, list, () => resourceTable(list, 'Nothing is waiting for review.'))
+  },
+  async 'review approve'(ctx) {
+    const r = await (await ctx.client()).call('POST', '/v1/review/approve', { ids: ctx.args })
+    print(ctx, r, () => `approved ${ctx.args.length}: ${ctx.args.join(', ')}`)
+  },
+  async 'review reject'(ctx) {
+    const r = await (await ctx.client()).call('POST', '/v1/review/reject', { ids: ctx.args })
+    print(ctx, r, () => `rejected ${ctx.args.length}: ${ctx.args.join(', ')}`)
+  },
+  async 'conflicts list'(ctx) {
+    const list = await (await ctx.client()).call<ConflictView[]>('GET', '/v1/conflicts')
+    print(ctx, list, () => conflictList(list))
+  },
+  async 'conflicts resolve'(ctx) {
+    const keep = required(ctx.flags, 'keep', 'pollen conflicts resolve ID --keep OP')
+    const r = await (await ctx.client()).call('POST', `/v1/conflicts/${encodeURIComponent(ctx.args[0])}/resolve`, { keep })
+    print(ctx, r, () => `resolved ${ctx.args[0]}: kept ${keep}`)
+  },
+  async 'peer add'(ctx) {
+    const u = 'pollen peer add --name N --url URL --user U --key K'
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: required(ctx.flags, 'key', u), filters: ctx.flags.filter, active: ctx.flags.inactive !== true }
+    const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
+    print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}`)
+  },
+  async 'peer list'(ctx) {
+    const list = await (await ctx.client()).call<Peer[]>('GET', '/v1/peers')
+    print(ctx, list, () => peerTable(list))
+  },
+  async 'peer remove'(ctx) {
+    const r = await (await ctx.client()).call('DELETE', `/v1/peers/${encodeURIComponent(ctx.args[0])}`)
+    print(ctx, r, () => `removed peer ${ctx.args[0]}`)
+  },
+  async 'peer set'(ctx) {
+    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: ctx.flags.key, acceptKey: ctx.flags['accept-key'] === true ? true : undefined }
+    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', 'nothing to change; usage: pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key]')
+    const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
+    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
+  },
+  async 'user add'(ctx) {
+    const role = required(ctx.flags, 'role', 'pollen user add NAME --role read|write [--filter PREFIX]...')
+    const r = await (await ctx.client()).call<UserInfo & { key: string }>('POST', '/v1/users', { name: ctx.args[0], role, filters: ctx.flags.filter })
+    print(ctx, r, () => `${r.key}\nuser ${r.name} (${r.role}, ${r.filters.map((f) => f || '(all)').join(',')}): the API key above is shown only once; store it now`)
+  },
+  async 'user list'(ctx) {
+    const list = await (await ctx.client()).call<UserInfo[]>('GET', '/v1/users')
+    print(ctx, list, () => userTable(list))
+  },
+  async 'user revoke'(ctx) {
+    const r = await (await ctx.client()).call('DELETE', `/v1/users/${encodeURIComponent(ctx.args[0])}`)
+    print(ctx, r, () => `revoked user ${ctx.args[0]}`)
+  },
+  async rebuild(ctx) {
+    const r = await (await ctx.client()).call<{ ops: number; records: number; ms: number }>('POST', '/v1/rebuild')
+    print(ctx, r, () => `rebuilt projections of ${r.records} records from ${r.ops} operations in ${r.ms} ms`)
+  },
+}
+
+function parseLanguagesFlag(value: string): string[] {
+  try {
+    return parseLanguages(value, '--languages')
+  } catch (err) {
+    throw pollenError('POLLEN_INVALID_FLAG', (err as Error).message.replace('configuration key "--languages"', '--languages'))
+  }
+}
+
+/** Runs one command line; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes('--json')
+  try {
+    const parsed = parseCommandLine(argv)
+    if (parsed.command === 'help' || parsed.flags.help) {
+      out(usage())
+      return 0
+    }
+    const dataDir = resolveDataDir(parsed.flags['data-dir'] as string | undefined)
+    const ctx: Ctx = {
+      args: parsed.args,
+      flags: parsed.flags,
+      json,
+      dataDir,
+      client: async () => new ControlClient(resolveSocket(dataDir, await readConfigSafe(dataDir), parsed.flags.socket as string | undefined), dataDir),
+    }
+    const handler = handlers[parsed.command]
+    if (!handler) throw pollenError('POLLEN_INVALID_FLAG', `\`pollen ${parsed.command}\` is not available in this version`)
+    await handler(ctx)
+    return 0
+  } catch (err) {
+    if (isPollenError(err)) {
+      if (json) process.stderr.write(JSON.stringify({ error: err.toJSON() }) + '\n')
+      else process.stderr.write(`pollen: ${err.message} (${err.code})\n`)
+      return err.code === 'POLLEN_INVALID_FLAG' ? 2 : 1
+    }
+    process.stderr.write(`pollen: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`)
+    return 1
+  }
+}
+
+const code = await main(process.argv.slice(2))
+process.exitCode = code

@@ -1,0 +1,106 @@
+/**
+ * Command-line parsing: the command words, then flags. `--data-dir` and `--json` are global
+ * and accepted anywhere; every other flag is checked against what the command takes, so a
+ * typo is refused with POLLEN_INVALID_FLAG instead of being ignored.
+ */
+import { parseArgs } from 'node:util'
+import { pollenError } from '../core/errors.js'
+
+type Spec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
+
+const OPTIONS: Record<string, Spec> = {
+  'data-dir': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  socket: { type: 'string' },
+  name: { type: 'string' },
+  languages: { type: 'string' },
+  listen: { type: 'string' },
+  status: { type: 'string' },
+  lang: { type: 'string' },
+  purge: { type: 'boolean' },
+  keep: { type: 'string' },
+  url: { type: 'string' },
+  user: { type: 'string' },
+  key: { type: 'string' },
+  filter: { type: 'string', multiple: true },
+  inactive: { type: 'boolean' },
+  active: { type: 'string' },
+  'accept-key': { type: 'boolean' },
+  role: { type: 'string' },
+  'pull-only': { type: 'boolean' },
+  'push-only': { type: 'boolean' },
+  config: { type: 'string' },
+}
+
+const GLOBAL = ['data-dir', 'json', 'help', 'socket']
+
+/** Each command: the flags it takes and how many positional arguments (min, max). */
+export const COMMANDS: Record<string, { flags: string[]; args: [number, number]; usage: string }> = {
+  init: { flags: ['name', 'languages'], args: [0, 0], usage: 'pollen init [--name NAME] [--languages en,fr]' },
+  daemon: { flags: ['listen', 'config'], args: [0, 0], usage: 'pollen daemon [--listen HOST:PORT] [--socket PATH]' },
+  status: { flags: [], args: [0, 0], usage: 'pollen status' },
+  'resource put': { flags: [], args: [1, 1], usage: 'pollen resource put FILE|-' },
+  'resource import': { flags: [], args: [1, 1], usage: 'pollen resource import FILE|-' },
+  'resource get': { flags: [], args: [1, 1], usage: 'pollen resource get ID' },
+  'resource list': { flags: ['status', 'lang'], args: [0, 0], usage: 'pollen resource list [--status published|pending|rejected] [--lang L]' },
+  'resource delete': { flags: ['purge'], args: [1, 1], usage: 'pollen resource delete ID [--purge]' },
+  'review list': { flags: [], args: [0, 0], usage: 'pollen review list' },
+  'review approve': { flags: [], args: [1, 1000], usage: 'pollen review approve ID...' },
+  'review reject': { flags: [], args: [1, 1000], usage: 'pollen review reject ID...' },
+  'conflicts list': { flags: [], args: [0, 0], usage: 'pollen conflicts list' },
+  'conflicts resolve': { flags: ['keep'], args: [1, 1], usage: 'pollen conflicts resolve ID --keep OP' },
+  'peer add': { flags: ['name', 'url', 'user', 'key', 'filter', 'inactive'], args: [0, 0], usage: 'pollen peer add --name N --url URL --user U --key K [--filter PREFIX]... [--inactive]' },
+  'peer list': { flags: [], args: [0, 0], usage: 'pollen peer list' },
+  'peer remove': { flags: [], args: [1, 1], usage: 'pollen peer remove N' },
+  'peer set': { flags: ['active', 'filter', 'accept-key', 'url', 'user', 'key'], args: [1, 1], usage: 'pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key]' },
+  'user add': { flags: ['role', 'filter'], args: [1, 1], usage: 'pollen user add NAME --role read|write [--filter PREFIX]...' },
+  'user list': { flags: [], args: [0, 0], usage: 'pollen user list' },
+  'user revoke': { flags: [], args: [1, 1], usage: 'pollen user revoke NAME' },
+  sync: { flags: ['pull-only', 'push-only'], args: [0, 1000], usage: 'pollen sync [PEER...] [--pull-only|--push-only]' },
+  log: { flags: [], args: [0, 1], usage: 'pollen log [PEER]' },
+  rebuild: { flags: [], args: [0, 0], usage: 'pollen rebuild' },
+}
+
+export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>
+
+export interface ParsedCommand {
+  command: string
+  args: string[]
+  flags: Flags
+}
+
+/** The usage text of every command. */
+export function usage(): string {
+  return ['usage:', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`), '', 'global flags: --data-dir DIR, --json, --socket PATH'].join('\n')
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  let parsed: ReturnType<typeof parseArgs>
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (err) {
+    throw pollenError('POLLEN_INVALID_FLAG', `${(err as Error).message.replace(/\. To specify.*$/s, '')}; see \`pollen --help\``, { cause: err })
+  }
+  const words = parsed.positionals
+  if (words.length === 0) {
+    if (parsed.values.help) return { command: 'help', args: [], flags: parsed.values }
+    throw pollenError('POLLEN_INVALID_FLAG', `no command given\n${usage()}`)
+  }
+  const two = words.length >= 2 ? `${words[0]} ${words[1]}` : ''
+  const command = COMMANDS[two] ? two : COMMANDS[words[0]] ? words[0] : undefined
+  if (!command) {
+    const group = Object.keys(COMMANDS).filter((c) => c.startsWith(words[0] + ' '))
+    const hint = group.length ? `; \`pollen ${words[0]}\` takes ${group.map((g) => g.split(' ')[1]).join(', ')}` : '; see `pollen --help`'
+    throw pollenError('POLLEN_INVALID_FLAG', `unknown command "${words.slice(0, 2).join(' ')}"${hint}`)
+  }
+  const spec = COMMANDS[command]
+  const args = words.slice(command.split(' ').length)
+  for (const flag of Object.keys(parsed.values)) {
+    if (!GLOBAL.includes(flag) && !spec.flags.includes(flag)) throw pollenError('POLLEN_INVALID_FLAG', `\`pollen ${command}\` does not take --${flag}; usage: ${spec.usage}`)
+  }
+  if (!parsed.values.help && (args.length < spec.args[0] || args.length > spec.args[1])) {
+    throw pollenError('POLLEN_INVALID_FLAG', `wrong number of arguments; usage: ${spec.usage}`)
+  }
+  return { command, args, flags: parsed.values }
+}

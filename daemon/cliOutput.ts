@@ -1,0 +1,66 @@
+/** Human-readable renderings for the CLI (the --json form prints the API's JSON instead). */
+import type { ConflictView } from '../core/library.js'
+import type { Peer } from '../core/peers.js'
+import type { ResourceView } from '../core/resource.js'
+import type { UserInfo } from '../core/users.js'
+
+function firstText(map: Record<string, string>): string {
+  const langs = Object.keys(map)
+  return langs.length ? map[langs.includes('en') ? 'en' : langs[0]] : ''
+}
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return ''
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')
+}
+
+export function resourceTable(list: readonly ResourceView[], empty: string): string {
+  if (list.length === 0) return empty
+  return table([['ID', 'STATUS', 'LANGUAGES', 'TITLE'], ...list.map((r) => [r.id, r.status, r.languages.join(','), firstText(r.title)])])
+}
+
+export function resourceDetail(r: ResourceView): string {
+  const lines = [`id:          ${r.id}`, `status:      ${r.status}`, `partition:   ${r.partition}`, `origin:      ${r.origin}${r.source.name ? ` (${r.source.name})` : ''}`, `updated:     ${r.updated}`, `languages:   ${r.languages.join(', ')}`]
+  for (const lang of r.languages) {
+    if (r.title[lang] !== undefined) lines.push(`title[${lang}]:${' '.repeat(Math.max(1, 6 - lang.length))}${r.title[lang]}`)
+    if (r.description[lang] !== undefined) lines.push(`description[${lang}]: ${r.description[lang]}`)
+  }
+  if (r.tags.length) lines.push(`tags:        ${r.tags.join(', ')}`)
+  for (const l of r.links) lines.push(`link:        ${l.url}${l.title ? ` (${l.title})` : ''}`)
+  for (const f of r.files) lines.push(`file:        ${f.name} -> ${f.url}${f.size !== undefined ? ` (${f.size} bytes)` : ''}`)
+  if (r.conflicts) lines.push(`conflicts:   ${r.conflicts} (see \`pollen conflicts list\`)`)
+  return lines.join('\n')
+}
+
+export function conflictList(list: readonly ConflictView[]): string {
+  if (list.length === 0) return 'No conflicts.'
+  const out: string[] = []
+  for (const c of list) {
+    out.push(`${c.id}${c.title ? `  ${c.title}` : ''}`)
+    for (const l of c.layers) {
+      const label = l.layer === '' ? 'fields' : `text[${l.layer}]`
+      out.push(`  ${label}: kept ${l.winner.op} (${l.winner.type}, ${l.winner.time})`)
+      for (const loser of l.losers) out.push(`  ${' '.repeat(label.length)}  lost ${loser.op} (${loser.type}, ${loser.time})`)
+    }
+  }
+  out.push('', 'Resolve with: pollen conflicts resolve ID --keep OP')
+  return out.join('\n')
+}
+
+export function peerTable(list: readonly Peer[]): string {
+  if (list.length === 0) return 'No peers have been registered.'
+  return table([['NAME', 'URL', 'USER', 'ACTIVE', 'FILTERS', 'KEY'], ...list.map((p) => [p.name, p.url, p.user, p.active ? 'yes' : 'no', p.filters.map((f) => f || '(all)').join(','), p.offeredKey ? 'CHANGED' : p.pinnedKey ? 'pinned' : '-'])])
+}
+
+export function userTable(list: readonly UserInfo[]): string {
+  if (list.length === 0) return 'No users.'
+  return table([['NAME', 'ROLE', 'FILTERS', 'CREATED'], ...list.map((u) => [u.name, u.role, u.filters.map((f) => f || '(all)').join(','), u.created])])
+}
+
+/** A one-line progress bar for a terminal. */
+export function progressBar(label: string, done: number, total: number, width = 30): string {
+  const frac = total > 0 ? Math.min(1, done / total) : 0
+  const filled = Math.round(frac * width)
+  return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`
+}

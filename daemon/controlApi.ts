@@ -1,0 +1,182 @@
+/**
+ * The control API: HTTP/JSON over the Unix socket (mode 0660; only the service user and its
+ * group reach it, so there is no other authentication). The CLI is a thin client of it.
+ * Every error is `{code, message}` with a stable POLLEN_* code.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { PassThrough } from 'node:stream'
+import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
+import type { ImportResult } from '../core/library.js'
+import type { ReviewStatus } from '../core/resource.js'
+import { parseImportText } from './importText.js'
+import type { Instance } from './instance.js'
+
+/** Extra capabilities the service plugs in (sync arrives with the sync issue). */
+export interface ControlHooks {
+  status?: () => Promise<Record<string, unknown>>
+  register?: (app: FastifyInstance) => void
+}
+
+const STATUSES: readonly ReviewStatus[] = ['published', 'pending', 'rejected']
+
+function toPollenError(err: unknown): PollenError {
+  if (isPollenError(err)) return err
+  const e = err as { code?: string; statusCode?: number; message?: string }
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return pollenError('POLLEN_BODY_TOO_LARGE', 'the request body is too large', { cause: err })
+  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
+    return pollenError('POLLEN_INVALID_JSON', `the request body is not valid JSON: ${e.message ?? ''}`, { cause: err })
+  }
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return pollenError('POLLEN_INVALID_INPUT', 'unsupported content type', { cause: err })
+  if (e.statusCode === 404) return pollenError('POLLEN_NOT_FOUND', e.message ?? 'not found', { cause: err })
+  if (e.statusCode && e.statusCode < 500) return pollenError('POLLEN_INVALID_INPUT', e.message ?? 'bad request', { cause: err })
+  return pollenError('POLLEN_STORAGE', `internal error: ${e.message ?? String(err)}`, { cause: err })
+}
+
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const pe = toPollenError(err)
+  return reply.code(pe.status).send(pe.toJSON())
+}
+
+function body(req: { body: unknown }): Record<string, unknown> {
+  const b = req.body
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw pollenError('POLLEN_INVALID_INPUT', 'the request body must be a JSON object')
+  return b as Record<string, unknown>
+}
+
+function ids(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
+    throw pollenError('POLLEN_INVALID_INPUT', 'give one or more resource ids')
+  }
+  return value as string[]
+}
+
+/** Builds the control API app for an open instance. */
+export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024 })
+  app.addContentTypeParser(['text/plain', 'application/x-ndjson'], { parseAs: 'string' }, (_req, text, done) => done(null, text))
+  app.setErrorHandler((err, _req, reply) => sendError(reply, err))
+  app.setNotFoundHandler((req, reply) => sendError(reply, pollenError('POLLEN_NOT_FOUND', `no control endpoint ${req.method} ${req.url}`)))
+  const lib = inst.library
+
+  app.get('/v1/health', async () => ({ ok: true }))
+
+  app.get('/v1/status', async () => {
+    const counts = await lib.counts()
+    const conflicts = (await lib.conflicts()).length
+    const extra = hooks.status ? await hooks.status() : {}
+    return {
+      instance: inst.instanceId,
+      author: inst.log.author,
+      name: inst.config.name,
+      languages: inst.config.languages,
+      counter: inst.log.counter,
+      listen: inst.config.listen,
+      resources: counts,
+      conflicts,
+      vectors: inst.log.vectors.entries(),
+      peers: await inst.peers.list(),
+      ...extra,
+    }
+  })
+
+  app.post('/v1/resources', async (req) => lib.put(req.body))
+
+  app.post('/v1/resources/import', async (req, reply) => {
+    if (typeof req.body !== 'string') throw pollenError('POLLEN_INVALID_INPUT', 'send the import as text/plain or application/x-ndjson')
+    const parsed = parseImportText(req.body)
+    const stream = new PassThrough()
+    reply.header('content-type', 'application/x-ndjson')
+    void (async () => {
+      const items = parsed.flatMap((p) => (p.ok ? [p.value] : []))
+      try {
+        const result: ImportResult = await lib.import(items, (done, total) => {
+          stream.write(JSON.stringify({ type: 'progress', done, total }) + '\n')
+        })
+        // Map indexes back to the input's positions and add the lines that were not JSON.
+        const positions = parsed.flatMap((p, i) => (p.ok ? [i] : []))
+        const errors = [
+          ...result.errors.map((e) => ({ ...e, index: positions[e.index] })),
+          ...parsed.flatMap((p, i) => (p.ok ? [] : [{ index: i, code: 'POLLEN_INVALID_JSON', message: p.message }])),
+        ].sort((a, b) => a.index - b.index)
+        stream.end(JSON.stringify({ type: 'result', ...result, total: parsed.length, errors }) + '\n')
+      } catch (err) {
+        stream.end(JSON.stringify({ type: 'error', ...toPollenError(err).toJSON() }) + '\n')
+      }
+    })()
+    return reply.send(stream)
+  })
+
+  app.get('/v1/resources', async (req) => {
+    const q = req.query as Record<string, string | undefined>
+    if (q.status !== undefined && !STATUSES.includes(q.status as ReviewStatus)) {
+      throw pollenError('POLLEN_INVALID_INPUT', `status must be one of ${STATUSES.join(', ')}`)
+    }
+    return lib.list({ status: q.status as ReviewStatus | undefined, lang: q.lang })
+  })
+
+  app.get('/v1/resources/:id', async (req) => lib.get((req.params as { id: string }).id))
+
+  app.delete('/v1/resources/:id', async (req) => {
+    const q = req.query as Record<string, string | undefined>
+    const id = (req.params as { id: string }).id
+    await lib.delete(id, q.purge === 'true' || q.purge === '1')
+    return { id, deleted: true, purged: q.purge === 'true' || q.purge === '1' }
+  })
+
+  app.get('/v1/review', async () => lib.list({ status: 'pending' }))
+  app.post('/v1/review/approve', async (req) => {
+    const list = ids(body(req).ids)
+    await lib.review(list, 'approved')
+    return { approved: list }
+  })
+  app.post('/v1/review/reject', async (req) => {
+    const list = ids(body(req).ids)
+    await lib.review(list, 'rejected')
+    return { rejected: list }
+  })
+
+  app.get('/v1/conflicts', async () => lib.conflicts())
+  app.post('/v1/conflicts/:id/resolve', async (req) => {
+    const id = (req.params as { id: string }).id
+    const keep = body(req).keep
+    if (typeof keep !== 'string') throw pollenError('POLLEN_INVALID_INPUT', 'give the operation to keep, such as --keep <author>:<counter>')
+    await lib.resolve(id, keep)
+    return { id, kept: keep }
+  })
+
+  app.post('/v1/users', async (req) => {
+    const b = body(req)
+    const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters })
+    return { ...user, key }
+  })
+  app.get('/v1/users', async () => inst.users.list())
+  app.delete('/v1/users/:name', async (req) => {
+    const name = (req.params as { name: string }).name
+    await inst.users.revoke(name)
+    return { name, revoked: true }
+  })
+
+  app.post('/v1/peers', async (req) => {
+    const b = body(req)
+    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active })
+  })
+  app.get('/v1/peers', async () => inst.peers.list())
+  app.delete('/v1/peers/:name', async (req) => {
+    const name = (req.params as { name: string }).name
+    await inst.peers.remove(name)
+    return { name, removed: true }
+  })
+  app.patch('/v1/peers/:name', async (req) => {
+    const b = body(req)
+    return inst.peers.set((req.params as { name: string }).name, { active: b.active, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
+  })
+
+  app.post('/v1/rebuild', async () => {
+    const started = Date.now()
+    const r = await inst.log.rebuild()
+    return { ...r, ms: Date.now() - started }
+  })
+
+  hooks.register?.(app)
+  return app
+}

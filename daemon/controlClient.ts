@@ -1,0 +1,81 @@
+/**
+ * The CLI's client of the control API over the Unix socket. A missing or refusing socket
+ * becomes POLLEN_DAEMON_NOT_RUNNING with how to start one.
+ */
+import { request } from 'node:http'
+import { isErrorCode, pollenError } from '../core/errors.js'
+
+export interface ControlResponse {
+  status: number
+  body: unknown
+}
+
+export class ControlClient {
+  readonly socket: string
+  readonly #dataDir: string
+
+  constructor(socket: string, dataDir: string) {
+    this.socket = socket
+    this.#dataDir = dataDir
+  }
+
+  /** Sends one request; resolves with the decoded JSON body, rejects with the daemon's PollenError. */
+  async call<T = unknown>(method: string, path: string, payload?: unknown, contentType = 'application/json'): Promise<T> {
+    const res = await this.raw(method, path, payload, contentType)
+    const text = await readAll(res)
+    const body: unknown = text ? JSON.parse(text) : undefined
+    if ((res.statusCode ?? 500) >= 400) throw remoteError(body, res.statusCode ?? 500)
+    return body as T
+  }
+
+  /** Sends a request and yields each NDJSON line of the answer as it arrives. */
+  async *stream(method: string, path: string, payload?: unknown, contentType = 'application/json'): AsyncIterable<Record<string, unknown>> {
+    const res = await this.raw(method, path, payload, contentType)
+    if ((res.statusCode ?? 500) >= 400) {
+      const text = await readAll(res)
+      throw remoteError(text ? JSON.parse(text) : undefined, res.statusCode ?? 500)
+    }
+    let buf = ''
+    for await (const chunk of res) {
+      buf += chunk.toString('utf8')
+      let i: number
+      while ((i = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, i)
+        buf = buf.slice(i + 1)
+        if (line.trim()) yield JSON.parse(line) as Record<string, unknown>
+      }
+    }
+    if (buf.trim()) yield JSON.parse(buf) as Record<string, unknown>
+  }
+
+  raw(method: string, path: string, payload: unknown, contentType: string): Promise<import('node:http').IncomingMessage> {
+    const data = payload === undefined ? undefined : typeof payload === 'string' ? payload : JSON.stringify(payload)
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { socketPath: this.socket, method, path, headers: data === undefined ? {} : { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } },
+        resolve,
+      )
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
+          reject(pollenError('POLLEN_DAEMON_NOT_RUNNING', `no pollen daemon is running on ${this.socket}; start one with \`pollen daemon --data-dir ${this.#dataDir}\``, { cause: err }))
+        } else if (err.code === 'EACCES') {
+          reject(pollenError('POLLEN_FORBIDDEN', `permission denied on ${this.socket}: run as the service user or a member of its group`, { cause: err }))
+        } else reject(err)
+      })
+      if (data !== undefined) req.write(data)
+      req.end()
+    })
+  }
+}
+
+async function readAll(res: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of res) chunks.push(c)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function remoteError(body: unknown, status: number) {
+  const b = body as { code?: unknown; message?: unknown; details?: Record<string, unknown> } | undefined
+  if (b && isErrorCode(b.code)) return pollenError(b.code, String(b.message ?? b.code), b.details ? { details: b.details } : undefined)
+  return pollenError('POLLEN_STORAGE', `the daemon answered ${status} without an error code`)
+}

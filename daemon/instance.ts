@@ -1,0 +1,115 @@
+/**
+ * A data directory: `init` creates it; `openInstance` opens it for the daemon. The
+ * directory holds config.json, identity.json (0600), peer-keys.json (0600) and db/ (LevelDB).
+ */
+import { mkdir, stat } from 'node:fs/promises'
+import { LevelStore } from '../adapters/levelStore.js'
+import { readJson, SecretFile, writeJsonAtomic } from '../adapters/secretFile.js'
+import { pollenError } from '../core/errors.js'
+import { authorOf, instanceIdOf, newIdentity, type Identity } from '../core/identity.js'
+import { decodeValue, encodeValue, key } from '../core/keys.js'
+import { Library } from '../core/library.js'
+import { OpLog } from '../core/opLog.js'
+import { Peers } from '../core/peers.js'
+import { Users } from '../core/users.js'
+import { dataPaths, validateConfig, type Config } from './config.js'
+
+interface IdentityFile {
+  instanceId: string
+  publicKey: string
+  secretKey: string
+}
+
+export interface Instance {
+  dataDir: string
+  config: Config
+  identity: Identity
+  instanceId: string
+  store: LevelStore
+  log: OpLog
+  library: Library
+  users: Users
+  peers: Peers
+  close(): Promise<void>
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Creates identity, config and database in `dataDir`; refuses an initialised directory. */
+export async function initInstance(dataDir: string, opts: { name?: string; languages?: string[] } = {}): Promise<{ instanceId: string; config: Config }> {
+  const paths = dataPaths(dataDir)
+  if (await exists(paths.identity)) throw pollenError('POLLEN_ALREADY_INITIALIZED', `${dataDir} already holds a pollen instance; use another --data-dir`)
+  const config = validateConfig({ name: opts.name ?? 'pollen', languages: opts.languages ?? ['en'] })
+  await mkdir(dataDir, { recursive: true, mode: 0o750 })
+  const identity = newIdentity()
+  const instanceId = instanceIdOf(identity.publicKey)
+  const store = await LevelStore.openDisk(paths.db)
+  try {
+    await store.write([
+      { type: 'put', key: key.meta('self'), value: encodeValue({ author: authorOf(instanceId, 1), counter: 0, hlc: 0 }) },
+      { type: 'put', key: key.meta('created'), value: encodeValue(new Date().toISOString()) },
+    ])
+  } finally {
+    await store.close()
+  }
+  await writeJsonAtomic(paths.config, config, 0o640)
+  // Identity last: its presence is what marks the directory as initialised.
+  const file: IdentityFile = { instanceId, publicKey: Buffer.from(identity.publicKey).toString('base64'), secretKey: Buffer.from(identity.secretKey).toString('base64') }
+  await writeJsonAtomic(paths.identity, file, 0o600)
+  return { instanceId, config }
+}
+
+/** Reads config.json (validated) of an initialised directory. */
+export async function readConfig(dataDir: string): Promise<Config> {
+  const raw = await readJson<unknown>(dataPaths(dataDir).config)
+  if (raw === undefined) throw pollenError('POLLEN_NOT_INITIALIZED', `${dataDir} holds no pollen instance; run \`pollen init --data-dir ${dataDir}\` first`)
+  return validateConfig(raw)
+}
+
+async function readIdentity(dataDir: string): Promise<{ identity: Identity; instanceId: string }> {
+  const file = await readJson<IdentityFile>(dataPaths(dataDir).identity)
+  if (!file) throw pollenError('POLLEN_NOT_INITIALIZED', `${dataDir} holds no pollen instance; run \`pollen init --data-dir ${dataDir}\` first`)
+  const publicKey = new Uint8Array(Buffer.from(file.publicKey, 'base64'))
+  const secretKey = new Uint8Array(Buffer.from(file.secretKey, 'base64'))
+  if (publicKey.length !== 32 || secretKey.length !== 64 || instanceIdOf(publicKey) !== file.instanceId) {
+    throw pollenError('POLLEN_INVALID_CONFIG', `${dataPaths(dataDir).identity} is damaged: its keys do not match its instance id`)
+  }
+  return { identity: { publicKey, secretKey }, instanceId: file.instanceId }
+}
+
+/** Opens an initialised data directory (takes the LevelDB lock). */
+export async function openInstance(dataDir: string, overrides: Partial<Config> = {}): Promise<Instance> {
+  const config = { ...(await readConfig(dataDir)), ...overrides }
+  const { identity, instanceId } = await readIdentity(dataDir)
+  const paths = dataPaths(dataDir)
+  const store = await LevelStore.openDisk(paths.db)
+  try {
+    const raw = await store.get(key.meta('self'))
+    const author = raw ? decodeValue<{ author: string }>(raw).author : authorOf(instanceId, 1)
+    if (!author.startsWith(instanceId + '.')) throw pollenError('POLLEN_INVALID_CONFIG', `the database in ${paths.db} belongs to another instance than ${paths.identity}`)
+    const log = await OpLog.open(store, { author, languages: config.languages })
+    const library = new Library(log, { source: { name: config.name, ...(config.publicUrl ? { url: config.publicUrl } : {}) }, defaultPartition: config.defaultPartition })
+    return {
+      dataDir,
+      config,
+      identity,
+      instanceId,
+      store,
+      log,
+      library,
+      users: new Users(store),
+      peers: new Peers(store, new SecretFile(paths.peerKeys)),
+      close: () => store.close(),
+    }
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+}
