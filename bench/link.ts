@@ -81,6 +81,7 @@ class DirectionQueue {
   private timer: NodeJS.Timeout | null = null
   private queuedBytes = 0
   private sourceEnded = false
+  private endForwarded = false
   private destNeedsDrain = false
   private paused = false
   private closed = false
@@ -112,7 +113,7 @@ class DirectionQueue {
   }
 
   push(chunk: Buffer): void {
-    if (this.closed) return
+    if (this.closed || chunk.length === 0) return
     const now = performance.now()
     const limited = Number.isFinite(this.opts.rateBps)
     const step = limited ? this.segmentBytes : chunk.length
@@ -124,7 +125,11 @@ class DirectionQueue {
       this.queuedBytes += data.length
     }
     this.updateFlow()
-    this.schedule()
+    // Pass-through (no rate, no delay): deliver now rather than a timer tick later, so an
+    // unlimited link adds no latency of its own. Delivery times are monotonic, so the
+    // head being due means nothing earlier is waiting.
+    if (this.timer === null && this.items[this.head].deliverAt <= performance.now()) this.flush()
+    else this.schedule()
   }
 
   /** The sender finished (FIN): forward it once everything queued has been delivered. */
@@ -179,7 +184,8 @@ class DirectionQueue {
   }
 
   private maybeFinish(): void {
-    if (this.sourceEnded && this.head >= this.items.length && !this.dest.destroyed && !this.closed) {
+    if (this.sourceEnded && !this.endForwarded && this.head >= this.items.length && !this.dest.destroyed && !this.closed) {
+      this.endForwarded = true
       this.dest.end()
     }
   }

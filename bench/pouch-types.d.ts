@@ -74,6 +74,8 @@ declare module 'pouchdb' {
       new (name: string, opts?: DatabaseOptions): Database
       defaults(opts: DatabaseOptions): Static
       replicate(source: string | Database, target: string | Database, opts?: ReplicateOptions): Replication
+      /** PouchDB's own fetch (node-fetch with cookies); the http adapter's default. */
+      fetch(url: string, opts?: Record<string, unknown>): Promise<unknown>
       version: string
     }
   }

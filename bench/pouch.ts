@@ -11,6 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import PouchDB from 'pouchdb'
 import { EmulatedLink, type LinkOptions } from './link.js'
 import type { Resource } from './dataset.js'
+import type { SideResult } from './resultTypes.js'
 import type { ServerRequest, ServerStats } from './pouchServer.js'
 
 /** `Omit` applied to each member of a union (plain `Omit` would merge them). */
@@ -39,7 +41,11 @@ export interface PouchRunResult {
   /** Replication attempts (more than 1 only when the link cut it). */
   attempts: number
   docsWritten: number
-  /** Server VmHWM during the run (since the last reset), in bytes; null off Linux. */
+  /**
+   * Server VmHWM in bytes, reset just before the run. The reset sets the mark to the
+   * current RSS, so this is max(RSS at start, peak during the run): memory the server
+   * kept from loading or an earlier run counts. Null off Linux.
+   */
   serverPeakRssBytes: number | null
 }
 
@@ -53,6 +59,13 @@ export interface PouchBenchOptions {
   replicate?: PouchDB.ReplicateOptions
   /** Attempts before giving up when the link cuts a replication. Default 50. */
   maxAttempts?: number
+  /**
+   * Reuse connections (default true). PouchDB in Node goes through node-fetch 2, which
+   * sends `Connection: close` unless given an agent, so out of the box every request
+   * pays a TCP handshake; browsers keep connections alive. The reference should be
+   * PouchDB at its reasonable best, so the bench gives it a keep-alive agent.
+   */
+  keepAlive?: boolean
 }
 
 /** `id` becomes `_id`; everything else is the document body. */
@@ -172,22 +185,54 @@ export class PouchBench {
     await this.call({ op: 'reset' })
     this.link.resetStats()
     const url = `http://127.0.0.1:${this.linkPort}/${source}`
+    // A fresh agent per run: each measured sync starts with no open connection, as a
+    // sync minutes after the previous one would.
+    const agent = this.opts.keepAlive === false ? undefined : new http.Agent({ keepAlive: true })
+    const remoteOpts: PouchDB.DatabaseOptions = agent
+      ? { fetch: (u: string, o?: Record<string, unknown>) => PouchDB.fetch(u, { ...o, agent }) }
+      : {}
     const maxAttempts = this.opts.maxAttempts ?? 50
     const t0 = performance.now()
     let attempts = 0
     let docsWritten = 0
-    for (;;) {
-      attempts++
-      try {
-        const res = await PouchDB.replicate(url, this.target(target), { ...this.opts.replicate, retry: false })
-        docsWritten += res.docs_written
-        if (res.ok && res.status === 'complete') break
-        throw new Error(`replication ended with status ${res.status}`)
-      } catch (err) {
-        if (attempts >= maxAttempts) throw err
-      }
+    let ms: number
+    // PouchDB 9's http adapter leaves a rejected setup promise unhandled when a request
+    // dies mid-way (as on a cut link). That must not kill the bench: swallow node-fetch
+    // errors while replicating; report anything else.
+    const onUnhandled = (err: unknown): void => {
+      if ((err as Error)?.name === 'FetchError') return
+      console.error('unhandled rejection during PouchDB replication:', err)
+      process.exitCode = 1
     }
-    const ms = performance.now() - t0
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      for (;;) {
+        attempts++
+        const remote = new PouchDB(url, remoteOpts)
+        // docs_written from 'change' events too, so a cut attempt's progress counts.
+        let written = 0
+        try {
+          const rep = PouchDB.replicate(remote, this.target(target), { ...this.opts.replicate, retry: false })
+          rep.on('change', (info: { docs_written?: number }) => { written = info.docs_written ?? written })
+          const res = await rep
+          written = res.docs_written
+          if (res.ok && res.status === 'complete') break
+          throw new Error(`replication ended with status ${res.status}`)
+        } catch (err) {
+          if (attempts >= maxAttempts) throw err
+        } finally {
+          docsWritten += written
+          await remote.close().catch(() => undefined)
+        }
+      }
+      ms = performance.now() - t0
+    } finally {
+      agent?.destroy()
+      // Unhandled rejections surface a tick after the promise settles; let them arrive
+      // while our handler is still installed.
+      await new Promise((r) => setImmediate(r))
+      process.off('unhandledRejection', onUnhandled)
+    }
     const s = this.link.stats()
     const server = await this.call<ServerStats>({ op: 'stats' })
     return {
@@ -222,6 +267,12 @@ export class PouchBench {
     }
     if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true })
   }
+}
+
+/** A run in the result-file schema (`resultTypes.ts`); the rest goes into `extra`. */
+export function toSideResult(r: PouchRunResult): SideResult {
+  const { ms, bytesUp, bytesDown, requests, serverPeakRssBytes, ...extra } = r
+  return { ms, bytesUp, bytesDown, requests, peakRssBytes: serverPeakRssBytes, extra }
 }
 
 /** Results of the standard PouchDB scenarios. */
