@@ -109,8 +109,10 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
   if (op.type === 'put') {
     const current = state.layers[op.layer] ?? base.deletes
     const next = addMaximal(current, kept)
-    if (next) {
-      state.layers[op.layer] = next
+    // A layer exists once any of its operations arrived, even one a delete already saw:
+    // otherwise whether it exists would depend on arrival order.
+    if (next || !state.layers[op.layer]) {
+      state.layers[op.layer] = next ?? [...current]
       changed = true
     }
     return { state, changed }

@@ -269,7 +269,7 @@ export class OpLog {
    * chunk allows. Every operation is verified first; a counter reused with other content, or
    * one of ours beyond our own counter (a restored backup), refuses the whole batch.
    */
-  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = []): Promise<ApplyResult> {
+  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = []): Promise<ApplyResult> {
     for (const op of incoming) verifyOperation(op)
     return this.#mutex.run(async () => {
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
@@ -335,13 +335,33 @@ export class OpLog {
         batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
       }
       const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
-      batch.push(...this.#vectorWrites(raised))
+      batch.push(...this.#vectorWrites(raised), ...extra)
       if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
       if (batch.length > 0) await this.store.write(batch)
       this.#self = { ...this.#self, hlc: this.#clock.last }
       for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
       this.#commitVectors(raised)
       return result
+    })
+  }
+
+  /**
+   * Starts a new epoch for this instance's author id, after a peer showed that it holds
+   * operations of ours beyond our counter (this directory was restored from a backup).
+   * Counters restart at 1 under the new author id, so no (author, counter) is ever reused;
+   * the operations the backup lost come back from peers under the old author id.
+   */
+  async rekey(knownAuthors: readonly string[] = []): Promise<string> {
+    return this.#mutex.run(async () => {
+      const instance = this.instance
+      const epochs = [this.#self.author, ...this.authors(), ...this.#vectors.authors(), ...knownAuthors]
+        .filter((a) => instanceOf(a) === instance)
+        .map((a) => Number(a.slice(instance.length + 1)))
+      const author = `${instance}.${Math.max(...epochs) + 1}`
+      const self: SelfMeta = { author, counter: 0, hlc: this.#clock.last }
+      await this.store.write([{ type: 'put', key: key.meta('self'), value: encodeValue(self) }])
+      this.#self = self
+      return author
     })
   }
 

@@ -9,6 +9,8 @@ import { buildControlApi } from './controlApi.js'
 import { resolveSocket, type Config } from './config.js'
 import { openInstance, type Instance } from './instance.js'
 import { createLogger, type Logger } from './logger.js'
+import { registerSyncRoutes } from './syncRoutes.js'
+import { SyncService } from './syncService.js'
 
 export interface DaemonOptions {
   dataDir: string
@@ -19,6 +21,7 @@ export interface DaemonOptions {
 export interface RunningDaemon {
   instance: Instance
   control: FastifyInstance
+  sync: SyncService
   socket: string
   logger: Logger
   stop(reason?: string): Promise<void>
@@ -31,14 +34,26 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const instance = await openInstance(opts.dataDir, overrides)
   const logger = createLogger(instance.config.logLevel)
   const socket = resolveSocket(opts.dataDir, instance.config, opts.socket)
-  const control = buildControlApi(instance)
+  const sync = new SyncService(instance, logger)
+  const control = buildControlApi(instance, {
+    status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs() }),
+    register: (app) => {
+      registerSyncRoutes(app, sync)
+      // The scheduler follows peer changes.
+      app.addHook('onResponse', async (req) => {
+        if (req.url.startsWith('/v1/peers') && req.method !== 'GET') sync.reschedule()
+      })
+    },
+  })
   try {
+    await sync.start(instance.config.listen)
     // The LevelDB lock is ours, so a socket file left behind belongs to a dead daemon.
     await removeIfExists(socket)
     await control.listen({ path: socket })
     await chmod(socket, 0o660)
   } catch (err) {
     await control.close().catch(() => undefined)
+    await sync.stop().catch(() => undefined)
     await instance.close()
     throw err
   }
@@ -47,14 +62,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     stopping ??= (async () => {
       logger.info({ reason }, 'stopping')
       await control.close()
+      await sync.stop()
       await instance.close()
       await removeIfExists(socket)
       logger.info('stopped')
     })()
     return stopping
   }
-  logger.info({ instance: instance.instanceId, author: instance.log.author, socket, dataDir: opts.dataDir }, 'ready')
-  return { instance, control, socket, logger, stop }
+  logger.info({ instance: instance.instanceId, author: instance.log.author, socket, listen: sync.address, dataDir: opts.dataDir }, 'ready')
+  return { instance, control, sync, socket, logger, stop }
 }
 
 /** Runs the daemon in the foreground until SIGTERM or SIGINT. */

@@ -1,0 +1,97 @@
+/**
+ * The sync API over HTTP (fastify): `POST /v1/sync/open` answers with a stream of frames
+ * (the session, then the pull's chunks); `POST /v1/sync/:session/push` takes a stream of
+ * frames and answers with the totals. Errors before streaming are JSON `{code, message}`
+ * with a 4xx status; an error mid-stream is an in-band error frame.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { Readable } from 'node:stream'
+import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
+import { encodeFrame, readFrames, type Frame } from '../core/syncMessages.js'
+import type { SyncServer } from '../core/syncServer.js'
+
+export const FRAME_TYPE = 'application/x-pollen-frames'
+
+/** Parses `Authorization: Pollen USER:KEY`. */
+export function parseAuthorization(header: string | undefined): { user?: string; key?: string } {
+  const m = /^Pollen ([^:\s]+):(\S+)$/.exec(header ?? '')
+  return m ? { user: m[1], key: m[2] } : {}
+}
+
+function asPollenError(err: unknown): PollenError {
+  if (isPollenError(err)) return err
+  const e = err as { code?: string; message?: string; statusCode?: number }
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return pollenError('POLLEN_BODY_TOO_LARGE', 'the request body is too large', { cause: err })
+  if (e.statusCode === 404) return pollenError('POLLEN_NOT_FOUND', 'no such sync endpoint', { cause: err })
+  if (e.statusCode && e.statusCode < 500) return pollenError('POLLEN_BAD_MESSAGE', e.message ?? 'bad request', { cause: err })
+  return pollenError('POLLEN_SYNC_FAILED', `internal error: ${e.message ?? String(err)}`, { cause: err })
+}
+
+function errorFrame(err: unknown): Frame {
+  const pe = asPollenError(err)
+  return { t: 'error', code: pe.code, message: pe.message }
+}
+
+async function* frameBytes(frames: AsyncIterable<Frame>): AsyncIterable<Uint8Array> {
+  try {
+    for await (const f of frames) yield encodeFrame(f)
+  } catch (err) {
+    yield encodeFrame(errorFrame(err))
+  }
+}
+
+/** Builds the sync API app around a SyncServer. */
+export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route: string; ok: boolean; code?: string }) => void } = {}): FastifyInstance {
+  const limits = server.limits
+  const app = Fastify({ logger: false, bodyLimit: limits.maxOpenBytes })
+  // Open bodies are buffered (small, bounded); push bodies are read as a stream of frames.
+  app.addContentTypeParser(FRAME_TYPE, (req, payload, done) => {
+    if (req.routeOptions.url === '/v1/sync/:session/push') done(null, payload)
+    else {
+      const chunks: Buffer[] = []
+      let size = 0
+      payload.on('data', (c: Buffer) => {
+        size += c.length
+        if (size > limits.maxOpenBytes) {
+          payload.destroy()
+          done(pollenError('POLLEN_BODY_TOO_LARGE', `the open request exceeds ${limits.maxOpenBytes} bytes`), undefined)
+        } else chunks.push(c)
+      })
+      payload.on('end', () => done(null, new Uint8Array(Buffer.concat(chunks))))
+      payload.on('error', (err) => done(err, undefined))
+    }
+  })
+  app.setErrorHandler((err, _req, reply) => {
+    const pe = asPollenError(err)
+    hooks.onServed?.({ route: 'error', ok: false, code: pe.code })
+    return reply.code(pe.status).type('application/json').send(pe.toJSON())
+  })
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(pollenError('POLLEN_NOT_FOUND', `no sync endpoint ${req.method} ${req.url}`).toJSON()))
+
+  const auth = (req: FastifyRequest) => {
+    const { user, key } = parseAuthorization(req.headers.authorization)
+    return server.authenticate(user, key)
+  }
+
+  app.get('/v1/info', async () => ({ instance: server.instance, protocol: 1 }))
+
+  app.post('/v1/sync/open', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the open request as ${FRAME_TYPE}`)
+    const user = await auth(req)
+    const frames = await server.open(user, req.body)
+    hooks.onServed?.({ route: 'open', ok: true })
+    reply.type(FRAME_TYPE)
+    return reply.send(Readable.from(frameBytes(frames), { objectMode: false }))
+  })
+
+  app.post('/v1/sync/:session/push', async (req: FastifyRequest, reply: FastifyReply) => {
+    const user = await auth(req)
+    const body = req.body as AsyncIterable<Uint8Array> | undefined
+    if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') throw pollenError('POLLEN_BAD_MESSAGE', `send the push as ${FRAME_TYPE}`)
+    const result = await server.push(user, (req.params as { session: string }).session, readFrames(body, limits.maxFrameBytes))
+    hooks.onServed?.({ route: 'push', ok: true })
+    reply.type(FRAME_TYPE)
+    return reply.send(Buffer.from(encodeFrame(result)))
+  })
+  return app
+}

@@ -1,0 +1,129 @@
+/**
+ * The sync client's HTTP transport: one keep-alive connection per sync, the API key in the
+ * Authorization header (never in the URL), streamed request and response bodies, byte counts
+ * of both, and an idle timeout so a dead link fails instead of hanging (ORB's requests had none).
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { isErrorCode, pollenError } from '../core/errors.js'
+import { readFrames } from '../core/syncMessages.js'
+import type { Credentials, SyncTransport } from '../core/syncTransport.js'
+import { FRAME_TYPE } from './httpSyncServer.js'
+
+export interface HttpTransportOptions {
+  /** Milliseconds without any byte moving before the request fails. */
+  idleTimeoutMs?: number
+  maxFrameBytes?: number
+}
+
+export class HttpSyncTransport implements SyncTransport {
+  readonly #base: URL
+  readonly #agent: HttpAgent | HttpsAgent
+  readonly #idle: number
+  readonly #maxFrame: number
+  bytesIn = 0
+  bytesOut = 0
+  requests = 0
+
+  constructor(baseUrl: string, opts: HttpTransportOptions = {}) {
+    this.#base = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
+    this.#agent = this.#base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 })
+    this.#idle = opts.idleTimeoutMs ?? 60_000
+    this.#maxFrame = opts.maxFrameBytes ?? 4 * 1024 * 1024
+  }
+
+  /** Closes the kept-alive connection. */
+  close(): void {
+    this.#agent.destroy()
+  }
+
+  #request(path: string, creds: Credentials, body: Uint8Array | AsyncIterable<Uint8Array>): Promise<IncomingMessage> {
+    const url = new URL(path, this.#base)
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    this.requests += 1
+    return new Promise((resolve, reject) => {
+      let settled = false
+      const fail = (err: unknown) => {
+        if (settled) return
+        settled = true
+        reject(unreachable(url, err))
+      }
+      const req = send(url, { method: 'POST', agent: this.#agent, headers: { 'content-type': FRAME_TYPE, authorization: `Pollen ${creds.user}:${creds.key}`, ...(body instanceof Uint8Array ? { 'content-length': body.length } : {}) } }, (res) => {
+        settled = true
+        res.setTimeout(this.#idle, () => res.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no data from ${url.host} for ${this.#idle / 1000} s`)))
+        resolve(res)
+      })
+      req.setTimeout(this.#idle, () => req.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no answer from ${url.host} for ${this.#idle / 1000} s`)))
+      req.on('error', fail)
+      if (body instanceof Uint8Array) {
+        this.bytesOut += body.length
+        req.end(body)
+        return
+      }
+      void (async () => {
+        try {
+          for await (const piece of body) {
+            this.bytesOut += piece.length
+            if (!req.write(piece)) await new Promise<void>((r) => req.once('drain', r))
+            if (settled && req.destroyed) return
+          }
+          req.end()
+        } catch (err) {
+          req.destroy(err as Error)
+          fail(err)
+        }
+      })()
+    })
+  }
+
+  async #errorOf(res: IncomingMessage): Promise<Error> {
+    const text = (await this.#readAll(res)).toString('utf8')
+    try {
+      const body = JSON.parse(text) as { code?: unknown; message?: unknown }
+      if (isErrorCode(body.code)) return pollenError(body.code, `peer: ${String(body.message)}`)
+    } catch {
+      // not JSON: fall through
+    }
+    return pollenError('POLLEN_SYNC_FAILED', `peer answered HTTP ${res.statusCode} without an error code`)
+  }
+
+  async #readAll(res: IncomingMessage): Promise<Buffer> {
+    const parts: Buffer[] = []
+    for await (const c of res) {
+      this.bytesIn += (c as Buffer).length
+      parts.push(c as Buffer)
+    }
+    return Buffer.concat(parts)
+  }
+
+  async *#counted(res: IncomingMessage): AsyncIterable<Uint8Array> {
+    try {
+      for await (const c of res) {
+        this.bytesIn += (c as Buffer).length
+        yield c as Buffer
+      }
+    } catch (err) {
+      throw unreachable(new URL(this.#base), err)
+    }
+    if (!res.complete) throw pollenError('POLLEN_PEER_UNREACHABLE', 'the connection was cut mid-answer')
+  }
+
+  async open(creds: Credentials, body: Uint8Array): Promise<AsyncIterable<unknown>> {
+    const res = await this.#request('v1/sync/open', creds, body)
+    if (res.statusCode !== 200) throw await this.#errorOf(res)
+    return readFrames(this.#counted(res), this.#maxFrame)
+  }
+
+  async push(creds: Credentials, session: string, frames: AsyncIterable<Uint8Array>): Promise<unknown> {
+    const res = await this.#request(`v1/sync/${encodeURIComponent(session)}/push`, creds, frames)
+    if (res.statusCode !== 200) throw await this.#errorOf(res)
+    for await (const frame of readFrames(this.#counted(res), this.#maxFrame)) return frame
+    throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered the push with an empty body')
+  }
+}
+
+function unreachable(url: URL, err: unknown) {
+  const e = err as NodeJS.ErrnoException & { code?: string }
+  if (e && typeof e.code === 'string' && e.code.startsWith('POLLEN_')) return err as Error
+  return pollenError('POLLEN_PEER_UNREACHABLE', `cannot reach ${url.host}: ${e?.code ?? e?.message ?? String(err)}`, { cause: err })
+}

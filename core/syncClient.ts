@@ -1,0 +1,241 @@
+/**
+ * The pulling and pushing side of a sync with one peer. One request opens the session and
+ * streams the pull back; chunks are verified and applied one by one, each in one atomic
+ * batch with its vector advances, so a cut link loses at most the chunk in flight and the
+ * next sync resumes from the advanced vectors. A push, if there is anything to push, is a
+ * second request streaming signed chunks.
+ */
+import { randomBytes } from 'node:crypto'
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './chunkCodec.js'
+import { chunkDiff, type ChunkLimits } from './chunker.js'
+import { CounterVectors, type VectorEntry } from './counterVector.js'
+import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } from './diff.js'
+import { isErrorCode, isPollenError, pollenError } from './errors.js'
+import { instanceIdOf, sign, verify, type Identity } from './identity.js'
+import { encodeValue, key } from './keys.js'
+import type { ApplyResult, OpLog } from './opLog.js'
+import { unpackOperation } from './operation.js'
+import { coveredByAny, covers } from './partition.js'
+import {
+  beginSigned, encodeFrame, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
+  type OpenRequest, type SyncMode,
+} from './syncMessages.js'
+import type { SyncTransport } from './syncTransport.js'
+import { encode } from '@msgpack/msgpack'
+
+/** A peer as the client needs it. */
+export interface PeerTarget {
+  name: string
+  user: string
+  key: string
+  filters: string[]
+  pinnedKey?: string
+}
+
+export type SyncGroup = 'session' | 'queuing' | 'pulling' | 'pushing' | 'dequeuing'
+export type SyncStage = 'started' | 'in_progress' | 'completed'
+
+/** A progress event, in Morango's signal groups. */
+export interface SyncEvent {
+  peer: string
+  group: SyncGroup
+  stage: SyncStage
+  ops?: number
+  total?: number
+  chunks?: number
+  bytes?: number
+  error?: string
+}
+
+/** The result of one sync with one peer (SPEC §4 fields). */
+export interface SyncResult {
+  peer: string
+  ok: boolean
+  error: string | null
+  code: string | null
+  pulled: number
+  pushed: number
+  new: number
+  updated: number
+  unchanged: number
+  conflicts: number
+  bytesIn: number
+  bytesOut: number
+  chunks: number
+  requests: number
+  resumed: boolean
+  ms: number
+  started: string
+}
+
+export interface SyncClientOptions {
+  log: OpLog
+  identity: Identity
+  transport: SyncTransport
+  codec?: CodecOptions
+  chunk?: ChunkLimits
+  maxChunkBytes?: number
+  onEvent?: (ev: SyncEvent) => void
+  /** Pins the peer's key at first contact; reports a changed one. */
+  pinKey?: (publicKeyB64: string) => Promise<'pinned' | 'same' | 'changed'>
+  now?: () => number
+}
+
+function emptyResult(peer: string, started: number): SyncResult {
+  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString() }
+}
+
+function add(result: SyncResult, r: ApplyResult): void {
+  result.new += r.new
+  result.updated += r.updated
+  result.unchanged += r.unchanged
+  result.conflicts += r.conflicts
+}
+
+/** Runs one sync with one peer; never throws: failures are in the result. */
+export async function syncWithPeer(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode = 'both'): Promise<SyncResult> {
+  const now = opts.now ?? Date.now
+  const started = now()
+  const result = emptyResult(peer.name, started)
+  const emit = (group: SyncGroup, stage: SyncStage, extra: Partial<SyncEvent> = {}) => opts.onEvent?.({ peer: peer.name, group, stage, ...extra })
+  emit('session', 'started')
+  try {
+    await run(opts, peer, mode, result, emit)
+    result.ok = true
+  } catch (err) {
+    result.code = isPollenError(err) ? err.code : 'POLLEN_SYNC_FAILED'
+    result.error = (err as Error)?.message ?? String(err)
+  }
+  result.bytesIn = opts.transport.bytesIn
+  result.bytesOut = opts.transport.bytesOut
+  result.requests = opts.transport.requests
+  result.ms = now() - started
+  emit('session', 'completed', result.ok ? {} : { error: result.error ?? undefined })
+  return result
+}
+
+type Emit = (group: SyncGroup, stage: SyncStage, extra?: Partial<SyncEvent>) => void
+
+async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, result: SyncResult, emit: Emit): Promise<void> {
+  const { log, identity, transport } = opts
+  const creds = { user: peer.user, key: peer.key }
+  const resumeKey = key.meta(`resume\u0000${peer.name}`)
+  result.resumed = (await log.store.get(resumeKey)) !== undefined
+
+  emit('queuing', 'started')
+  const filter: Filter = { prefixes: peer.filters, languages: [...log.languages] }
+  const holder = holderReport(log.vectors, filter)
+  const pinned = peer.pinnedKey ? new Uint8Array(Buffer.from(peer.pinnedKey, 'base64')) : undefined
+  const unsigned: Omit<OpenRequest, 'sig'> = {
+    t: 'open', v: PROTOCOL_VERSION, user: peer.user,
+    client: { instance: instanceIdOf(identity.publicKey), publicKey: identity.publicKey, author: log.author },
+    server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), time: (opts.now ?? Date.now)(), mode, filter, holder,
+  }
+  const request: OpenRequest = { ...unsigned, sig: sign(openSigned(unsigned), identity.secretKey) }
+  emit('queuing', 'completed')
+
+  const frames = (await transport.open(creds, encode(request)))[Symbol.asyncIterator]()
+  const first = await frames.next()
+  if (first.done) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer closed the session without answering')
+  if (isErrorFrame(first.value)) throw remote(first.value)
+  if (!isOpenResponse(first.value)) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered with something that is not a session')
+  const opened = first.value
+  const server = opened.server
+  if (instanceIdOf(server.publicKey) !== server.instance || !verify(openedSigned(request.nonce, opened.session, server.instance, request.client.instance), opened.sig, server.publicKey)) {
+    throw pollenError('POLLEN_BAD_SIGNATURE', 'the peer could not prove its instance key')
+  }
+  const keyB64 = Buffer.from(server.publicKey).toString('base64')
+  if (opts.pinKey) {
+    const pin = await opts.pinKey(keyB64)
+    if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${server.instance}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key\``)
+  }
+
+  // A peer holding our own operations beyond our counter means we were restored from a backup.
+  const claims = [...(opened.pull?.report ?? []), ...(opened.push && 'holder' in opened.push ? opened.push.holder : [])]
+  if (claims.some((e) => (e.counters[log.author] ?? 0) > log.counter)) await log.rekey(claims.flatMap((e) => Object.keys(e.counters)))
+
+  if (opened.pull) {
+    const pf = opened.pull.filter
+    if (!pf.prefixes.every((p) => filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer offered data outside the requested filter')
+    const layers = layersOf(filter)
+    const report = opened.pull.report.filter((e) => pf.prefixes.some((p) => covers(p, e.prefix)) && layers.includes(e.layer))
+    const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024, (opts.codec ?? DEFAULT_CODEC).codec)
+    emit('pulling', 'started', { total: opened.pull.estimate })
+    emit('dequeuing', 'started')
+    let ended = false
+    try {
+      for (let next = await frames.next(); !next.done; next = await frames.next()) {
+        const frame = next.value
+        if (isErrorFrame(frame)) throw remote(frame)
+        if (isChunkFrame(frame)) {
+          const payload = await decoder.decode(frame)
+          const ops = payload.ops.map(unpackOperation)
+          for (const op of ops) {
+            if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
+          }
+          const advances = payload.progress.flatMap(([a, through]) => advancesFor(report, a, through))
+          emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: opened.pull.estimate, chunks: decoder.count, bytes: transport.bytesIn })
+          const r = await log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks: decoder.count }) }])
+          add(result, r)
+          result.pulled += r.applied
+          result.chunks += 1
+          emit('dequeuing', 'in_progress', { ops: result.pulled, chunks: result.chunks })
+        } else if (isEndFrame(frame)) {
+          if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
+          if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)
+          const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
+          await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }])
+          ended = true
+        } else throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent a frame that is neither a chunk nor an end')
+      }
+    } finally {
+      decoder.close()
+    }
+    if (!ended) throw pollenError('POLLEN_PEER_UNREACHABLE', `the connection to ${peer.name} was cut after ${decoder.count} chunks; the next sync resumes from there`)
+    emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks })
+    emit('dequeuing', 'completed', { ops: result.pulled })
+  }
+
+  if (opened.push && 'refused' in opened.push) {
+    if (mode === 'push') throw remote({ code: opened.push.refused, message: opened.push.message })
+    return
+  }
+  if (opened.push) await push(opts, opened.session, opened.push, creds, result, emit)
+}
+
+async function push(opts: SyncClientOptions, session: string, terms: { filter: Filter; holder: VectorEntry[] }, creds: { user: string; key: string }, result: SyncResult, emit: Emit): Promise<void> {
+  const { log, identity, transport } = opts
+  const holder = CounterVectors.from(terms.holder)
+  const report = senderReport(log.vectors, terms.filter)
+  // Push only when the peer lacks something we claim (ops, or just claims to raise).
+  const lacking = report.some((e) => Object.entries(e.counters).some(([a, n]) => holder.effective(e.prefix, e.layer, a) < n))
+    || log.authors().some((a) => log.maxHeld(a) > Math.min(...terms.filter.prefixes.flatMap((p) => layersOf(terms.filter).map((l) => holder.effective(p, l, a)))))
+  if (!lacking) return
+  emit('pushing', 'started')
+  const encoder = new ChunkEncoder(session, 'push', identity.secretKey, opts.codec ?? DEFAULT_CODEC)
+  let pushedOps = 0
+  async function* frames(): AsyncIterable<Uint8Array> {
+    yield encodeFrame({ t: 'begin', session, report, sig: sign(beginSigned(session, report), identity.secretKey) })
+    for await (const payload of chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 })) {
+      pushedOps += payload.ops.length
+      const frame = await encoder.encode(payload)
+      emit('pushing', 'in_progress', { ops: pushedOps, chunks: encoder.count, bytes: transport.bytesOut })
+      yield encodeFrame(frame)
+    }
+    yield encodeFrame({ t: 'end', session, chunks: encoder.count, sig: sign(endSigned(session, 'push', encoder.count), identity.secretKey) })
+  }
+  try {
+    const answer = await transport.push(creds, session, frames())
+    if (isErrorFrame(answer)) throw remote(answer)
+    if (!isPushResult(answer)) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered the push with something unexpected')
+    result.pushed += answer.applied
+    result.chunks += answer.chunks
+  } finally {
+    encoder.close()
+  }
+  emit('pushing', 'completed', { ops: result.pushed })
+}
+
+function remote(frame: { code: string; message: string }) {
+  return pollenError(isErrorCode(frame.code) ? frame.code : 'POLLEN_SYNC_FAILED', `peer: ${frame.message}`)
+}

@@ -1,0 +1,276 @@
+/**
+ * The serving side of a sync, independent of the transport: authenticates the user and the
+ * client instance, answers a pull with signed chunks in the same response, and applies a
+ * pushed stream chunk by chunk — each verified before it touches storage and applied in one
+ * atomic batch with the vector advances SPEC §2 allows. Limits are checked before work.
+ */
+import { randomBytes } from 'node:crypto'
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './chunkCodec.js'
+import { chunkDiff, type ChunkLimits } from './chunker.js'
+import { CounterVectors, type VectorEntry } from './counterVector.js'
+import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } from './diff.js'
+import { pollenError, PollenError } from './errors.js'
+import { instanceIdOf, sign, verify, type Identity } from './identity.js'
+import type { OpLog, VectorAdvance } from './opLog.js'
+import { unpackOperation, type Operation } from './operation.js'
+import { coveredByAny, covers } from './partition.js'
+import { narrowFilter } from './scope.js'
+import {
+  beginSigned, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
+  type Frame, type OpenRequest, type OpenResponse, type PushResult,
+} from './syncMessages.js'
+import { decode } from '@msgpack/msgpack'
+import type { UserInfo, Users } from './users.js'
+
+/** Limits enforced before work is done. */
+export interface SyncLimits {
+  maxOpenBytes: number
+  maxFrameBytes: number
+  maxChunkOps: number
+  maxChunkBytes: number
+  maxSessionsPerUser: number
+  sessionTtlMs: number
+  clockSkewMs: number
+}
+
+export const DEFAULT_LIMITS: SyncLimits = {
+  maxOpenBytes: 1024 * 1024,
+  maxFrameBytes: 4 * 1024 * 1024,
+  maxChunkOps: 10_000,
+  maxChunkBytes: 16 * 1024 * 1024,
+  maxSessionsPerUser: 4,
+  sessionTtlMs: 15 * 60_000,
+  clockSkewMs: 5 * 60_000,
+}
+
+export interface SyncServerOptions {
+  identity: Identity
+  log: OpLog
+  users: Users
+  limits?: Partial<SyncLimits>
+  chunk?: ChunkLimits
+  codec?: CodecOptions
+  now?: () => number
+  /** Told when a client shows we were restored from a backup (we re-key). */
+  onRekey?: (author: string) => void
+}
+
+interface Session {
+  id: string
+  user: UserInfo
+  clientKey: Uint8Array
+  expires: number
+  push?: Filter
+  pushing: boolean
+}
+
+/** Totals of one served session, for metrics and logs. */
+export interface ServedSession {
+  user: string
+  client: string
+  direction: 'pull' | 'push'
+  ops: number
+  chunks: number
+}
+
+export class SyncServer {
+  readonly #opts: SyncServerOptions
+  readonly #limits: SyncLimits
+  readonly #sessions = new Map<string, Session>()
+  readonly #nonces = new Map<string, number>()
+  readonly #now: () => number
+  readonly instance: string
+
+  constructor(opts: SyncServerOptions) {
+    this.#opts = opts
+    this.#limits = { ...DEFAULT_LIMITS, ...opts.limits }
+    this.#now = opts.now ?? Date.now
+    this.instance = instanceIdOf(opts.identity.publicKey)
+  }
+
+  get limits(): SyncLimits {
+    return this.#limits
+  }
+
+  #sweep(): void {
+    const now = this.#now()
+    for (const [id, s] of this.#sessions) if (s.expires < now) this.#sessions.delete(id)
+    for (const [n, exp] of this.#nonces) if (exp < now) this.#nonces.delete(n)
+  }
+
+  /** Authenticates a user by name and API key (from the Authorization header). */
+  async authenticate(user: string | undefined, apiKey: string | undefined): Promise<UserInfo> {
+    if (!user || !apiKey) throw pollenError('POLLEN_UNAUTHORIZED', 'send the user name and API key in the Authorization header: "Pollen USER:KEY"')
+    return this.#opts.users.authenticate(user, apiKey)
+  }
+
+  /**
+   * Opens a session. Yields the signed answer first, then — for a pull — the chunks and a
+   * signed end frame. Everything is checked before the first frame is produced.
+   */
+  async open(user: UserInfo, body: Uint8Array): Promise<AsyncIterable<Frame>> {
+    if (body.length > this.#limits.maxOpenBytes) throw pollenError('POLLEN_BODY_TOO_LARGE', `the open request is ${body.length} bytes; the limit is ${this.#limits.maxOpenBytes}`)
+    let raw: unknown
+    try {
+      raw = decode(body)
+    } catch (cause) {
+      throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is not valid msgpack', { cause })
+    }
+    if (!isOpenRequest(raw)) throw pollenError('POLLEN_BAD_MESSAGE', `the open request is malformed (protocol version ${PROTOCOL_VERSION} expected)`)
+    const req: OpenRequest = raw
+    if (req.user !== user.name) throw pollenError('POLLEN_UNAUTHORIZED', 'the request names another user than the Authorization header')
+    this.#sweep()
+    const now = this.#now()
+    if (Math.abs(req.time - now) > this.#limits.clockSkewMs) {
+      throw pollenError('POLLEN_REPLAY', `the request time is ${Math.round((req.time - now) / 1000)} s off this server's clock; check the clocks`)
+    }
+    const nonceKey = Buffer.from(req.nonce).toString('hex')
+    if (this.#nonces.has(nonceKey)) throw pollenError('POLLEN_REPLAY', 'this nonce was already used')
+    if (instanceIdOf(req.client.publicKey) !== req.client.instance || !req.client.author.startsWith(req.client.instance + '.')) {
+      throw pollenError('POLLEN_BAD_SIGNATURE', 'the client instance id does not match its public key')
+    }
+    if (!verify(openSigned(req), req.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
+    if (req.server !== '' && req.server !== this.instance) throw pollenError('POLLEN_PEER_KEY_CHANGED', `this is instance ${this.instance}, not ${req.server}`)
+    const open = [...this.#sessions.values()].filter((s) => s.user.name === user.name).length
+    if (open >= this.#limits.maxSessionsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${user.name} already has ${open} open sessions`)
+    this.#nonces.set(nonceKey, now + 2 * this.#limits.clockSkewMs)
+
+    const log = this.#opts.log
+    if (req.holder.some((e) => (e.counters[log.author] ?? 0) > log.counter)) {
+      const author = await log.rekey(req.holder.flatMap((e) => Object.keys(e.counters)))
+      this.#opts.onRekey?.(author)
+    }
+    const id = randomBytes(16).toString('hex')
+    const response: OpenResponse = {
+      t: 'opened',
+      v: PROTOCOL_VERSION,
+      session: id,
+      server: { instance: this.instance, publicKey: this.#opts.identity.publicKey, author: log.author, languages: [...log.languages] },
+      sig: sign(openedSigned(req.nonce, id, this.instance, req.client.instance), this.#opts.identity.secretKey),
+    }
+    const session: Session = { id, user, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, pushing: false }
+    let pullFilter: Filter | undefined
+    if (req.mode !== 'push') {
+      pullFilter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
+      const report = senderReport(log.vectors, pullFilter)
+      response.pull = { filter: pullFilter, report, estimate: estimate(log, pullFilter, CounterVectors.from(req.holder)) }
+    }
+    if (req.mode !== 'pull') {
+      if (user.role !== 'write') {
+        response.push = { refused: 'POLLEN_FORBIDDEN', message: `user ${user.name} has a read-only key; pushes are refused` }
+      } else {
+        session.push = narrowFilter({ prefixes: req.filter.prefixes, languages: [...log.languages] }, user.filters, log.languages)
+        response.push = { filter: session.push, holder: holderReport(log.vectors, session.push) }
+      }
+    }
+    this.#sessions.set(id, session)
+    return this.#pullFrames(response, pullFilter, CounterVectors.from(req.holder))
+  }
+
+  async *#pullFrames(response: OpenResponse, filter: Filter | undefined, holder: CounterVectors): AsyncIterable<Frame> {
+    const id = response.session
+    // A session without a push ends with its pull stream.
+    const release = () => {
+      if (!this.#sessions.get(id)?.push) this.#sessions.delete(id)
+    }
+    if (!filter) {
+      release()
+      yield response
+      return
+    }
+    yield response
+    const encoder = new ChunkEncoder(response.session, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
+    try {
+      const chunk = this.#opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 }
+      for await (const payload of chunkDiff(diff(this.#opts.log, filter, holder), chunk)) yield await encoder.encode(payload)
+      yield { t: 'end', session: response.session, chunks: encoder.count, sig: sign(endSigned(response.session, 'pull', encoder.count), this.#opts.identity.secretKey) }
+    } finally {
+      encoder.close()
+      release()
+    }
+  }
+
+  /**
+   * Applies a pushed stream: a signed begin frame with the sender's claims, chunks, and a
+   * signed end frame. Each chunk is verified, scope-checked and applied atomically; an error
+   * stops the stream, and the chunks applied before it stay (each was whole).
+   */
+  async push(user: UserInfo, sessionId: string, frames: AsyncIterable<unknown>): Promise<PushResult> {
+    this.#sweep()
+    const session = this.#sessions.get(sessionId)
+    if (!session || session.user.name !== user.name) throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
+    if (!session.push) throw pollenError('POLLEN_FORBIDDEN', 'this session does not allow pushes')
+    if (session.pushing) throw pollenError('POLLEN_REPLAY', 'this session already pushed')
+    session.pushing = true
+    const filter = session.push
+    const log = this.#opts.log
+    const result: PushResult = { t: 'pushed', applied: 0, duplicates: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, chunks: 0 }
+    const decoder = new ChunkDecoder(sessionId, 'push', session.clientKey, this.#limits.maxChunkBytes)
+    let report: VectorEntry[] | undefined
+    let ended = false
+    try {
+      for await (const frame of frames) {
+        if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'frames after the end frame')
+        if (!report) {
+          if (!isBeginFrame(frame)) throw pollenError('POLLEN_BAD_MESSAGE', 'a push starts with a begin frame')
+          if (frame.session !== sessionId) throw pollenError('POLLEN_SESSION_UNKNOWN', `a begin frame for session ${frame.session} arrived in session ${sessionId}`)
+          if (!verify(beginSigned(sessionId, frame.report), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the begin frame has a bad signature')
+          report = frame.report.filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)) && layersOf(filter).includes(e.layer))
+          continue
+        }
+        if (isChunkFrame(frame)) {
+          const payload = await decoder.decode(frame)
+          const ops = this.#checkOps(payload.ops, filter)
+          const advances: VectorAdvance[] = payload.progress.flatMap(([a, through]) => advancesFor(report as VectorEntry[], a, through))
+          const r = await log.applyRemote(ops, advances)
+          result.applied += r.applied
+          result.duplicates += r.duplicates
+          result.new += r.new
+          result.updated += r.updated
+          result.unchanged += r.unchanged
+          result.conflicts += r.conflicts
+          result.chunks += 1
+        } else if (isEndFrame(frame)) {
+          if (frame.session !== sessionId || !verify(endSigned(sessionId, 'push', frame.chunks), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
+          if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the end frame counts ${frame.chunks} chunks; ${decoder.count} arrived`)
+          const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
+          await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report as VectorEntry[], a, Infinity)))
+          ended = true
+        } else {
+          throw pollenError('POLLEN_BAD_MESSAGE', 'a push frame is neither a chunk nor an end frame')
+        }
+      }
+      if (!ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the push stream ended without an end frame')
+      return result
+    } finally {
+      decoder.close()
+      this.#sessions.delete(sessionId)
+    }
+  }
+
+  #checkOps(raw: unknown[], filter: Filter): Operation[] {
+    if (raw.length > this.#limits.maxChunkOps) throw pollenError('POLLEN_CHUNK_TOO_LARGE', `a chunk holds ${raw.length} operations; the limit is ${this.#limits.maxChunkOps}`)
+    const layers = layersOf(filter)
+    return raw.map((r) => {
+      const op = unpackOperation(r)
+      if (!coveredByAny(filter.prefixes, op.partition)) {
+        throw pollenError('POLLEN_OUT_OF_SCOPE', `operation ${op.author}:${op.counter} is in partition ${op.partition}, outside this key's scope ${filter.prefixes.map((p) => p || '(everything)').join(', ')}`)
+      }
+      if (!layers.includes(op.layer)) throw pollenError('POLLEN_BAD_MESSAGE', `operation ${op.author}:${op.counter} carries text in ${op.layer}, which this instance does not keep`)
+      return op
+    })
+  }
+}
+
+/** An upper bound of what a pull will send (for progress bars): per author, what lies above the holder's floor. */
+function estimate(log: OpLog, filter: Filter, holder: CounterVectors): number {
+  let total = 0
+  for (const a of log.authors()) {
+    let floor = Infinity
+    for (const p of filter.prefixes) for (const l of layersOf(filter)) floor = Math.min(floor, holder.effective(p, l, a))
+    total += Math.max(0, log.maxHeld(a) - floor)
+  }
+  return total
+}
+
+export { PollenError }

@@ -1,0 +1,23 @@
+/**
+ * The transport a sync client runs over. The HTTP adapter (adapters/httpSyncTransport.ts)
+ * and the in-process one (adapters/memorySyncTransport.ts) both pass one conformance suite.
+ */
+
+/** A user name and API key, sent in a header, never in a URL. */
+export interface Credentials {
+  user: string
+  key: string
+}
+
+export interface SyncTransport {
+  /** Sends an open request; resolves with the answer's decoded frames (the first is the open answer). */
+  open(creds: Credentials, body: Uint8Array): Promise<AsyncIterable<unknown>>
+  /** Streams encoded frames to a session's push endpoint; resolves with the decoded answer. */
+  push(creds: Credentials, session: string, frames: AsyncIterable<Uint8Array>): Promise<unknown>
+  /** Body bytes received so far. */
+  readonly bytesIn: number
+  /** Body bytes sent so far. */
+  readonly bytesOut: number
+  /** Requests made so far. */
+  readonly requests: number
+}

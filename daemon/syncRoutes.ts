@@ -1,0 +1,53 @@
+/**
+ * Control API routes for sync: `POST /v1/sync` streams the run's progress events as NDJSON
+ * and ends with the per-peer results; `GET /v1/log` is the sync history; `GET /v1/events`
+ * streams every sync event as it happens.
+ */
+import type { FastifyInstance } from 'fastify'
+import { PassThrough } from 'node:stream'
+import { isPollenError, pollenError } from '../core/errors.js'
+import type { SyncEvent, SyncResult } from '../core/syncClient.js'
+import type { SyncMode } from '../core/syncMessages.js'
+import type { SyncService } from './syncService.js'
+
+export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): void {
+  app.post('/v1/sync', async (req, reply) => {
+    const b = (req.body ?? {}) as { peers?: unknown; mode?: unknown }
+    const peers = b.peers ?? []
+    if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string')) throw pollenError('POLLEN_INVALID_INPUT', 'peers must be a list of peer names')
+    const mode = (b.mode ?? 'both') as SyncMode
+    if (!['pull', 'push', 'both'].includes(mode)) throw pollenError('POLLEN_INVALID_INPUT', 'mode must be pull, push or both')
+    const stream = new PassThrough()
+    reply.header('content-type', 'application/x-ndjson')
+    const write = (obj: unknown) => stream.write(JSON.stringify(obj) + '\n')
+    void sync
+      .syncPeers(peers as string[], mode, (ev: SyncEvent) => write({ type: 'event', ...ev }))
+      .then(
+        (results: SyncResult[]) => stream.end(JSON.stringify({ type: 'result', results }) + '\n'),
+        (err) => stream.end(JSON.stringify({ type: 'error', ...(isPollenError(err) ? err.toJSON() : { code: 'POLLEN_SYNC_FAILED', message: String(err) }) }) + '\n'),
+      )
+    return reply.send(stream)
+  })
+
+  app.get('/v1/log', async (req) => {
+    const q = req.query as { peer?: string; limit?: string }
+    const limit = q.limit === undefined ? 50 : Number(q.limit)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw pollenError('POLLEN_INVALID_INPUT', 'limit must be a whole number from 1 to 1000')
+    return sync.history(q.peer, limit)
+  })
+
+  app.get('/v1/events', async (_req, reply) => {
+    const stream = new PassThrough()
+    const onEvent = (ev: SyncEvent) => stream.write(JSON.stringify({ type: 'event', ...ev }) + '\n')
+    const onResult = (r: SyncResult) => stream.write(JSON.stringify({ type: 'result', result: r }) + '\n')
+    sync.events.on('event', onEvent)
+    sync.events.on('result', onResult)
+    stream.on('close', () => {
+      sync.events.off('event', onEvent)
+      sync.events.off('result', onResult)
+    })
+    reply.raw.on('close', () => stream.destroy())
+    reply.header('content-type', 'application/x-ndjson')
+    return reply.send(stream)
+  })
+}

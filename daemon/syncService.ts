@@ -1,0 +1,208 @@
+/**
+ * Sync inside the daemon: the sync API server, runs against peers (one at a time per peer; a
+ * `pollen sync` joins a run already going), the per-peer history, progress events, and the
+ * scheduler (periodic syncs of active peers, backoff with jitter after failures). One failing
+ * peer never stops the others.
+ */
+import { EventEmitter } from 'node:events'
+import type { FastifyInstance } from 'fastify'
+import { buildSyncApi } from '../adapters/httpSyncServer.js'
+import { HttpSyncTransport } from '../adapters/httpSyncTransport.js'
+import { pollenError } from '../core/errors.js'
+import { decodeValue, encodeValue, key } from '../core/keys.js'
+import type { Peer } from '../core/peers.js'
+import { prefixRange } from '../core/store.js'
+import { syncWithPeer, type SyncEvent, type SyncResult } from '../core/syncClient.js'
+import type { SyncMode } from '../core/syncMessages.js'
+import { SyncServer } from '../core/syncServer.js'
+import { parseListen } from './config.js'
+import type { Instance } from './instance.js'
+import type { Logger } from './logger.js'
+
+const HISTORY_KEEP = 200
+const BACKOFF_BASE_MS = 15_000
+
+export class SyncService {
+  readonly events = new EventEmitter()
+  readonly server: SyncServer
+  readonly #inst: Instance
+  readonly #log: Logger
+  readonly #running = new Map<string, Promise<SyncResult>>()
+  readonly #timers = new Map<string, NodeJS.Timeout>()
+  readonly #failures = new Map<string, number>()
+  #api?: FastifyInstance
+  #stopped = false
+  address = ''
+
+  constructor(inst: Instance, logger: Logger) {
+    this.#inst = inst
+    this.#log = logger
+    this.events.setMaxListeners(100)
+    const chunk = { maxOps: inst.config.sync.chunkOps, maxBytes: inst.config.sync.chunkBytes }
+    this.server = new SyncServer({
+      identity: inst.identity,
+      log: inst.log,
+      users: inst.users,
+      chunk,
+      onRekey: (author) => logger.warn({ author }, 'a peer holds operations of ours beyond our counter: this data directory was restored from a backup; continuing under a new author id'),
+    })
+  }
+
+  /** Starts the sync API and the scheduler. */
+  async start(listen: string): Promise<void> {
+    const { host, port } = parseListen(listen)
+    this.#api = buildSyncApi(this.server, {
+      onServed: (e) => this.#log.debug(e, 'sync request'),
+    })
+    await this.#api.listen({ host, port })
+    const addr = this.#api.server.address()
+    this.address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : listen
+    this.#schedule()
+  }
+
+  /** Stops the scheduler and the API; waits for runs in flight (each chunk is atomic, so an abandoned one loses nothing). */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    for (const t of this.#timers.values()) clearTimeout(t)
+    this.#timers.clear()
+    await this.#api?.close()
+    await Promise.allSettled([...this.#running.values()])
+  }
+
+  #schedule(): void {
+    const interval = this.#inst.config.sync.intervalSeconds * 1000
+    if (interval <= 0) return
+    void this.#inst.peers.list().then((peers) => {
+      for (const p of peers) if (p.active) this.#plan(p.name, interval * (0.5 + Math.random() * 0.5))
+    })
+  }
+
+  #plan(name: string, delay: number): void {
+    if (this.#stopped) return
+    clearTimeout(this.#timers.get(name))
+    const t = setTimeout(() => {
+      void this.syncPeer(name, 'both').then((r) => {
+        const interval = this.#inst.config.sync.intervalSeconds * 1000
+        const fails = r.ok ? 0 : (this.#failures.get(name) ?? 0) + 1
+        this.#failures.set(name, fails)
+        // After failures: exponential backoff capped at the interval, with ±25 % jitter.
+        const base = fails === 0 ? interval : Math.min(interval, BACKOFF_BASE_MS * 2 ** (fails - 1))
+        this.#plan(name, base * (0.75 + Math.random() * 0.5))
+      })
+    }, delay)
+    t.unref()
+    this.#timers.set(name, t)
+  }
+
+  /** Syncs one peer; joins the run already going for it. */
+  syncPeer(name: string, mode: SyncMode): Promise<SyncResult> {
+    const running = this.#running.get(name)
+    if (running) return running
+    const run = this.#run(name, mode).finally(() => this.#running.delete(name))
+    this.#running.set(name, run)
+    return run
+  }
+
+  async #run(name: string, mode: SyncMode): Promise<SyncResult> {
+    const started = Date.now()
+    let peer: Peer
+    let secret: string | undefined
+    try {
+      peer = await this.#inst.peers.get(name)
+      secret = await this.#inst.peers.secret(name)
+    } catch (err) {
+      return this.#record(failed(name, started, err))
+    }
+    if (!secret) return this.#record(failed(name, started, pollenError('POLLEN_INVALID_CONFIG', `peer ${name} has no API key; set one with \`pollen peer set ${name} --key K\``)))
+    const transport = new HttpSyncTransport(peer.url)
+    try {
+      const result = await syncWithPeer(
+        {
+          log: this.#inst.log,
+          identity: this.#inst.identity,
+          transport,
+          chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: this.#inst.config.sync.chunkBytes },
+          onEvent: (ev) => this.events.emit('event', ev),
+          pinKey: (k) => this.#inst.peers.recordKey(name, k),
+        },
+        { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey },
+        mode,
+      )
+      return this.#record(result)
+    } finally {
+      transport.close()
+    }
+  }
+
+  async #record(result: SyncResult): Promise<SyncResult> {
+    const log = result.ok ? this.#log.info.bind(this.#log) : this.#log.warn.bind(this.#log)
+    log({ sync: result }, result.ok ? 'sync finished' : 'sync failed')
+    try {
+      const t = Date.parse(result.started)
+      await this.#inst.store.write([{ type: 'put', key: key.history(result.peer, t), value: encodeValue(result) }])
+      await this.#trim(result.peer)
+    } catch (err) {
+      this.#log.error({ err }, 'could not record sync history')
+    }
+    this.events.emit('result', result)
+    return result
+  }
+
+  async #trim(peer: string): Promise<void> {
+    const keys: string[] = []
+    for await (const k of this.#inst.store.keys(prefixRange(key.histories(peer), { reverse: true }))) keys.push(k)
+    if (keys.length > HISTORY_KEEP) await this.#inst.store.write(keys.slice(HISTORY_KEEP).map((k) => ({ type: 'del' as const, key: k })))
+  }
+
+  /**
+   * Syncs the named peers (all active ones when none are named). Named peers that are
+   * inactive are reported as failed with the reason; unknown names refuse the whole call.
+   */
+  async syncPeers(names: readonly string[], mode: SyncMode, onEvent?: (ev: SyncEvent) => void): Promise<SyncResult[]> {
+    const all = await this.#inst.peers.list()
+    for (const n of names) if (!all.some((p) => p.name === n)) throw pollenError('POLLEN_NOT_FOUND', `no peer named ${n}; see \`pollen peer list\``)
+    const chosen = names.length ? all.filter((p) => names.includes(p.name)) : all.filter((p) => p.active)
+    const listener = (ev: SyncEvent) => {
+      if (chosen.some((p) => p.name === ev.peer)) onEvent?.(ev)
+    }
+    this.events.on('event', listener)
+    try {
+      return await Promise.all(
+        chosen.map((p) =>
+          p.active ? this.syncPeer(p.name, mode) : Promise.resolve(failed(p.name, Date.now(), pollenError('POLLEN_INVALID_INPUT', `peer ${p.name} is inactive; activate it with \`pollen peer set ${p.name} --active true\``))),
+        ),
+      )
+    } finally {
+      this.events.off('event', listener)
+    }
+  }
+
+  /** Sync history, newest first. */
+  async history(peer?: string, limit = 50): Promise<SyncResult[]> {
+    if (peer !== undefined) await this.#inst.peers.get(peer)
+    const out: SyncResult[] = []
+    for await (const [, v] of this.#inst.store.range(prefixRange(key.histories(peer)))) out.push(decodeValue<SyncResult>(v))
+    return out.sort((a, b) => (a.started < b.started ? 1 : -1)).slice(0, limit)
+  }
+
+  /** The last run per peer, for `status`. */
+  async lastSyncs(): Promise<Record<string, SyncResult>> {
+    const out: Record<string, SyncResult> = {}
+    for (const p of await this.#inst.peers.list()) {
+      for await (const [, v] of this.#inst.store.range(prefixRange(key.histories(p.name), { reverse: true, limit: 1 }))) out[p.name] = decodeValue<SyncResult>(v)
+    }
+    return out
+  }
+
+  /** Re-reads peers after a change, so the scheduler follows `peer add/set/remove`. */
+  reschedule(): void {
+    for (const t of this.#timers.values()) clearTimeout(t)
+    this.#timers.clear()
+    if (!this.#stopped) this.#schedule()
+  }
+}
+
+function failed(peer: string, started: number, err: unknown): SyncResult {
+  const e = err as { code?: string; message?: string }
+  return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString() }
+}
