@@ -18,6 +18,12 @@ export interface VectorEntry {
 
 const slot = (prefix: string, layer: string): string => `${layer}\u0000${prefix}`
 
+/**
+ * The layer of an author's claims about itself: it holds all of its own operations in every
+ * layer. Kept only in storage; reports always carry concrete layers.
+ */
+export const ALL_LAYERS = '*'
+
 /** An in-memory set of counter vectors; the storage layer persists its changes. */
 export class CounterVectors {
   readonly #rows = new Map<string, Map<string, number>>()
@@ -38,7 +44,7 @@ export class CounterVectors {
   effective(prefix: string, layer: string, author: string): number {
     let best = 0
     for (const p of ancestors(prefix)) {
-      const n = this.#rows.get(slot(p, layer))?.get(author) ?? 0
+      const n = Math.max(this.#rows.get(slot(p, layer))?.get(author) ?? 0, this.#rows.get(slot(p, ALL_LAYERS))?.get(author) ?? 0)
       if (n > best) best = n
     }
     return best
@@ -48,9 +54,11 @@ export class CounterVectors {
   effectiveVector(prefix: string, layer: string): Counters {
     const out: Counters = {}
     for (const p of ancestors(prefix)) {
-      const row = this.#rows.get(slot(p, layer))
-      if (!row) continue
-      for (const [a, n] of row) if (n > (out[a] ?? 0)) out[a] = n
+      for (const l of [layer, ALL_LAYERS]) {
+        const row = this.#rows.get(slot(p, l))
+        if (!row) continue
+        for (const [a, n] of row) if (n > (out[a] ?? 0)) out[a] = n
+      }
     }
     return out
   }
@@ -85,9 +93,16 @@ export class CounterVectors {
    * holder sends so that the other side can compute exactly what it lacks.
    */
   relevant(prefixes: readonly string[], layers: readonly string[]): VectorEntry[] {
-    return this.entries().filter(
-      (e) => layers.includes(e.layer) && prefixes.some((p) => covers(e.prefix, p) || covers(p, e.prefix)),
-    )
+    const wanted = new Set(prefixes)
+    for (const e of this.entries()) if (prefixes.some((p) => covers(e.prefix, p) || covers(p, e.prefix))) wanted.add(e.prefix)
+    const out: VectorEntry[] = []
+    for (const prefix of [...wanted].sort()) {
+      for (const layer of layers) {
+        const counters = this.effectiveVector(prefix, layer)
+        if (Object.keys(counters).length > 0) out.push({ prefix, layer, counters })
+      }
+    }
+    return out
   }
 
   /** Every author named anywhere in the set. */
@@ -105,4 +120,51 @@ export class CounterVectors {
  */
 export function holderThreshold(holder: CounterVectors, partition: string, layer: string, author: string): number {
   return holder.effective(partition, layer, author)
+}
+
+/** Vectors as sent on the wire: each author id once, rows as [prefix, layer, index, counter, ...]. */
+export interface WireVectors {
+  authors: string[]
+  rows: (string | number)[][]
+}
+
+export function toWire(entries: readonly VectorEntry[]): WireVectors {
+  const authors: string[] = []
+  const index = new Map<string, number>()
+  const rows = entries.map((e) => {
+    const row: (string | number)[] = [e.prefix, e.layer]
+    for (const a of Object.keys(e.counters).sort()) {
+      let i = index.get(a)
+      if (i === undefined) {
+        i = authors.push(a) - 1
+        index.set(a, i)
+      }
+      row.push(i, e.counters[a])
+    }
+    return row
+  })
+  return { authors, rows }
+}
+
+/** Decodes wire vectors; returns undefined when they are malformed. */
+export function fromWire(w: unknown, maxRows = 100_000): VectorEntry[] | undefined {
+  if (typeof w !== 'object' || w === null) return undefined
+  const { authors, rows } = w as { authors?: unknown; rows?: unknown }
+  if (!Array.isArray(authors) || !authors.every((a) => typeof a === 'string' && a.length <= 80)) return undefined
+  if (!Array.isArray(rows) || rows.length > maxRows) return undefined
+  const out: VectorEntry[] = []
+  for (const row of rows) {
+    if (!Array.isArray(row) || row.length < 2 || row.length % 2 !== 0) return undefined
+    const [prefix, layer] = row
+    if (typeof prefix !== 'string' || prefix.length > 256 || typeof layer !== 'string' || layer.length > 16) return undefined
+    const counters: Counters = {}
+    for (let i = 2; i < row.length; i += 2) {
+      const a = authors[row[i] as number]
+      const n = row[i + 1]
+      if (a === undefined || !Number.isSafeInteger(n) || (n as number) < 0) return undefined
+      counters[a] = n as number
+    }
+    out.push({ prefix, layer, counters })
+  }
+  return out
 }

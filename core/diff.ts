@@ -62,17 +62,7 @@ export async function* diff(source: DiffSource, filter: Filter, holder: CounterV
  * and for each narrower prefix it keeps a vector for, per layer of the filter.
  */
 export function senderReport(vectors: CounterVectors, filter: Filter): VectorEntry[] {
-  const layers = layersOf(filter)
-  const prefixes = new Set(filter.prefixes)
-  for (const row of vectors.entries()) if (filter.prefixes.some((p) => covers(p, row.prefix))) prefixes.add(row.prefix)
-  const out: VectorEntry[] = []
-  for (const prefix of [...prefixes].sort()) {
-    for (const layer of layers) {
-      const counters = vectors.effectiveVector(prefix, layer)
-      if (Object.keys(counters).length > 0) out.push({ prefix, layer, counters })
-    }
-  }
-  return out
+  return vectors.relevant(filter.prefixes, layersOf(filter)).filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)))
 }
 
 /**

@@ -3,7 +3,7 @@
  * peer — is one atomic batch holding the operations, the record index, the projections they
  * touch, the counter-vector advances and the instance metadata. A crash leaves all or nothing.
  */
-import { CounterVectors, type VectorEntry } from './counterVector.js'
+import { ALL_LAYERS, CounterVectors, type VectorEntry } from './counterVector.js'
 import { pollenError } from './errors.js'
 import { HybridClock } from './hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
@@ -250,9 +250,8 @@ export class OpLog {
         batch.push({ type: 'put', key: k, value: encodeOperation(op) })
         batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
       }
-      const claims = new CounterVectors()
-      for (const layer of new Set([...this.layers, ...ops.map((o) => o.layer)])) claims.raise('', layer, this.#self.author, counter)
-      const advances = claims.entries().map((e) => ({ prefix: e.prefix, layer: e.layer, author: this.#self.author, counter }))
+      // We hold every operation of our own, in every layer.
+      const advances: VectorAdvance[] = [{ prefix: '', layer: ALL_LAYERS, author: this.#self.author, counter }]
       const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
       batch.push(...this.#vectorWrites(advances))
       batch.push({ type: 'put', key: key.meta('self'), value: encodeValue(self) })

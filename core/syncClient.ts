@@ -8,17 +8,17 @@
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './chunkCodec.js'
 import { chunkDiff, type ChunkLimits } from './chunker.js'
-import { CounterVectors, type VectorEntry } from './counterVector.js'
+import { CounterVectors, toWire, type VectorEntry } from './counterVector.js'
 import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } from './diff.js'
 import { isErrorCode, isPollenError, pollenError } from './errors.js'
 import { instanceIdOf, sign, verify, type Identity } from './identity.js'
 import { encodeValue, key } from './keys.js'
 import type { ApplyResult, OpLog } from './opLog.js'
-import { unpackOperation } from './operation.js'
+import { equalBytes, unpackOperation } from './operation.js'
 import { coveredByAny, covers } from './partition.js'
 import {
-  beginSigned, encodeFrame, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
-  type OpenRequest, type SyncMode,
+  beginSigned, decodeOpenedTerms, encodeFrame, encodeOpenTerms, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
+  type OpenRequest, type OpenTerms, type SyncMode,
 } from './syncMessages.js'
 import type { SyncTransport } from './syncTransport.js'
 import { encode } from '@msgpack/msgpack'
@@ -126,12 +126,13 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   const filter: Filter = { prefixes: peer.filters, languages: [...log.languages] }
   const holder = holderReport(log.vectors, filter)
   const pinned = peer.pinnedKey ? new Uint8Array(Buffer.from(peer.pinnedKey, 'base64')) : undefined
-  const unsigned: Omit<OpenRequest, 'sig'> = {
-    t: 'open', v: PROTOCOL_VERSION, user: peer.user,
+  const terms: OpenTerms = {
+    v: PROTOCOL_VERSION, user: peer.user,
     client: { instance: instanceIdOf(identity.publicKey), publicKey: identity.publicKey, author: log.author },
     server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), time: (opts.now ?? Date.now)(), mode, filter, holder,
   }
-  const request: OpenRequest = { ...unsigned, sig: sign(openSigned(unsigned), identity.secretKey) }
+  const body = encodeOpenTerms(terms)
+  const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
   emit('queuing', 'completed')
 
   const frames = (await transport.open(creds, encode(request)))[Symbol.asyncIterator]()
@@ -139,10 +140,10 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   if (first.done) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer closed the session without answering')
   if (isErrorFrame(first.value)) throw remote(first.value)
   if (!isOpenResponse(first.value)) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered with something that is not a session')
-  const opened = first.value
+  const opened = decodeOpenedTerms(first.value.body)
   const server = opened.server
-  if (instanceIdOf(server.publicKey) !== server.instance || !verify(openedSigned(request.nonce, opened.session, server.instance, request.client.instance), opened.sig, server.publicKey)) {
-    throw pollenError('POLLEN_BAD_SIGNATURE', 'the peer could not prove its instance key')
+  if (instanceIdOf(server.publicKey) !== server.instance || !verify(openedSigned(first.value.body), first.value.sig, server.publicKey) || !equalBytes(opened.nonce, terms.nonce)) {
+    throw pollenError('POLLEN_BAD_SIGNATURE', 'the peer could not prove its instance key over our nonce')
   }
   const keyB64 = Buffer.from(server.publicKey).toString('base64')
   if (opts.pinKey) {
@@ -162,9 +163,15 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
     const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024, (opts.codec ?? DEFAULT_CODEC).codec)
     emit('pulling', 'started', { total: opened.pull.estimate })
     emit('dequeuing', 'started')
-    let ended = false
+    const finish = async () => {
+      const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
+      await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }])
+    }
+    let ended = opened.pull.complete
+    if (ended) await finish()
     try {
       for (let next = await frames.next(); !next.done; next = await frames.next()) {
+        if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
         const frame = next.value
         if (isErrorFrame(frame)) throw remote(frame)
         if (isChunkFrame(frame)) {
@@ -183,8 +190,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
         } else if (isEndFrame(frame)) {
           if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
           if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)
-          const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
-          await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }])
+          await finish()
           ended = true
         } else throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent a frame that is neither a chunk nor an end')
       }
@@ -207,18 +213,20 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   const { log, identity, transport } = opts
   const holder = CounterVectors.from(terms.holder)
   const report = senderReport(log.vectors, terms.filter)
-  // Push only when the peer lacks something we claim (ops, or just claims to raise).
-  const lacking = report.some((e) => Object.entries(e.counters).some(([a, n]) => holder.effective(e.prefix, e.layer, a) < n))
-    || log.authors().some((a) => log.maxHeld(a) > Math.min(...terms.filter.prefixes.flatMap((p) => layersOf(terms.filter).map((l) => holder.effective(p, l, a)))))
-  if (!lacking) return
+  const chunks = chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 })[Symbol.asyncIterator]()
+  const first = await chunks.next()
+  // Nothing to send and no claim the peer lacks: no second request.
+  const raises = report.some((e) => Object.entries(e.counters).some(([a, n]) => holder.effective(e.prefix, e.layer, a) < n))
+  if (first.done && !raises) return
   emit('pushing', 'started')
   const encoder = new ChunkEncoder(session, 'push', identity.secretKey, opts.codec ?? DEFAULT_CODEC)
   let pushedOps = 0
+  const reportBytes = encode(toWire(report))
   async function* frames(): AsyncIterable<Uint8Array> {
-    yield encodeFrame({ t: 'begin', session, report, sig: sign(beginSigned(session, report), identity.secretKey) })
-    for await (const payload of chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 })) {
-      pushedOps += payload.ops.length
-      const frame = await encoder.encode(payload)
+    yield encodeFrame({ t: 'begin', session, body: reportBytes, sig: sign(beginSigned(session, reportBytes), identity.secretKey) })
+    for (let next = first; !next.done; next = await chunks.next()) {
+      pushedOps += next.value.ops.length
+      const frame = await encoder.encode(next.value)
       emit('pushing', 'in_progress', { ops: pushedOps, chunks: encoder.count, bytes: transport.bytesOut })
       yield encodeFrame(frame)
     }

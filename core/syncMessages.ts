@@ -4,10 +4,9 @@
  * covers. Signatures cover bytes built here, never a re-serialised object.
  */
 import { encode, decode } from '@msgpack/msgpack'
-import type { VectorEntry } from './counterVector.js'
+import { fromWire, toWire, type VectorEntry } from './counterVector.js'
 import type { Filter } from './diff.js'
 import { pollenError } from './errors.js'
-import { sha256 } from './operation.js'
 
 export const PROTOCOL_VERSION = 1
 export type SyncMode = 'pull' | 'push' | 'both'
@@ -19,9 +18,8 @@ export interface Peerage {
   author: string
 }
 
-/** Client → server: opens a session (one request; a pull answers in the same response). */
-export interface OpenRequest {
-  t: 'open'
+/** What a client asks for when it opens a session. */
+export interface OpenTerms {
   v: number
   user: string
   client: Peerage
@@ -31,20 +29,33 @@ export interface OpenRequest {
   time: number
   mode: SyncMode
   filter: Filter
-  /** The client's vectors that bear on the filter (what it holds). */
+  /** The client's claims that bear on the filter (what it holds). */
   holder: VectorEntry[]
+}
+
+/** Client → server: the terms as msgpack bytes and the client's signature over them. */
+export interface OpenRequest {
+  t: 'open'
+  body: Uint8Array
   sig: Uint8Array
 }
 
-/** Server → client: the session, the server's proof of identity, and each direction's terms. */
-export interface OpenResponse {
-  t: 'opened'
+/** What the server answers: the session, its identity, and each direction's terms. */
+export interface OpenedTerms {
   v: number
   session: string
+  /** The client's nonce, echoed: the signature over these bytes is fresh. */
+  nonce: Uint8Array
   server: Peerage & { languages: string[] }
-  sig: Uint8Array
-  pull?: { filter: Filter; report: VectorEntry[]; estimate: number }
+  pull?: { filter: Filter; report: VectorEntry[]; estimate: number; complete: boolean }
   push?: { filter: Filter; holder: VectorEntry[] } | { refused: string; message: string }
+}
+
+/** Server → client: the answer as msgpack bytes and the server's signature over them. */
+export interface OpenResponse {
+  t: 'opened'
+  body: Uint8Array
+  sig: Uint8Array
 }
 
 /** A signed chunk of operations (compressed msgpack of {@link ChunkPayload}). */
@@ -64,11 +75,11 @@ export interface ChunkPayload {
   progress: [string, number][]
 }
 
-/** Push only: the sender's claims, sent before its chunks. */
+/** Push only: the sender's claims (wire vectors as msgpack bytes), sent before its chunks. */
 export interface BeginFrame {
   t: 'begin'
   session: string
-  report: VectorEntry[]
+  body: Uint8Array
   sig: Uint8Array
 }
 
@@ -105,10 +116,6 @@ const isBytes = (v: unknown, len?: number): v is Uint8Array => v instanceof Uint
 const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length <= max
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
-function isVectorEntries(v: unknown, max = 100_000): v is VectorEntry[] {
-  return Array.isArray(v) && v.length <= max && v.every((e) => isObj(e) && isStr(e.prefix) && isStr(e.layer, 16) && isObj(e.counters) && Object.values(e.counters).every(isInt))
-}
-
 export function isFilter(v: unknown): v is Filter {
   return isObj(v) && Array.isArray(v.prefixes) && v.prefixes.length <= 1000 && v.prefixes.every((p) => isStr(p)) && Array.isArray(v.languages) && v.languages.length <= 100 && v.languages.every((l) => isStr(l, 16))
 }
@@ -117,15 +124,80 @@ function isPeerage(v: unknown): v is Peerage {
   return isObj(v) && isStr(v.instance, 64) && isBytes(v.publicKey, 32) && isStr(v.author, 80)
 }
 
+function decodeBody(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let v: unknown
+  try {
+    v = decode(bytes)
+  } catch (cause) {
+    throw pollenError('POLLEN_BAD_MESSAGE', `${what} is not valid msgpack`, { cause })
+  }
+  if (!isObj(v)) throw pollenError('POLLEN_BAD_MESSAGE', `${what} is malformed`)
+  return v
+}
+
+function vectorsIn(v: unknown, what: string): VectorEntry[] {
+  const entries = fromWire(v)
+  if (!entries) throw pollenError('POLLEN_BAD_MESSAGE', `${what} has malformed vectors`)
+  return entries
+}
+
 export function isOpenRequest(v: unknown): v is OpenRequest {
-  return (
-    isObj(v) && v.t === 'open' && v.v === PROTOCOL_VERSION && isStr(v.user, 64) && isPeerage(v.client) && isStr(v.server, 64) && isBytes(v.nonce, 16) &&
-    isInt(v.time) && (v.mode === 'pull' || v.mode === 'push' || v.mode === 'both') && isFilter(v.filter) && isVectorEntries(v.holder) && isBytes(v.sig, 64)
-  )
+  return isObj(v) && v.t === 'open' && isBytes(v.body) && isBytes(v.sig, 64)
 }
 
 export function isOpenResponse(v: unknown): v is OpenResponse {
-  return isObj(v) && v.t === 'opened' && isStr(v.session, 64) && isPeerage(v.server) && isBytes(v.sig, 64)
+  return isObj(v) && v.t === 'opened' && isBytes(v.body) && isBytes(v.sig, 64)
+}
+
+/** Encodes open terms (vectors in wire form). */
+export function encodeOpenTerms(t: OpenTerms): Uint8Array {
+  return encode({ ...t, holder: toWire(t.holder) })
+}
+
+/** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
+export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
+  const v = decodeBody(bytes, 'the open request')
+  if (v.v !== PROTOCOL_VERSION) throw pollenError('POLLEN_BAD_MESSAGE', `protocol version ${String(v.v)} is not supported; this instance speaks ${PROTOCOL_VERSION}`)
+  if (!(isStr(v.user, 64) && isPeerage(v.client) && isStr(v.server, 64) && isBytes(v.nonce, 16) && isInt(v.time) && (v.mode === 'pull' || v.mode === 'push' || v.mode === 'both') && isFilter(v.filter))) {
+    throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is malformed')
+  }
+  return { ...(v as unknown as OpenTerms), holder: vectorsIn(v.holder, 'the open request') }
+}
+
+export function encodeOpenedTerms(t: OpenedTerms): Uint8Array {
+  const wire: Record<string, unknown> = { ...t }
+  if (t.pull) wire.pull = { ...t.pull, report: toWire(t.pull.report) }
+  if (t.push && 'holder' in t.push) wire.push = { ...t.push, holder: toWire(t.push.holder) }
+  return encode(wire)
+}
+
+export function decodeOpenedTerms(bytes: Uint8Array): OpenedTerms {
+  const v = decodeBody(bytes, 'the session answer')
+  const server = v.server as Record<string, unknown> | undefined
+  if (!(isStr(v.session, 64) && isBytes(v.nonce, 16) && isPeerage(server) && Array.isArray(server?.languages))) throw pollenError('POLLEN_BAD_MESSAGE', 'the session answer is malformed')
+  const out = v as unknown as OpenedTerms
+  if (v.pull !== undefined) {
+    const p = v.pull as Record<string, unknown>
+    if (!isObj(p) || !isFilter(p.filter) || !isInt(p.estimate) || typeof p.complete !== 'boolean') throw pollenError('POLLEN_BAD_MESSAGE', 'the session answer has malformed pull terms')
+    out.pull = { filter: p.filter, estimate: p.estimate, complete: p.complete, report: vectorsIn(p.report, 'the pull terms') }
+  }
+  if (v.push !== undefined) {
+    const p = v.push as Record<string, unknown>
+    if (isObj(p) && isStr(p.refused, 64) && typeof p.message === 'string') out.push = { refused: p.refused, message: p.message }
+    else if (isObj(p) && isFilter(p.filter)) out.push = { filter: p.filter, holder: vectorsIn(p.holder, 'the push terms') }
+    else throw pollenError('POLLEN_BAD_MESSAGE', 'the session answer has malformed push terms')
+  }
+  return out
+}
+
+export function decodeReport(bytes: Uint8Array): VectorEntry[] {
+  let v: unknown
+  try {
+    v = decode(bytes)
+  } catch (cause) {
+    throw pollenError('POLLEN_BAD_MESSAGE', 'the begin frame is not valid msgpack', { cause })
+  }
+  return vectorsIn(v, 'the begin frame')
 }
 
 export function isChunkFrame(v: unknown): v is ChunkFrame {
@@ -133,7 +205,7 @@ export function isChunkFrame(v: unknown): v is ChunkFrame {
 }
 
 export function isBeginFrame(v: unknown): v is BeginFrame {
-  return isObj(v) && v.t === 'begin' && isStr(v.session, 64) && isVectorEntries(v.report) && isBytes(v.sig, 64)
+  return isObj(v) && v.t === 'begin' && isStr(v.session, 64) && isBytes(v.body) && isBytes(v.sig, 64)
 }
 
 export function isEndFrame(v: unknown): v is EndFrame {
@@ -154,20 +226,14 @@ export function isChunkPayload(v: unknown): v is ChunkPayload {
 
 // ---- signed byte strings -------------------------------------------------------------
 
-/** What the client signs to open: binds nonce, time, user, both instances and the request. */
-export function openSigned(req: Omit<OpenRequest, 'sig'>): Uint8Array {
-  const { sig: _ignored, ...rest } = req as OpenRequest
-  return encode(['pollen-open', req.nonce, req.time, req.user, req.client.instance, req.server, sha256(encode(stableRequest(rest)))])
+/** What the client signs to open: the exact bytes of its terms (which hold a fresh nonce and the time). */
+export function openSigned(body: Uint8Array): Uint8Array {
+  return encode(['pollen-open', body])
 }
 
-// The request hash covers every field in a fixed order.
-function stableRequest(r: Omit<OpenRequest, 'sig'>): unknown[] {
-  return [r.t, r.v, r.user, r.client.instance, r.client.publicKey, r.client.author, r.server, r.nonce, r.time, r.mode, r.filter.prefixes, r.filter.languages, r.holder.map((e) => [e.prefix, e.layer, Object.entries(e.counters).sort()])]
-}
-
-/** What the server signs when it answers: the client's fresh nonce and the session. */
-export function openedSigned(clientNonce: Uint8Array, session: string, server: string, client: string): Uint8Array {
-  return encode(['pollen-opened', clientNonce, session, server, client])
+/** What the server signs: the exact bytes of its answer (which echo the client's fresh nonce). */
+export function openedSigned(body: Uint8Array): Uint8Array {
+  return encode(['pollen-opened', body])
 }
 
 export type Direction = 'pull' | 'push'
@@ -176,8 +242,8 @@ export function chunkSigned(session: string, direction: Direction, seq: number, 
   return encode(['pollen-chunk', session, direction, seq, hash])
 }
 
-export function beginSigned(session: string, report: VectorEntry[]): Uint8Array {
-  return encode(['pollen-begin', session, sha256(encode(report.map((e) => [e.prefix, e.layer, Object.entries(e.counters).sort()])))])
+export function beginSigned(session: string, body: Uint8Array): Uint8Array {
+  return encode(['pollen-begin', session, body])
 }
 
 export function endSigned(session: string, direction: Direction, chunks: number): Uint8Array {

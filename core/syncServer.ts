@@ -16,8 +16,8 @@ import { unpackOperation, type Operation } from './operation.js'
 import { coveredByAny, covers } from './partition.js'
 import { narrowFilter } from './scope.js'
 import {
-  beginSigned, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
-  type Frame, type OpenRequest, type OpenResponse, type PushResult,
+  beginSigned, decodeOpenTerms, decodeReport, encodeOpenedTerms, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
+  type ChunkPayload, type Frame, type OpenedTerms, type OpenResponse, type PushResult,
 } from './syncMessages.js'
 import { decode } from '@msgpack/msgpack'
 import type { UserInfo, Users } from './users.js'
@@ -116,8 +116,8 @@ export class SyncServer {
     } catch (cause) {
       throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is not valid msgpack', { cause })
     }
-    if (!isOpenRequest(raw)) throw pollenError('POLLEN_BAD_MESSAGE', `the open request is malformed (protocol version ${PROTOCOL_VERSION} expected)`)
-    const req: OpenRequest = raw
+    if (!isOpenRequest(raw)) throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is malformed')
+    const req = decodeOpenTerms(raw.body)
     if (req.user !== user.name) throw pollenError('POLLEN_UNAUTHORIZED', 'the request names another user than the Authorization header')
     this.#sweep()
     const now = this.#now()
@@ -129,7 +129,7 @@ export class SyncServer {
     if (instanceIdOf(req.client.publicKey) !== req.client.instance || !req.client.author.startsWith(req.client.instance + '.')) {
       throw pollenError('POLLEN_BAD_SIGNATURE', 'the client instance id does not match its public key')
     }
-    if (!verify(openSigned(req), req.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
+    if (!verify(openSigned(raw.body), raw.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
     if (req.server !== '' && req.server !== this.instance) throw pollenError('POLLEN_PEER_KEY_CHANGED', `this is instance ${this.instance}, not ${req.server}`)
     const open = [...this.#sessions.values()].filter((s) => s.user.name === user.name).length
     if (open >= this.#limits.maxSessionsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${user.name} already has ${open} open sessions`)
@@ -141,49 +141,53 @@ export class SyncServer {
       this.#opts.onRekey?.(author)
     }
     const id = randomBytes(16).toString('hex')
-    const response: OpenResponse = {
-      t: 'opened',
+    const terms: OpenedTerms = {
       v: PROTOCOL_VERSION,
       session: id,
+      nonce: req.nonce,
       server: { instance: this.instance, publicKey: this.#opts.identity.publicKey, author: log.author, languages: [...log.languages] },
-      sig: sign(openedSigned(req.nonce, id, this.instance, req.client.instance), this.#opts.identity.secretKey),
     }
     const session: Session = { id, user, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, pushing: false }
-    let pullFilter: Filter | undefined
+    let chunks: AsyncIterator<ChunkPayload> | undefined
+    let first: IteratorResult<ChunkPayload> | undefined
     if (req.mode !== 'push') {
-      pullFilter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
-      const report = senderReport(log.vectors, pullFilter)
-      response.pull = { filter: pullFilter, report, estimate: estimate(log, pullFilter, CounterVectors.from(req.holder)) }
+      const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
+      const holder = CounterVectors.from(req.holder)
+      chunks = chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 })[Symbol.asyncIterator]()
+      // Peek: when there is nothing to send, the answer itself says so and the sync is one round trip.
+      first = await chunks.next()
+      terms.pull = { filter, report: senderReport(log.vectors, filter), estimate: first.done ? 0 : estimate(log, filter, holder), complete: first.done === true }
     }
     if (req.mode !== 'pull') {
       if (user.role !== 'write') {
-        response.push = { refused: 'POLLEN_FORBIDDEN', message: `user ${user.name} has a read-only key; pushes are refused` }
+        terms.push = { refused: 'POLLEN_FORBIDDEN', message: `user ${user.name} has a read-only key; pushes are refused` }
       } else {
         session.push = narrowFilter({ prefixes: req.filter.prefixes, languages: [...log.languages] }, user.filters, log.languages)
-        response.push = { filter: session.push, holder: holderReport(log.vectors, session.push) }
+        terms.push = { filter: session.push, holder: holderReport(log.vectors, session.push) }
       }
     }
+    const answer = encodeOpenedTerms(terms)
+    const response: OpenResponse = { t: 'opened', body: answer, sig: sign(openedSigned(answer), this.#opts.identity.secretKey) }
     this.#sessions.set(id, session)
-    return this.#pullFrames(response, pullFilter, CounterVectors.from(req.holder))
+    return this.#pullFrames(id, response, first?.done === false ? first.value : undefined, chunks)
   }
 
-  async *#pullFrames(response: OpenResponse, filter: Filter | undefined, holder: CounterVectors): AsyncIterable<Frame> {
-    const id = response.session
+  async *#pullFrames(id: string, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined): AsyncIterable<Frame> {
     // A session without a push ends with its pull stream.
     const release = () => {
       if (!this.#sessions.get(id)?.push) this.#sessions.delete(id)
     }
-    if (!filter) {
+    if (!first || !rest) {
       release()
       yield response
       return
     }
-    yield response
-    const encoder = new ChunkEncoder(response.session, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
+    const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
     try {
-      const chunk = this.#opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 }
-      for await (const payload of chunkDiff(diff(this.#opts.log, filter, holder), chunk)) yield await encoder.encode(payload)
-      yield { t: 'end', session: response.session, chunks: encoder.count, sig: sign(endSigned(response.session, 'pull', encoder.count), this.#opts.identity.secretKey) }
+      yield response
+      yield await encoder.encode(first)
+      for (let next = await rest.next(); !next.done; next = await rest.next()) yield await encoder.encode(next.value)
+      yield { t: 'end', session: id, chunks: encoder.count, sig: sign(endSigned(id, 'pull', encoder.count), this.#opts.identity.secretKey) }
     } finally {
       encoder.close()
       release()
@@ -214,8 +218,8 @@ export class SyncServer {
         if (!report) {
           if (!isBeginFrame(frame)) throw pollenError('POLLEN_BAD_MESSAGE', 'a push starts with a begin frame')
           if (frame.session !== sessionId) throw pollenError('POLLEN_SESSION_UNKNOWN', `a begin frame for session ${frame.session} arrived in session ${sessionId}`)
-          if (!verify(beginSigned(sessionId, frame.report), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the begin frame has a bad signature')
-          report = frame.report.filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)) && layersOf(filter).includes(e.layer))
+          if (!verify(beginSigned(sessionId, frame.body), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the begin frame has a bad signature')
+          report = decodeReport(frame.body).filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)) && layersOf(filter).includes(e.layer))
           continue
         }
         if (isChunkFrame(frame)) {

@@ -10,6 +10,7 @@ import type { ConflictView, ImportResult } from '../core/library.js'
 import type { Peer } from '../core/peers.js'
 import type { ResourceView } from '../core/resource.js'
 import type { UserInfo } from '../core/users.js'
+import type { SyncEvent, SyncResult } from '../core/syncClient.js'
 import { parseCommandLine, usage, type Flags } from './cliArgs.js'
 import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, userTable } from './cliOutput.js'
 import { parseLanguages, readConfigSafe, resolveDataDir, resolveSocket } from './config.js'
@@ -187,10 +188,45 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const r = await (await ctx.client()).call('DELETE', `/v1/users/${encodeURIComponent(ctx.args[0])}`)
     print(ctx, r, () => `revoked user ${ctx.args[0]}`)
   },
+  async sync(ctx) {
+    if (ctx.flags['pull-only'] && ctx.flags['push-only']) throw pollenError('POLLEN_INVALID_FLAG', '--pull-only and --push-only exclude each other')
+    const mode = ctx.flags['pull-only'] ? 'pull' : ctx.flags['push-only'] ? 'push' : 'both'
+    const tty = process.stderr.isTTY === true && !ctx.json
+    let results: SyncResult[] | undefined
+    for await (const ev of (await ctx.client()).stream('POST', '/v1/sync', { peers: ctx.args, mode })) {
+      if (ev.type === 'event' && tty) {
+        const e = ev as unknown as SyncEvent
+        if (e.stage === 'in_progress' && (e.group === 'pulling' || e.group === 'pushing')) {
+          process.stderr.write(`\r${progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0))} ${formatBytes(e.bytes ?? 0)}   `)
+        } else if (e.group === 'session' && e.stage === 'completed') process.stderr.write('\r\x1b[K')
+      }
+      if (ev.type === 'error') throw pollenError(ev.code as 'POLLEN_SYNC_FAILED', String(ev.message))
+      if (ev.type === 'result') results = ev.results as SyncResult[]
+    }
+    if (!results) throw pollenError('POLLEN_SYNC_FAILED', 'the daemon ended the sync without a result')
+    const list = results
+    print(ctx, list, () => (list.length ? list.map(syncLine).join('\n') : 'No active peers to sync.'))
+    const failedCount = list.filter((r) => !r.ok).length
+    if (failedCount) throw pollenError('POLLEN_SYNC_FAILED', `${failedCount} of ${list.length} peers failed`)
+  },
+  async log(ctx) {
+    const q = ctx.args[0] ? `?peer=${encodeURIComponent(ctx.args[0])}` : ''
+    const list = await (await ctx.client()).call<SyncResult[]>('GET', `/v1/log${q}`)
+    print(ctx, list, () => (list.length ? list.map((r) => `${r.started}  ${syncLine(r)}`).join('\n') : 'No syncs yet.'))
+  },
   async rebuild(ctx) {
     const r = await (await ctx.client()).call<{ ops: number; records: number; ms: number }>('POST', '/v1/rebuild')
     print(ctx, r, () => `rebuilt projections of ${r.records} records from ${r.ops} operations in ${r.ms} ms`)
   },
+}
+
+function formatBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`
+}
+
+function syncLine(r: SyncResult): string {
+  if (!r.ok) return `${r.peer}: FAILED ${r.error} (${r.code})`
+  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}`
 }
 
 function parseLanguagesFlag(value: string): string[] {
