@@ -101,7 +101,9 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
   const base = prev ?? emptyState(op)
   const state: RecordState = { ...base, layers: { ...base.layers }, version: mergeVersion(base.version, op) }
   if (op.hlc < state.first.hlc || (op.hlc === state.first.hlc && op.author < state.first.author)) {
+    // The earliest operation names the record's origin and partition, whatever arrived first.
     state.first = { hlc: op.hlc, author: op.author }
+    state.partition = op.partition
   }
   let changed = prev === undefined || state.first !== base.first
   const kept = survivesPurges(base, op) ? op : { ...op, body: null }

@@ -1,0 +1,82 @@
+/**
+ * In-process networks of instances for core sync tests: each node has an identity, an
+ * in-memory log, a library, users and a SyncServer; `sync` runs the real client against the
+ * real server through the in-process transport (same bytes as over HTTP).
+ */
+import { LevelStore } from '../../adapters/levelStore.js'
+import { MemorySyncTransport } from '../../adapters/memorySyncTransport.js'
+import { authorOf, instanceIdOf, newIdentity, type Identity } from '../../core/identity.js'
+import { Library } from '../../core/library.js'
+import { OpLog } from '../../core/opLog.js'
+import { syncWithPeer, type SyncResult } from '../../core/syncClient.js'
+import type { SyncMode } from '../../core/syncMessages.js'
+import { SyncServer } from '../../core/syncServer.js'
+import { Users, type Role } from '../../core/users.js'
+import type { ChunkLimits } from '../../core/chunker.js'
+
+export interface Node {
+  name: string
+  identity: Identity
+  store: LevelStore
+  log: OpLog
+  lib: Library
+  users: Users
+  server: SyncServer
+  /** Keys this node issued, by user name. */
+  keys: Map<string, string>
+  /** Keys of peers pinned by this node, by peer name. */
+  pins: Map<string, string>
+}
+
+export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits): Promise<Node> {
+  const identity = newIdentity()
+  const store = await LevelStore.openMemory()
+  const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages })
+  const users = new Users(store)
+  return {
+    name,
+    identity,
+    store,
+    log,
+    lib: new Library(log, { source: { name }, defaultPartition: 'lib' }),
+    users,
+    server: new SyncServer({ identity, log, users, chunk }),
+    keys: new Map(),
+    pins: new Map(),
+  }
+}
+
+/** Issues (once) a key on `server` for `client`, with a role and prefixes. */
+export async function grant(server: Node, client: Node, role: Role = 'write', filters: string[] = ['']): Promise<string> {
+  const user = `${client.name}-${role}-${filters.join('+').replace(/[^A-Za-z0-9._-]/g, '_') || 'all'}`.slice(0, 64)
+  if (!server.keys.has(user)) server.keys.set(user, (await server.users.add({ name: user, role, filters })).key)
+  return user
+}
+
+/** `client` syncs with `server`: pull then push (or one of them) over the given prefixes. */
+export async function sync(
+  client: Node,
+  server: Node,
+  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits } = {},
+): Promise<SyncResult> {
+  const user = await grant(server, client, opts.role ?? 'write', opts.scope ?? [''])
+  const transport = new MemorySyncTransport(server.server)
+  return syncWithPeer(
+    {
+      log: client.log,
+      identity: client.identity,
+      transport,
+      chunk: opts.chunk,
+      pinKey: async (k) => {
+        const pinned = client.pins.get(server.name)
+        if (pinned === undefined) {
+          client.pins.set(server.name, k)
+          return 'pinned'
+        }
+        return pinned === k ? 'same' : 'changed'
+      },
+    },
+    { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''] },
+    opts.mode ?? 'both',
+  )
+}
