@@ -4,7 +4,7 @@
  * window of earlier ones, which compresses repetitive operation headers far better than
  * compressing each chunk alone), signed with Ed25519 over (session, direction, seq, hash).
  */
-import { encode, decode } from '@msgpack/msgpack'
+import { pack, unpack } from './msgpack.js'
 import * as zlib from 'node:zlib'
 import { pollenError } from './errors.js'
 import { sign, verify } from './identity.js'
@@ -81,7 +81,7 @@ export class ChunkEncoder {
 
   /** Compresses and signs one payload as the next chunk. */
   async encode(payload: ChunkPayload): Promise<ChunkFrame> {
-    const data = await collect(this.#stream, this.#flush, encode(payload), Number.MAX_SAFE_INTEGER)
+    const data = await collect(this.#stream, this.#flush, pack(payload), Number.MAX_SAFE_INTEGER)
     const hash = sha256(data)
     const seq = this.#seq++
     return { t: 'chunk', session: this.#session, seq, data, hash, sig: sign(chunkSigned(this.#session, this.#direction, seq, hash), this.#secretKey) }
@@ -133,7 +133,7 @@ export class ChunkDecoder {
     this.#seq += 1
     let payload: unknown
     try {
-      payload = decode(raw)
+      payload = unpack(raw)
     } catch (cause) {
       throw pollenError('POLLEN_BAD_MESSAGE', `chunk ${frame.seq} is not valid msgpack`, { cause })
     }

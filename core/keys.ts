@@ -15,9 +15,8 @@
  * | U / P  | name                                  | users / peers              |
  * | H      | peer, time                            | sync history               |
  */
-import { encode, decode } from '@msgpack/msgpack'
-import type { Head, RecordState } from './merge.js'
-import type { Counters } from './counterVector.js'
+import { pack, unpack } from './msgpack.js'
+import type { RecordState } from './merge.js'
 
 const SEP = '\u0000'
 
@@ -58,44 +57,25 @@ export function parts(k: string): string[] {
 }
 
 export function encodeValue(v: unknown): Uint8Array {
-  return encode(v)
+  return pack(v)
 }
 
 export function decodeValue<T>(bytes: Uint8Array): T {
-  return decode(bytes) as T
-}
-
-function sortedCounters(c: Counters): Counters {
-  const out: Counters = {}
-  for (const k of Object.keys(c).sort()) out[k] = c[k]
-  return out
-}
-
-function canonicalHeads(heads: readonly Head[]): Head[] {
-  return [...heads]
-    .sort((a, b) => (a.author === b.author ? a.counter - b.counter : a.author < b.author ? -1 : 1))
-    .map((h) => ({ author: h.author, counter: h.counter, type: h.type, hlc: h.hlc, deps: sortedCounters(h.deps), body: h.body }))
+  return unpack(bytes) as T
 }
 
 /**
- * Encodes a record state canonically (sorted keys and heads), so states reached through
- * different arrival orders, or by a rebuild, are byte-identical.
+ * Encodes a record state. applyToState keeps every part in canonical order (sorted version
+ * keys, heads sorted by author and counter, sorted deps), and the fields are written in a
+ * fixed order here, so states reached through different arrival orders, or by a rebuild,
+ * are byte-identical.
  */
 export function encodeState(s: RecordState): Uint8Array {
-  const layers: Record<string, Head[]> = {}
-  for (const l of Object.keys(s.layers).sort()) layers[l] = canonicalHeads(s.layers[l])
-  return encode({
-    kind: s.kind,
-    id: s.id,
-    partition: s.partition,
-    version: sortedCounters(s.version),
-    first: { hlc: s.first.hlc, author: s.first.author },
-    deletes: canonicalHeads(s.deletes),
-    purges: canonicalHeads(s.purges),
-    layers,
-  })
+  const layers: Record<string, RecordState['layers'][string]> = {}
+  for (const l of Object.keys(s.layers).sort()) layers[l] = s.layers[l]
+  return pack({ kind: s.kind, id: s.id, partition: s.partition, version: s.version, first: { hlc: s.first.hlc, author: s.first.author }, deletes: s.deletes, purges: s.purges, layers })
 }
 
 export function decodeState(bytes: Uint8Array): RecordState {
-  return decode(bytes) as RecordState
+  return unpack(bytes) as RecordState
 }

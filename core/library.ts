@@ -2,7 +2,7 @@
  * The resource library on top of the log: put, import, get, list, delete and purge, review,
  * and conflicts. Each user action is one local transaction (one atomic batch).
  */
-import { decode, encode } from '@msgpack/msgpack'
+import { pack, unpack } from './msgpack.js'
 import { pollenError } from './errors.js'
 import { decodeState, decodeValue, parts } from './keys.js'
 import { key } from './keys.js'
@@ -88,6 +88,7 @@ export class Library {
     for (let i = 0; i < valid.length; i += batchSize) {
       const slice = valid.slice(i, i + batchSize)
       await this.log.transact(async (tx) => {
+        await tx.prefetch(RESOURCE, slice.map((v) => v.input.id))
         for (const { input } of slice) {
           tx.next()
           res[await this.#write(tx, input)] += 1
@@ -126,7 +127,7 @@ export class Library {
     for (const [layer, body] of bodies) {
       const current = live ? winners[layer] : undefined
       const heads = state?.layers[layer] ?? []
-      if (current && heads.length === 1 && current.body && equalBytes(current.body, encode(body))) continue
+      if (current && heads.length === 1 && current.body && equalBytes(current.body, pack(body))) continue
       if (!current && layer !== '' && Object.keys(body).length === 0) continue
       await tx.add({ kind: RESOURCE, id: input.id, partition, type: 'put', layer, body })
       wrote += 1
@@ -139,7 +140,7 @@ export class Library {
   async delete(id: string, purge = false): Promise<void> {
     await this.log.transact(async (tx) => {
       const state = await tx.state(RESOURCE, id)
-      if (!state || (!isLive(state) && !purge)) throw pollenError('POLLEN_NOT_FOUND', `no resource with id ${id}`)
+      if (!state || (!isLive(state) && (!purge || state.purges.length > 0))) throw pollenError('POLLEN_NOT_FOUND', `no resource with id ${id}`)
       await tx.add({ kind: RESOURCE, id, partition: state.partition, type: purge ? 'purge' : 'delete', layer: '' })
     })
   }
@@ -225,7 +226,7 @@ export class Library {
 }
 
 function decodeBody(h: Head): unknown {
-  return h.body ? decode(h.body) : null
+  return h.body ? unpack(h.body) : null
 }
 
 function headView(h: Head): HeadView {

@@ -41,7 +41,9 @@ export interface RecordState {
 export type ApplyEffect = 'new' | 'updated' | 'unchanged'
 
 export function headOf(op: Operation): Head {
-  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps: op.deps, body: op.body }
+  const deps: Counters = {}
+  for (const a of Object.keys(op.deps).sort()) deps[a] = op.deps[a]
+  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps, body: op.body }
 }
 
 /** The instance a record belongs to: the author of its earliest operation. */
@@ -70,16 +72,24 @@ export function winnerOf(heads: readonly Head[], origin: string): Head | undefin
   return best
 }
 
-/** Adds `op` to a set of maximal elements; returns the new set, or null if `op` was already seen. */
+const byRef = (a: Head, b: Head): number => (a.author === b.author ? a.counter - b.counter : a.author < b.author ? -1 : 1)
+
+/**
+ * Adds `op` to a set of maximal elements; returns the new set (kept sorted by author and
+ * counter, the canonical order), or null if `op` was already seen.
+ */
 function addMaximal(heads: readonly Head[], op: Operation): Head[] | null {
   if (heads.some((h) => (h.author === op.author && h.counter === op.counter) || dominates(h, op))) return null
-  return [...heads.filter((h) => !dominates(op, h)), headOf(op)]
+  return [...heads.filter((h) => !dominates(op, h)), headOf(op)].sort(byRef)
 }
 
+/** Pointwise maximum with the operation and its dependencies; keys kept sorted (canonical). */
 function mergeVersion(version: Counters, op: Operation): Counters {
-  const out: Counters = { ...version }
-  for (const [a, n] of Object.entries(op.deps)) if (n > (out[a] ?? 0)) out[a] = n
-  if (op.counter > (out[op.author] ?? 0)) out[op.author] = op.counter
+  const merged: Counters = { ...version }
+  for (const a in op.deps) if (op.deps[a] > (merged[a] ?? 0)) merged[a] = op.deps[a]
+  if (op.counter > (merged[op.author] ?? 0)) merged[op.author] = op.counter
+  const out: Counters = {}
+  for (const a of Object.keys(merged).sort()) out[a] = merged[a]
   return out
 }
 

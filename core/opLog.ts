@@ -63,6 +63,8 @@ export interface Transaction {
   add(change: LocalChange): Promise<Operation>
   /** Starts a new transaction group in the same batch (groups travel whole in one chunk). */
   next(): void
+  /** Reads many records' states in one storage call ahead of `state`. */
+  prefetch(kind: string, ids: readonly string[]): Promise<void>
 }
 
 export class OpLog {
@@ -233,18 +235,27 @@ export class OpLog {
         next: () => {
           txStart = counter + 1
         },
+        prefetch: async (kind, ids) => {
+          const wanted = [...new Set(ids)].filter((id) => !current.has(recordKey(kind, id)))
+          const raws = await this.store.getMany(wanted.map((id) => key.state(kind, id)))
+          wanted.forEach((id, i) => {
+            const s = raws[i] ? decodeState(raws[i] as Uint8Array) : undefined
+            before.set(recordKey(kind, id), s)
+            current.set(recordKey(kind, id), s)
+          })
+        },
       }
       const result = await fn(tx)
       if (ops.length === 0) return { result, ops }
       const batch: BatchOp[] = []
       const pendingOps = new Map<string, Operation>()
       for (const op of ops) pendingOps.set(key.op(op.author, op.counter), op)
-      for (const [k, after] of current) {
-        if (!after) continue
-        const prev = before.get(k)
-        const review = await this.review(after.kind, after.id)
-        batch.push(...projectionWrites(after, prev, review, review, this.instance))
-      }
+      const touched = [...current.entries()].filter(([k, s]) => s && s !== before.get(k)) as [string, RecordState][]
+      const reviews = await this.store.getMany(touched.map(([, s]) => key.review(s.kind, s.id)))
+      touched.forEach(([k, after], i) => {
+        const review = reviews[i] ? decodeValue<ReviewDecision>(reviews[i] as Uint8Array) : undefined
+        batch.push(...projectionWrites(after, before.get(k), review, review, this.instance))
+      })
       await this.#purgeBodies(ops, pendingOps, batch)
       for (const [k, op] of pendingOps) {
         batch.push({ type: 'put', key: k, value: encodeOperation(op) })

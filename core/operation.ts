@@ -4,8 +4,8 @@
  * while the operation stays verifiable. Bodies travel as the exact bytes the author encoded:
  * receivers verify bytes, never a re-serialised object.
  */
-import { createHash } from 'node:crypto'
-import { encode, decode } from '@msgpack/msgpack'
+import { hash as oneShotHash } from 'node:crypto'
+import { pack, unpack } from './msgpack.js'
 import type { Counters } from './counterVector.js'
 import { pollenError } from './errors.js'
 import { isPartition } from './partition.js'
@@ -60,7 +60,7 @@ export function instanceOf(author: string): string {
 }
 
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest())
+  return new Uint8Array(oneShotHash('sha256', bytes, 'buffer'))
 }
 
 function sortedDeps(deps: Counters): (string | number)[] {
@@ -72,12 +72,12 @@ function sortedDeps(deps: Counters): (string | number)[] {
 /** The content hash of an operation from its header and body hash. */
 export function computeHash(op: Omit<Operation, 'hash' | 'body'>): Uint8Array {
   const header = [1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.bodyHash]
-  return sha256(encode(header))
+  return sha256(pack(header))
 }
 
 /** Builds a complete operation (body hash and content hash) from its fields. */
 export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'body'> & { body: unknown }): Operation {
-  const body = fields.body === null || fields.body === undefined ? null : encode(fields.body)
+  const body = fields.body === null || fields.body === undefined ? null : pack(fields.body)
   const bodyHash = body ? sha256(body) : null
   const op: Omit<Operation, 'hash'> = { ...fields, body, bodyHash }
   return { ...op, hash: computeHash(op) }
@@ -85,7 +85,7 @@ export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'bod
 
 /** Decodes an operation's body (null when deleted or purged). */
 export function bodyOf<T = unknown>(op: Operation): T | null {
-  return op.body ? (decode(op.body) as T) : null
+  return op.body ? (unpack(op.body) as T) : null
 }
 
 function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
@@ -159,11 +159,11 @@ function toBytes(v: unknown): Uint8Array | null {
 }
 
 export function encodeOperation(op: Operation): Uint8Array {
-  return encode(packOperation(op))
+  return pack(packOperation(op))
 }
 
 export function decodeOperation(bytes: Uint8Array): Operation {
-  return unpackOperation(decode(bytes))
+  return unpackOperation(unpack(bytes))
 }
 
 /** True when `later` was written by an author who had seen `earlier`. */

@@ -43,6 +43,14 @@ export function parsePeerUrl(value: unknown): string {
   return url.toString().replace(/\/+$/, '')
 }
 
+/** Checks a peer API key as `pollen user add` prints them: 8 to 512 characters, no white space. */
+export function assertPeerKey(value: unknown): string {
+  if (typeof value !== 'string' || value.length < 8 || value.length > 512 || /\s/.test(value)) {
+    throw pollenError('POLLEN_INVALID_INPUT', 'peer API key must be the 8 to 512 character key printed by `pollen user add` on the peer')
+  }
+  return value
+}
+
 export class Peers {
   readonly #store: KVStore
   readonly #secrets: SecretStore
@@ -56,19 +64,21 @@ export class Peers {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
-    if (typeof input.key !== 'string' || input.key.length < 8 || input.key.length > 512 || /\s/.test(input.key)) {
-      throw pollenError('POLLEN_INVALID_INPUT', 'peer API key must be the 8 to 512 character key printed by `pollen user add` on the peer')
-    }
+    const apiKey = assertPeerKey(input.key)
     const filters = parseFilters(input.filters)
     if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
     if (await this.#store.get(key.peer(name))) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
-    for (const p of await this.list()) {
-      if (p.url === url) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${p.name} already uses ${url}`)
-    }
+    await this.#assertUrlFree(url, name)
     const peer: Peer = { name, url, user, filters, active: input.active ?? true, created: new Date().toISOString() }
-    await this.#secrets.set(name, input.key)
+    await this.#secrets.set(name, apiKey)
     await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(peer) }])
     return peer
+  }
+
+  async #assertUrlFree(url: string, self: string): Promise<void> {
+    for (const p of await this.list()) {
+      if (p.url === url && p.name !== self) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${p.name} already uses ${url}`)
+    }
   }
 
   async get(name: string): Promise<Peer> {
@@ -97,17 +107,18 @@ export class Peers {
       peer.active = changes.active
     }
     if (changes.filters !== undefined) peer.filters = parseFilters(changes.filters)
-    if (changes.url !== undefined) peer.url = parsePeerUrl(changes.url)
+    if (changes.url !== undefined) {
+      peer.url = parsePeerUrl(changes.url)
+      await this.#assertUrlFree(peer.url, name)
+    }
+    const apiKey = changes.key === undefined ? undefined : assertPeerKey(changes.key)
     if (changes.user !== undefined) peer.user = assertName(changes.user, 'peer user')
     if (changes.acceptKey === true) {
       if (!peer.offeredKey) throw pollenError('POLLEN_INVALID_INPUT', `peer ${name} has not offered a new key`)
       peer.pinnedKey = peer.offeredKey
       delete peer.offeredKey
     }
-    if (changes.key !== undefined) {
-      if (typeof changes.key !== 'string' || changes.key.length < 8) throw pollenError('POLLEN_INVALID_INPUT', 'peer API key is too short')
-      await this.#secrets.set(name, changes.key)
-    }
+    if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(peer) }])
     return peer
   }

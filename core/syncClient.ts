@@ -21,7 +21,7 @@ import {
   type OpenRequest, type OpenTerms, type SyncMode,
 } from './syncMessages.js'
 import type { SyncTransport } from './syncTransport.js'
-import { encode } from '@msgpack/msgpack'
+import { pack } from './msgpack.js'
 
 /** A peer as the client needs it. */
 export interface PeerTarget {
@@ -135,7 +135,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
   emit('queuing', 'completed')
 
-  const frames = (await transport.open(creds, encode(request)))[Symbol.asyncIterator]()
+  const frames = (await transport.open(creds, pack(request)))[Symbol.asyncIterator]()
   const first = await frames.next()
   if (first.done) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer closed the session without answering')
   if (isErrorFrame(first.value)) throw remote(first.value)
@@ -221,7 +221,7 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   emit('pushing', 'started')
   const encoder = new ChunkEncoder(session, 'push', identity.secretKey, opts.codec ?? DEFAULT_CODEC)
   let pushedOps = 0
-  const reportBytes = encode(toWire(report))
+  const reportBytes = pack(toWire(report))
   async function* frames(): AsyncIterable<Uint8Array> {
     yield encodeFrame({ t: 'begin', session, body: reportBytes, sig: sign(beginSigned(session, reportBytes), identity.secretKey) })
     for (let next = first; !next.done; next = await chunks.next()) {

@@ -3,7 +3,7 @@
  * at the boundary, the length-prefixed framing, and the exact byte strings each signature
  * covers. Signatures cover bytes built here, never a re-serialised object.
  */
-import { encode, decode } from '@msgpack/msgpack'
+import { pack, unpack } from './msgpack.js'
 import { fromWire, toWire, type VectorEntry } from './counterVector.js'
 import type { Filter } from './diff.js'
 import { pollenError } from './errors.js'
@@ -127,7 +127,7 @@ function isPeerage(v: unknown): v is Peerage {
 function decodeBody(bytes: Uint8Array, what: string): Record<string, unknown> {
   let v: unknown
   try {
-    v = decode(bytes)
+    v = unpack(bytes)
   } catch (cause) {
     throw pollenError('POLLEN_BAD_MESSAGE', `${what} is not valid msgpack`, { cause })
   }
@@ -151,7 +151,7 @@ export function isOpenResponse(v: unknown): v is OpenResponse {
 
 /** Encodes open terms (vectors in wire form). */
 export function encodeOpenTerms(t: OpenTerms): Uint8Array {
-  return encode({ ...t, holder: toWire(t.holder) })
+  return pack({ ...t, holder: toWire(t.holder) })
 }
 
 /** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
@@ -168,7 +168,7 @@ export function encodeOpenedTerms(t: OpenedTerms): Uint8Array {
   const wire: Record<string, unknown> = { ...t }
   if (t.pull) wire.pull = { ...t.pull, report: toWire(t.pull.report) }
   if (t.push && 'holder' in t.push) wire.push = { ...t.push, holder: toWire(t.push.holder) }
-  return encode(wire)
+  return pack(wire)
 }
 
 export function decodeOpenedTerms(bytes: Uint8Array): OpenedTerms {
@@ -193,7 +193,7 @@ export function decodeOpenedTerms(bytes: Uint8Array): OpenedTerms {
 export function decodeReport(bytes: Uint8Array): VectorEntry[] {
   let v: unknown
   try {
-    v = decode(bytes)
+    v = unpack(bytes)
   } catch (cause) {
     throw pollenError('POLLEN_BAD_MESSAGE', 'the begin frame is not valid msgpack', { cause })
   }
@@ -228,33 +228,33 @@ export function isChunkPayload(v: unknown): v is ChunkPayload {
 
 /** What the client signs to open: the exact bytes of its terms (which hold a fresh nonce and the time). */
 export function openSigned(body: Uint8Array): Uint8Array {
-  return encode(['pollen-open', body])
+  return pack(['pollen-open', body])
 }
 
 /** What the server signs: the exact bytes of its answer (which echo the client's fresh nonce). */
 export function openedSigned(body: Uint8Array): Uint8Array {
-  return encode(['pollen-opened', body])
+  return pack(['pollen-opened', body])
 }
 
 export type Direction = 'pull' | 'push'
 
 export function chunkSigned(session: string, direction: Direction, seq: number, hash: Uint8Array): Uint8Array {
-  return encode(['pollen-chunk', session, direction, seq, hash])
+  return pack(['pollen-chunk', session, direction, seq, hash])
 }
 
 export function beginSigned(session: string, body: Uint8Array): Uint8Array {
-  return encode(['pollen-begin', session, body])
+  return pack(['pollen-begin', session, body])
 }
 
 export function endSigned(session: string, direction: Direction, chunks: number): Uint8Array {
-  return encode(['pollen-end', session, direction, chunks])
+  return pack(['pollen-end', session, direction, chunks])
 }
 
 // ---- framing -------------------------------------------------------------------------
 
 /** One frame: a 4-byte big-endian length, then msgpack. */
 export function encodeFrame(frame: Frame): Uint8Array {
-  const body = encode(frame)
+  const body = pack(frame)
   const out = new Uint8Array(4 + body.length)
   new DataView(out.buffer).setUint32(0, body.length)
   out.set(body, 4)
@@ -281,7 +281,7 @@ export async function* readFrames(source: AsyncIterable<Uint8Array>, maxFrame: n
       buf = buf.slice(4 + len)
       let frame: unknown
       try {
-        frame = decode(body)
+        frame = unpack(body)
       } catch (cause) {
         throw pollenError('POLLEN_BAD_MESSAGE', 'a frame is not valid msgpack', { cause })
       }

@@ -19,7 +19,7 @@ import {
   beginSigned, decodeOpenTerms, decodeReport, encodeOpenedTerms, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
   type ChunkPayload, type Frame, type OpenedTerms, type OpenResponse, type PushResult,
 } from './syncMessages.js'
-import { decode } from '@msgpack/msgpack'
+import { unpack } from './msgpack.js'
 import type { UserInfo, Users } from './users.js'
 
 /** Limits enforced before work is done. */
@@ -112,7 +112,7 @@ export class SyncServer {
     if (body.length > this.#limits.maxOpenBytes) throw pollenError('POLLEN_BODY_TOO_LARGE', `the open request is ${body.length} bytes; the limit is ${this.#limits.maxOpenBytes}`)
     let raw: unknown
     try {
-      raw = decode(body)
+      raw = unpack(body)
     } catch (cause) {
       throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is not valid msgpack', { cause })
     }

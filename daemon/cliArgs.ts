@@ -85,7 +85,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   const words = parsed.positionals
   if (words.length === 0) {
     if (parsed.values.help) return { command: 'help', args: [], flags: parsed.values }
-    throw pollenError('POLLEN_INVALID_FLAG', `no command given\n${usage()}`)
+    throw pollenError('POLLEN_INVALID_FLAG', 'no command given; run `pollen --help` for the list of commands')
   }
   const two = words.length >= 2 ? `${words[0]} ${words[1]}` : ''
   const command = COMMANDS[two] ? two : COMMANDS[words[0]] ? words[0] : undefined
