@@ -43,22 +43,40 @@ async function* frameBytes(frames: AsyncIterable<Frame>): AsyncIterable<Uint8Arr
 /** Builds the sync API app around a SyncServer. */
 export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route: string; ok: boolean; code?: string }) => void } = {}): FastifyInstance {
   const limits = server.limits
-  const app = Fastify({ logger: false, bodyLimit: limits.maxOpenBytes })
+  const app = Fastify({
+    logger: false,
+    bodyLimit: limits.maxOpenBytes,
+    // Malformed or cut requests still get a stable code.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy(err)
+      const body = JSON.stringify(pollenError('POLLEN_BAD_MESSAGE', `malformed HTTP request: ${err.message}`).toJSON())
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    },
+  })
   // Open bodies are buffered (small, bounded); push bodies are read as a stream of frames.
   app.addContentTypeParser(FRAME_TYPE, (req, payload, done) => {
     if (req.routeOptions.url === '/v1/sync/:session/push') done(null, payload)
     else {
       const chunks: Buffer[] = []
       let size = 0
+      let failed = false
       payload.on('data', (c: Buffer) => {
+        if (failed) return
         size += c.length
         if (size > limits.maxOpenBytes) {
-          payload.destroy()
+          // Refuse at once, but keep reading (and dropping) so the answer reaches the client.
+          failed = true
+          chunks.length = 0
           done(pollenError('POLLEN_BODY_TOO_LARGE', `the open request exceeds ${limits.maxOpenBytes} bytes`), undefined)
         } else chunks.push(c)
       })
-      payload.on('end', () => done(null, new Uint8Array(Buffer.concat(chunks))))
-      payload.on('error', (err) => done(err, undefined))
+      payload.on('end', () => {
+        if (!failed) done(null, new Uint8Array(Buffer.concat(chunks)))
+      })
+      payload.on('error', (err) => {
+        if (!failed) done(pollenError('POLLEN_BAD_MESSAGE', `the request body was cut: ${err.message}`, { cause: err }), undefined)
+        failed = true
+      })
     }
   })
   app.setErrorHandler((err, _req, reply) => {

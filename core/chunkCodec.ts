@@ -29,6 +29,8 @@ function collect(stream: zlib.BrotliCompress | zlib.DeflateRaw | zlib.BrotliDeco
       size += b.length
       if (size > limit) {
         cleanup()
+        // The stream is useless after this; stop it from inflating the rest in the background.
+        stream.destroy()
         reject(pollenError('POLLEN_CHUNK_TOO_LARGE', `a chunk decompresses to more than ${limit} bytes`))
         return
       }

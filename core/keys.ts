@@ -38,6 +38,7 @@ export const key = {
   conflict: (kind: string, id: string) => `C${SEP}${kind}${SEP}${id}`,
   conflicts: () => `C${SEP}`,
   review: (kind: string, id: string) => `W${SEP}${kind}${SEP}${id}`,
+  reviews: () => `W${SEP}`,
   vector: (layer: string, prefix: string, author: string) => `V${SEP}${layer}${SEP}${prefix}${SEP}${author}`,
   vectors: () => `V${SEP}`,
   meta: (name: string) => `M${SEP}${name}`,

@@ -2,13 +2,12 @@
  * The resource library on top of the log: put, import, get, list, delete and purge, review,
  * and conflicts. Each user action is one local transaction (one atomic batch).
  */
-import { pack, unpack } from './msgpack.js'
 import { pollenError } from './errors.js'
 import { decodeState, decodeValue, parts } from './keys.js'
 import { key } from './keys.js'
 import { conflictsOf, isLive, originOf, visibleLayers, type Head, type RecordState } from './merge.js'
 import type { OpLog, Transaction } from './opLog.js'
-import { equalBytes, opRef, type OpRef } from './operation.js'
+import { bodyOf, encodeBody, equalBytes, opRef, type OpRef } from './operation.js'
 import { resourceView, statusOf, type ConflictEntry } from './projection.js'
 import { inputLanguages, parseResource, splitResource, type ResourceInput, type ResourceView, type ReviewStatus, type Source } from './resource.js'
 import { prefixRange } from './store.js'
@@ -127,7 +126,7 @@ export class Library {
     for (const [layer, body] of bodies) {
       const current = live ? winners[layer] : undefined
       const heads = state?.layers[layer] ?? []
-      if (current && heads.length === 1 && current.body && equalBytes(current.body, pack(body))) continue
+      if (current && heads.length === 1 && current.body && equalBytes(current.body, encodeBody(body))) continue
       if (!current && layer !== '' && Object.keys(body).length === 0) continue
       await tx.add({ kind: RESOURCE, id: input.id, partition, type: 'put', layer, body })
       wrote += 1
@@ -140,7 +139,9 @@ export class Library {
   async delete(id: string, purge = false): Promise<void> {
     await this.log.transact(async (tx) => {
       const state = await tx.state(RESOURCE, id)
-      if (!state || (!isLive(state) && (!purge || state.purges.length > 0))) throw pollenError('POLLEN_NOT_FOUND', `no resource with id ${id}`)
+      // A deleted resource can still be purged, once: after a purge there is nothing left to drop.
+      const purgedLast = state !== undefined && state.deletes.length > 0 && state.deletes.every((d) => d.type === 'purge')
+      if (!state || (!isLive(state) && (!purge || purgedLast))) throw pollenError('POLLEN_NOT_FOUND', `no resource with id ${id}`)
       await tx.add({ kind: RESOURCE, id, partition: state.partition, type: purge ? 'purge' : 'delete', layer: '' })
     })
   }
@@ -226,7 +227,7 @@ export class Library {
 }
 
 function decodeBody(h: Head): unknown {
-  return h.body ? unpack(h.body) : null
+  return bodyOf(h)
 }
 
 function headView(h: Head): HeadView {

@@ -69,23 +69,37 @@ function sortedDeps(deps: Counters): (string | number)[] {
   return flat
 }
 
-/** The content hash of an operation from its header and body hash. */
+/**
+ * The content hash of an operation: sha256 of the UTF-8 JSON text of its header fields in a
+ * fixed order, with the body hash in hex. JSON of strings and numbers is exact and fast, and
+ * easy to reproduce in another implementation.
+ */
 export function computeHash(op: Omit<Operation, 'hash' | 'body'>): Uint8Array {
-  const header = [1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.bodyHash]
-  return sha256(pack(header))
+  const header = [1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.bodyHash ? Buffer.from(op.bodyHash).toString('hex') : null]
+  return sha256(Buffer.from(JSON.stringify(header), 'utf8'))
+}
+
+/** Bodies are UTF-8 JSON bytes: the author's exact bytes travel and are hashed. */
+export function encodeBody(body: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(body), 'utf8')
 }
 
 /** Builds a complete operation (body hash and content hash) from its fields. */
 export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'body'> & { body: unknown }): Operation {
-  const body = fields.body === null || fields.body === undefined ? null : pack(fields.body)
+  const body = fields.body === null || fields.body === undefined ? null : encodeBody(fields.body)
   const bodyHash = body ? sha256(body) : null
   const op: Omit<Operation, 'hash'> = { ...fields, body, bodyHash }
   return { ...op, hash: computeHash(op) }
 }
 
-/** Decodes an operation's body (null when deleted or purged). */
-export function bodyOf<T = unknown>(op: Operation): T | null {
-  return op.body ? (unpack(op.body) as T) : null
+/** Decodes an operation's body (null when deleted or purged); throws POLLEN_BAD_MESSAGE on bad JSON. */
+export function bodyOf<T = unknown>(op: Pick<Operation, 'body'>): T | null {
+  if (!op.body) return null
+  try {
+    return JSON.parse(Buffer.from(op.body.buffer, op.body.byteOffset, op.body.length).toString('utf8')) as T
+  } catch (cause) {
+    throw pollenError('POLLEN_BAD_MESSAGE', 'an operation body is not valid JSON', { cause })
+  }
 }
 
 function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {

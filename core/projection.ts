@@ -3,7 +3,7 @@
  * resource view. Computed from state alone (plus the local review decision), so incremental
  * maintenance and a rebuild from the log write the same bytes.
  */
-import { unpack } from './msgpack.js'
+import { bodyOf } from './operation.js'
 import { hlcIso } from './hlc.js'
 import { conflictsOf, isLive, originOf, visibleLayers, type LayerConflict, type RecordState } from './merge.js'
 import { assembleResource, type ResourceView, type ReviewStatus } from './resource.js'
@@ -68,7 +68,7 @@ export function resourceView(state: RecordState, review: ReviewDecision | undefi
   let updated = 0
   for (const [layer, head] of Object.entries(winners)) {
     if (head.hlc > updated) updated = head.hlc
-    bodies.set(layer, head.body ? unpack(head.body) : {})
+    bodies.set(layer, bodyOf(head) ?? {})
   }
   return assembleResource(
     { id: state.id, partition: state.partition, origin: originOf(state), updated: hlcIso(updated), status, conflicts: conflictsOf(state).length },

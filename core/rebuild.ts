@@ -4,7 +4,7 @@
  * incremental maintenance wrote. A marker key makes an interrupted rebuild resume at open.
  */
 import { decodeOperation } from './operation.js'
-import { decodeState, decodeValue, encodeState, encodeValue, key } from './keys.js'
+import { decodeState, decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
 import { applyToState, type RecordState } from './merge.js'
 import { projectionWrites, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
@@ -37,9 +37,13 @@ export async function rebuildProjections(log: RebuildTarget, onProgress?: (done:
   for (const family of [key.states(), key.statuses(), key.conflicts()]) await clearFamily(store, family)
 
   const cache = new Map<string, RecordState>()
+  // Projections were cleared, so a stored state exists only for records flushed earlier:
+  // remembering those saves a storage read for every other first touch.
+  const flushed = new Set<string>()
   const flush = async (): Promise<void> => {
     let batch: BatchOp[] = []
-    for (const s of cache.values()) {
+    for (const [rk, s] of cache) {
+      flushed.add(rk)
       batch.push({ type: 'put', key: key.state(s.kind, s.id), value: encodeState(s) })
       if (batch.length >= BATCH_WRITES) {
         await store.write(batch)
@@ -54,7 +58,7 @@ export async function rebuildProjections(log: RebuildTarget, onProgress?: (done:
     const op = decodeOperation(v)
     const rk = `${op.kind}\u0000${op.id}`
     let prev = cache.get(rk)
-    if (!prev) {
+    if (!prev && flushed.has(rk)) {
       const raw = await store.get(key.state(op.kind, op.id))
       if (raw) prev = decodeState(raw)
     }
@@ -65,12 +69,17 @@ export async function rebuildProjections(log: RebuildTarget, onProgress?: (done:
   }
   await flush()
 
+  // Review decisions are few (one per reviewed resource): read them all at once.
+  const reviews = new Map<string, ReviewDecision>()
+  for await (const [k, v] of store.range(prefixRange(key.reviews()))) {
+    const [kind, id] = parts(k)
+    reviews.set(`${kind}\u0000${id}`, decodeValue<ReviewDecision>(v))
+  }
   let records = 0
   let batch: BatchOp[] = []
   for await (const [, v] of store.range(prefixRange(key.states()))) {
     const state = decodeState(v)
-    const rawReview = await store.get(key.review(state.kind, state.id))
-    const review = rawReview ? decodeValue<ReviewDecision>(rawReview) : undefined
+    const review = reviews.get(`${state.kind}\u0000${state.id}`)
     batch.push(...projectionWrites(state, undefined, review, review, log.instance).filter((b) => !b.key.startsWith('R')))
     records += 1
     if (batch.length >= BATCH_WRITES) {

@@ -43,6 +43,9 @@ export const DEFAULT_LIMITS: SyncLimits = {
   clockSkewMs: 5 * 60_000,
 }
 
+/** How long a session waits for its push once its pull has been streamed. */
+const IDLE_PUSH_TTL_MS = 120_000
+
 export interface SyncServerOptions {
   identity: Identity
   log: OpLog
@@ -59,9 +62,12 @@ interface Session {
   id: string
   user: UserInfo
   clientKey: Uint8Array
+  client: string
   expires: number
   push?: Filter
   pushing: boolean
+  /** True while its pull streams or its push is applied; an idle one waits for a push. */
+  active: boolean
 }
 
 /** Totals of one served session, for metrics and logs. */
@@ -131,6 +137,8 @@ export class SyncServer {
     }
     if (!verify(openSigned(raw.body), raw.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
     if (req.server !== '' && req.server !== this.instance) throw pollenError('POLLEN_PEER_KEY_CHANGED', `this is instance ${this.instance}, not ${req.server}`)
+    // A client that opens a new session has given up on pushing in its earlier idle ones.
+    for (const [sid, s] of this.#sessions) if (!s.active && s.client === req.client.instance) this.#sessions.delete(sid)
     const open = [...this.#sessions.values()].filter((s) => s.user.name === user.name).length
     if (open >= this.#limits.maxSessionsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${user.name} already has ${open} open sessions`)
     this.#nonces.set(nonceKey, now + 2 * this.#limits.clockSkewMs)
@@ -147,7 +155,7 @@ export class SyncServer {
       nonce: req.nonce,
       server: { instance: this.instance, publicKey: this.#opts.identity.publicKey, author: log.author, languages: [...log.languages] },
     }
-    const session: Session = { id, user, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, pushing: false }
+    const session: Session = { id, user, client: req.client.instance, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, pushing: false, active: true }
     let chunks: AsyncIterator<ChunkPayload> | undefined
     let first: IteratorResult<ChunkPayload> | undefined
     if (req.mode !== 'push') {
@@ -175,7 +183,14 @@ export class SyncServer {
   async *#pullFrames(id: string, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined): AsyncIterable<Frame> {
     // A session without a push ends with its pull stream.
     const release = () => {
-      if (!this.#sessions.get(id)?.push) this.#sessions.delete(id)
+      const s = this.#sessions.get(id)
+      if (!s) return
+      if (!s.push) this.#sessions.delete(id)
+      else {
+        // Waiting for a push that may never come (nothing to push): idle, and short-lived.
+        s.active = false
+        s.expires = Math.min(s.expires, this.#now() + IDLE_PUSH_TTL_MS)
+      }
     }
     if (!first || !rest) {
       release()
@@ -206,6 +221,7 @@ export class SyncServer {
     if (!session.push) throw pollenError('POLLEN_FORBIDDEN', 'this session does not allow pushes')
     if (session.pushing) throw pollenError('POLLEN_REPLAY', 'this session already pushed')
     session.pushing = true
+    session.active = true
     const filter = session.push
     const log = this.#opts.log
     const result: PushResult = { t: 'pushed', applied: 0, duplicates: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, chunks: 0 }

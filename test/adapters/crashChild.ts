@@ -30,6 +30,10 @@ async function main(dir: string, author: string, seed: number): Promise<void> {
   const store = await LevelStore.openDisk(dir)
   const log = await OpLog.open(store, { author, languages: CHILD_LANGUAGES })
   const lib = new Library(log, { source: { name: 'crash' }, defaultPartition: 'lib:crash' })
+  const purgedAlready = async (id: string): Promise<boolean> => {
+    const s = await log.state('resource', id)
+    return s !== undefined && s.deletes.length > 0 && s.deletes.every((d) => d.type === 'purge')
+  }
   const live: string[] = []
   const dead: string[] = []
   const drop = (id: string) => {
@@ -72,8 +76,10 @@ async function main(dir: string, author: string, seed: number): Promise<void> {
       await lib.import(items)
       for (const it of items) if (!before.has(it.id as string)) live.push(it.id as string)
     } else if (roll < 0.95) {
-      const id = dead.length > 0 && rand() < 0.5 ? dead.splice(Math.floor(rand() * dead.length), 1)[0] : pick(live)
-      await lib.delete(id, true)
+      const fromDead = dead.length > 0 && rand() < 0.5
+      const id = fromDead ? dead.splice(Math.floor(rand() * dead.length), 1)[0] : pick(live)
+      // Purging an id whose last removal was already a purge is refused (nothing left to drop).
+      if ((await lib.status(id)) !== null || !(await purgedAlready(id))) await lib.delete(id, true)
       drop(id)
       dead.push(id)
     } else {

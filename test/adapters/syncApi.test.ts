@@ -1,0 +1,344 @@
+/**
+ * Bad input on the real HTTP sync API: fastify from buildSyncApi on 127.0.0.1 (a free port),
+ * a SyncServer over an in-memory node, raw requests sent with node:http. Every refusal must be
+ * a 4xx status with a JSON body {code: 'POLLEN_…', message} (all of these are refused before
+ * the answer stream starts, so none is an in-band error frame) AND leave storage unchanged:
+ * every key and value of the server's store is dumped before and after and compared.
+ */
+import t, { type Test } from 'tap'
+import { request } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { decode, encode } from '@msgpack/msgpack'
+import { buildSyncApi, FRAME_TYPE } from '../../adapters/httpSyncServer.js'
+import { LevelStore } from '../../adapters/levelStore.js'
+import { ChunkEncoder } from '../../core/chunkCodec.js'
+import { toWire } from '../../core/counterVector.js'
+import { instanceIdOf, sign } from '../../core/identity.js'
+import { OpLog } from '../../core/opLog.js'
+import { makeOperation, packOperation, type Operation } from '../../core/operation.js'
+import {
+  beginSigned, decodeOpenedTerms, encodeFrame, encodeOpenTerms, endSigned, isOpenResponse, openSigned, readFrames, PROTOCOL_VERSION,
+  type ChunkFrame, type OpenedTerms, type SyncMode,
+} from '../../core/syncMessages.js'
+import { SyncServer, type SyncLimits } from '../../core/syncServer.js'
+import type { KVStore } from '../../core/store.js'
+import { allOps } from '../helpers/instances.js'
+import { node, type Node } from '../helpers/syncNet.js'
+
+interface Reply { status: number; type: string; body: Buffer }
+
+/** Every key and value of a store, values as hex. */
+async function dump(store: KVStore): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for await (const [k, v] of store.range({})) out[k] = Buffer.from(v).toString('hex')
+  return out
+}
+
+interface Fx {
+  port: number
+  srv: Node
+  cli: Node
+  server: SyncServer
+  keys: { write: string; read: string; scoped: string }
+  auth: (user: keyof Fx['keys']) => string
+}
+
+async function fixture(t: Test, limits: Partial<SyncLimits> = {}): Promise<Fx> {
+  const srv = await node('srv')
+  const cli = await node('cli')
+  await srv.lib.put({ partition: 'lib:a', title: { en: 'Already here', fr: 'Déjà là' } })
+  await srv.lib.put({ partition: 'lib:b', title: { en: 'Also here' } })
+  const keys = {
+    write: (await srv.users.add({ name: 'write', role: 'write', filters: [''] })).key,
+    read: (await srv.users.add({ name: 'read', role: 'read', filters: [''] })).key,
+    scoped: (await srv.users.add({ name: 'scoped', role: 'write', filters: ['lib:a'] })).key,
+  }
+  const server = new SyncServer({ identity: srv.identity, log: srv.log, users: srv.users, limits: { maxOpenBytes: 16 * 1024, maxFrameBytes: 64 * 1024, ...limits } })
+  const app = buildSyncApi(server)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as AddressInfo).port
+  return { port, srv, cli, server, keys, auth: (u) => `Pollen ${u}:${keys[u]}` }
+}
+
+function post(port: number, path: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': FRAME_TYPE, 'content-length': String(body.length), ...headers } }, (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (c: Buffer) => parts.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(parts) }))
+      res.on('error', reject)
+    })
+    // A connection the server cuts is an answer too: status 0, the error as the body.
+    req.on('error', (err) => resolve({ status: 0, type: '', body: Buffer.from(`connection error: ${err.message}`) }))
+    req.end(body)
+  })
+}
+
+/** Asserts a JSON error answer with this status and code. */
+function refused(t: Test, r: Reply, status: number, code: string, what: string): void {
+  t.equal(r.status, status, `${what}: HTTP ${status}`)
+  t.match(r.type, /^application\/json/, `${what}: a JSON body`)
+  let body: { code?: unknown; message?: unknown } = {}
+  try {
+    body = JSON.parse(r.body.toString('utf8'))
+  } catch {
+    t.fail(`${what}: body is not JSON: ${r.body.toString('utf8').slice(0, 200)}`)
+  }
+  t.equal(body.code, code, `${what}: ${code}`)
+  t.type(body.message, 'string', `${what}: a message`)
+}
+
+function openRequest(cli: Node, user: string, o: { mode?: SyncMode; time?: number; prefixes?: string[] } = {}): Uint8Array {
+  const body = encodeOpenTerms({
+    v: PROTOCOL_VERSION, user,
+    client: { instance: instanceIdOf(cli.identity.publicKey), publicKey: cli.identity.publicKey, author: cli.log.author },
+    server: '', nonce: new Uint8Array(randomBytes(16)), time: o.time ?? Date.now(), mode: o.mode ?? 'pull',
+    filter: { prefixes: o.prefixes ?? [''], languages: ['en', 'fr'] }, holder: [],
+  })
+  return encode({ t: 'open', body, sig: sign(openSigned(body), cli.identity.secretKey) })
+}
+
+async function framesOf(body: Buffer): Promise<unknown[]> {
+  const out: unknown[] = []
+  async function* one(): AsyncIterable<Uint8Array> {
+    yield new Uint8Array(body)
+  }
+  for await (const f of readFrames(one(), 1 << 24)) out.push(f)
+  return out
+}
+
+/** Opens a session over HTTP and returns its answer. */
+async function open(t: Test, fx: Fx, user: keyof Fx['keys'], mode: SyncMode): Promise<OpenedTerms> {
+  const r = await post(fx.port, '/v1/sync/open', openRequest(fx.cli, user, { mode }), { authorization: fx.auth(user) })
+  t.equal(r.status, 200, `open (${user}, ${mode}) answered`)
+  const first = (await framesOf(r.body))[0]
+  if (!isOpenResponse(first)) throw new Error(`not an open answer: ${r.body.toString('utf8').slice(0, 200)}`)
+  return decodeOpenedTerms(first.body)
+}
+
+/** A push body: a signed begin frame (no claims), the given chunks, a signed end frame. */
+function pushBody(cli: Node, session: string, chunks: (ChunkFrame | Uint8Array)[], endCount = chunks.length): Uint8Array {
+  const report = encode(toWire([]))
+  const parts = [
+    encodeFrame({ t: 'begin', session, body: report, sig: sign(beginSigned(session, report), cli.identity.secretKey) }),
+    ...chunks.map((c) => (c instanceof Uint8Array ? c : encodeFrame(c))),
+    encodeFrame({ t: 'end', session, chunks: endCount, sig: sign(endSigned(session, 'push', endCount), cli.identity.secretKey) }),
+  ]
+  return Buffer.concat(parts)
+}
+
+async function chunksOf(cli: Node, session: string, payloads: unknown[][]): Promise<ChunkFrame[]> {
+  const enc = new ChunkEncoder(session, 'push', cli.identity.secretKey)
+  try {
+    const out: ChunkFrame[] = []
+    for (const ops of payloads) out.push(await enc.encode({ ops, progress: [] }))
+    return out
+  } finally {
+    enc.close()
+  }
+}
+
+/** The client's own operations of one fresh resource in `partition`. */
+async function clientOps(cli: Node, partition: string): Promise<Operation[]> {
+  const before = cli.log.counter
+  await cli.lib.put({ partition, title: { en: `pushed to ${partition}` } })
+  return (await allOps(cli.log)).filter((op) => op.author === cli.log.author && op.counter > before)
+}
+
+const pushTo = (fx: Fx, session: string, body: Uint8Array, user: keyof Fx['keys'] = 'write') => post(fx.port, `/v1/sync/${session}/push`, body, { authorization: fx.auth(user) })
+
+/** Runs `act`, then checks storage is byte-for-byte what it was. */
+async function unchanged(t: Test, fx: Fx, act: () => Promise<void>): Promise<void> {
+  const before = await dump(fx.srv.store)
+  t.ok(Object.keys(before).some((k) => k.startsWith('L')), 'the store holds operations to compare')
+  await act()
+  t.same(await dump(fx.srv.store), before, 'storage unchanged')
+}
+
+t.test('open: malformed msgpack body', async (t) => {
+  const fx = await fixture(t)
+  await unchanged(t, fx, async () => refused(t, await post(fx.port, '/v1/sync/open', new Uint8Array([0xc1, 0x00, 0xff]), { authorization: fx.auth('write') }), 400, 'POLLEN_BAD_MESSAGE', 'not msgpack'))
+})
+
+t.test('open: truncated body', async (t) => {
+  const fx = await fixture(t)
+  const valid = openRequest(fx.cli, 'write')
+  await unchanged(t, fx, async () => {
+    // A valid msgpack prefix, sent whole with a matching content-length.
+    refused(t, await post(fx.port, '/v1/sync/open', valid.subarray(0, valid.length - 20), { authorization: fx.auth('write') }), 400, 'POLLEN_BAD_MESSAGE', 'msgpack prefix')
+    // A content-length larger than what is sent, then the socket ends.
+    const answer = await new Promise<string>((resolve) => {
+      const sock = connect(fx.port, '127.0.0.1', () => {
+        sock.write(`POST /v1/sync/open HTTP/1.1\r\nHost: x\r\nContent-Type: ${FRAME_TYPE}\r\nAuthorization: ${fx.auth('write')}\r\nContent-Length: ${valid.length}\r\n\r\n`)
+        sock.end(valid.subarray(0, 40))
+      })
+      let got = ''
+      sock.on('data', (c) => (got += c.toString('latin1')))
+      sock.on('close', () => resolve(got))
+      sock.on('error', () => resolve(got))
+    })
+    // The client half-closed, so it can still read an answer; it must be the same JSON error as any other.
+    const [head = '', text = ''] = answer.split('\r\n\r\n')
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)
+    const type = /content-type: *([^\r\n]+)/i.exec(head)?.[1] ?? ''
+    refused(t, { status, type, body: Buffer.from(text, 'latin1') }, 400, 'POLLEN_BAD_MESSAGE', 'content-length beyond what was sent')
+  })
+  // The server still answers afterwards.
+  t.equal((await post(fx.port, '/v1/sync/open', openRequest(fx.cli, 'write'), { authorization: fx.auth('write') })).status, 200, 'the server still serves')
+})
+
+t.test('open: oversized body', async (t) => {
+  const fx = await fixture(t)
+  const big = new Uint8Array(fx.server.limits.maxOpenBytes + 1000)
+  await unchanged(t, fx, async () => refused(t, await post(fx.port, '/v1/sync/open', big, { authorization: fx.auth('write') }), 413, 'POLLEN_BODY_TOO_LARGE', 'over maxOpenBytes'))
+})
+
+t.test('open: bad signature', async (t) => {
+  const fx = await fixture(t)
+  const req = openRequest(fx.cli, 'write')
+  const raw = decode(req) as { t: string; body: Uint8Array; sig: Uint8Array }
+  raw.sig[10] ^= 0x01
+  await unchanged(t, fx, async () => refused(t, await post(fx.port, '/v1/sync/open', encode(raw), { authorization: fx.auth('write') }), 400, 'POLLEN_BAD_SIGNATURE', 'flipped sig byte'))
+})
+
+t.test('open: wrong, missing, or URL-borne API key', async (t) => {
+  const fx = await fixture(t)
+  await unchanged(t, fx, async () => {
+    refused(t, await post(fx.port, '/v1/sync/open', openRequest(fx.cli, 'write'), { authorization: `Pollen write:${fx.keys.read}` }), 401, 'POLLEN_UNAUTHORIZED', 'wrong key')
+    refused(t, await post(fx.port, '/v1/sync/open', openRequest(fx.cli, 'write')), 401, 'POLLEN_UNAUTHORIZED', 'no Authorization header')
+    const q = `user=write&key=${encodeURIComponent(fx.keys.write)}&authorization=${encodeURIComponent(fx.auth('write'))}`
+    refused(t, await post(fx.port, `/v1/sync/open?${q}`, openRequest(fx.cli, 'write')), 401, 'POLLEN_UNAUTHORIZED', 'key in the URL query')
+  })
+})
+
+t.test('open: replayed nonce, and a request time far in the past', async (t) => {
+  const fx = await fixture(t)
+  const req = openRequest(fx.cli, 'write')
+  await unchanged(t, fx, async () => {
+    t.equal((await post(fx.port, '/v1/sync/open', req, { authorization: fx.auth('write') })).status, 200, 'first copy accepted')
+    refused(t, await post(fx.port, '/v1/sync/open', req, { authorization: fx.auth('write') }), 409, 'POLLEN_REPLAY', 'identical request again')
+    const old = openRequest(fx.cli, 'write', { time: Date.now() - 24 * 3600_000 })
+    // The server reports a stale request time as a replay (its stable code for it).
+    refused(t, await post(fx.port, '/v1/sync/open', old, { authorization: fx.auth('write') }), 409, 'POLLEN_REPLAY', 'a day old')
+  })
+})
+
+t.test('push: chunk with a bad signature', async (t) => {
+  const fx = await fixture(t)
+  const { session } = await open(t, fx, 'write', 'push')
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packOperation)])
+  chunk.sig[3] ^= 0x80
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 400, 'POLLEN_BAD_SIGNATURE', 'bad chunk sig'))
+})
+
+t.test('push: chunk for another session', async (t) => {
+  const fx = await fixture(t)
+  const x = (await open(t, fx, 'write', 'push')).session
+  const y = (await open(t, fx, 'write', 'push')).session
+  const z = (await open(t, fx, 'write', 'push')).session
+  const ops = (await clientOps(fx.cli, 'lib:a')).map(packOperation)
+  const [forX] = await chunksOf(fx.cli, x, [ops])
+  await unchanged(t, fx, async () => {
+    // As signed for X: the session field gives it away.
+    refused(t, await pushTo(fx, y, pushBody(fx.cli, y, [forX])), 404, 'POLLEN_SESSION_UNKNOWN', 'chunk of X sent to Y')
+    // Relabelled for Z: the signature covers X.
+    refused(t, await pushTo(fx, z, pushBody(fx.cli, z, [{ ...forX, session: z }])), 400, 'POLLEN_BAD_SIGNATURE', 'chunk of X relabelled for Z')
+  })
+})
+
+t.test('push: replayed chunk', async (t) => {
+  const fx = await fixture(t)
+  const { session } = await open(t, fx, 'write', 'push')
+  const ops = await clientOps(fx.cli, 'lib:a')
+  const [c0] = await chunksOf(fx.cli, session, [ops.map(packOperation)])
+  // What storage must be after the first copy: a twin of the store with that chunk applied.
+  const twin = await LevelStore.openMemory()
+  await twin.write(Object.entries(await dump(fx.srv.store)).map(([k, v]) => ({ type: 'put' as const, key: k, value: new Uint8Array(Buffer.from(v, 'hex')) })))
+  const twinLog = await OpLog.open(twin, { author: fx.srv.log.author, languages: fx.srv.log.languages })
+  t.equal((await twinLog.applyRemote(ops)).applied, ops.length)
+  refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [c0, c0], 2)), 409, 'POLLEN_REPLAY', 'same seq twice')
+  t.same(await dump(fx.srv.store), await dump(twin), 'storage = the state after the first copy only')
+})
+
+t.test('push: operation outside the key scope', async (t) => {
+  const fx = await fixture(t)
+  const { session, push } = await open(t, fx, 'scoped', 'push')
+  t.same(push && 'filter' in push ? push.filter.prefixes : null, ['lib:a'], 'the push filter is narrowed to the scope')
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:b')).map(packOperation)])
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk]), 'scoped'), 403, 'POLLEN_OUT_OF_SCOPE', 'op in lib:b'))
+})
+
+t.test('push: operation whose hash does not match', async (t) => {
+  const fx = await fixture(t)
+  const { session } = await open(t, fx, 'write', 'push')
+  const op = makeOperation({ author: fx.cli.log.author, counter: 1, kind: 'resource', id: 'tampered', partition: 'lib:a', type: 'put', layer: '', hlc: 4096, tx: 1, deps: {}, body: { title: 'original' } })
+  const packed = packOperation(op)
+  const body = packed[10] as Uint8Array
+  body[body.length - 1] ^= 0x01
+  const [chunk] = await chunksOf(fx.cli, session, [[packed]])
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 400, 'POLLEN_HASH_MISMATCH', 'tampered body bytes'))
+})
+
+t.test('push: a counter reused with different content', async (t) => {
+  const fx = await fixture(t)
+  const ops = await clientOps(fx.cli, 'lib:a')
+  const first = (await open(t, fx, 'write', 'push')).session
+  const [c] = await chunksOf(fx.cli, first, [ops.map(packOperation)])
+  const ok = await pushTo(fx, first, pushBody(fx.cli, first, [c]))
+  t.equal(ok.status, 200, 'the genuine operations are accepted')
+  const { session } = await open(t, fx, 'write', 'push')
+  const orig = ops[0]
+  const forged = makeOperation({ ...orig, body: { title: { en: 'something else' } } })
+  const [chunk] = await chunksOf(fx.cli, session, [[packOperation(forged)]])
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 409, 'POLLEN_COUNTER_REUSE', `${orig.author}:${orig.counter} again`))
+})
+
+t.test('push: with a read-only key', async (t) => {
+  const fx = await fixture(t)
+  const { session, push } = await open(t, fx, 'read', 'push')
+  t.same(push, { refused: 'POLLEN_FORBIDDEN', message: push && 'message' in push ? push.message : '' }, 'the open answer refuses the push')
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packOperation)])
+  // The refused session carries no push and is released with its (empty) answer stream.
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk]), 'read'), 404, 'POLLEN_SESSION_UNKNOWN', 'raw push with a read key'))
+})
+
+t.test('push: to an unknown session', async (t) => {
+  const fx = await fixture(t)
+  const session = randomBytes(16).toString('hex')
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packOperation)])
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 404, 'POLLEN_SESSION_UNKNOWN', 'unknown session'))
+})
+
+t.test('push: a frame larger than maxFrameBytes', async (t) => {
+  const fx = await fixture(t)
+  const max = fx.server.limits.maxFrameBytes
+  const { session } = await open(t, fx, 'write', 'push')
+  const big = encodeFrame({ t: 'chunk', session, seq: 0, data: new Uint8Array(max + 10), hash: new Uint8Array(32), sig: new Uint8Array(64) })
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [big])), 413, 'POLLEN_BODY_TOO_LARGE', 'one frame over the limit'))
+  const other = (await open(t, fx, 'write', 'push')).session
+  const header = new Uint8Array(4)
+  new DataView(header.buffer).setUint32(0, max + 1)
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, other, header), 413, 'POLLEN_BODY_TOO_LARGE', 'a length prefix over the limit'))
+})
+
+t.test('push: a chunk with more operations than maxChunkOps', async (t) => {
+  const fx = await fixture(t, { maxChunkOps: 3 })
+  const { session } = await open(t, fx, 'write', 'push')
+  const ops = [...(await clientOps(fx.cli, 'lib:a')), ...(await clientOps(fx.cli, 'lib:a'))]
+  t.ok(ops.length > 3, `${ops.length} operations`)
+  const [chunk] = await chunksOf(fx.cli, session, [ops.map(packOperation)])
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 413, 'POLLEN_CHUNK_TOO_LARGE', `${ops.length} ops over 3`))
+})
+
+t.test('too many sessions for one user', async (t) => {
+  const fx = await fixture(t, { maxSessionsPerUser: 2 })
+  // A client that opens a new session replaces its own idle ones, so repeated syncs never pile up...
+  for (let i = 0; i < 4; i++) await open(t, fx, 'write', 'push')
+  // ...but sessions of distinct client instances sharing one key count toward the limit.
+  const [cli2, cli3] = [await node('cli2'), await node('cli3')]
+  t.equal((await post(fx.port, '/v1/sync/open', openRequest(cli2, 'write', { mode: 'push' }), { authorization: fx.auth('write') })).status, 200, 'a second client instance gets a session')
+  await unchanged(t, fx, async () => refused(t, await post(fx.port, '/v1/sync/open', openRequest(cli3, 'write', { mode: 'push' }), { authorization: fx.auth('write') }), 429, 'POLLEN_SESSION_LIMIT', 'third session'))
+  t.equal((await post(fx.port, '/v1/sync/open', openRequest(fx.cli, 'scoped', { mode: 'push' }), { authorization: fx.auth('scoped') })).status, 200, 'another user is not affected')
+})

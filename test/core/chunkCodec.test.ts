@@ -1,0 +1,208 @@
+/**
+ * The chunk codec (core/chunkCodec.ts) and the chunker (core/chunker.ts): round trips across
+ * chunks, the gain of one compression stream kept across a session's chunks, the checks a
+ * decoder makes before it decompresses (hash, signature, order), the decompression-bomb limit,
+ * and the chunker's rule that a local transaction never straddles two chunks.
+ */
+import t from 'tap'
+import fc from 'fast-check'
+import { encode } from '@msgpack/msgpack'
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from '../../core/chunkCodec.js'
+import { chunkDiff } from '../../core/chunker.js'
+import { CounterVectors } from '../../core/counterVector.js'
+import { diff, type DiffItem } from '../../core/diff.js'
+import { isPollenError } from '../../core/errors.js'
+import { newIdentity } from '../../core/identity.js'
+import { makeOperation, packOperation, unpackOperation, type Operation } from '../../core/operation.js'
+import type { ChunkFrame, ChunkPayload } from '../../core/syncMessages.js'
+import { generateResources } from '../../bench/dataset.js'
+import { allOps, memoryInstance, newAuthor } from '../helpers/instances.js'
+
+const SESSION = '00112233445566778899aabbccddeeff'
+const MiB = 1024 * 1024
+
+/** The code a promise rejects with, or a description of what it did instead. */
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'resolved'
+  } catch (err) {
+    return isPollenError(err) ? err.code : `non-pollen error: ${String(err)}`
+  }
+}
+
+async function encodeAll(payloads: ChunkPayload[], secretKey: Uint8Array, codec: CodecOptions = DEFAULT_CODEC): Promise<ChunkFrame[]> {
+  const enc = new ChunkEncoder(SESSION, 'pull', secretKey, codec)
+  try {
+    const out: ChunkFrame[] = []
+    for (const p of payloads) out.push(await enc.encode(p))
+    return out
+  } finally {
+    enc.close()
+  }
+}
+
+/** 800 realistic operations: 200 bench resources (neutral fields + en/fr/es text) put through a library. */
+async function realisticOps(): Promise<Operation[]> {
+  const inst = await memoryInstance({ languages: ['en', 'fr', 'es'] })
+  for (const r of generateResources(200, 42)) await inst.lib.put(r)
+  return allOps(inst.log)
+}
+
+const sample = (n: number, tag: string): ChunkPayload => ({ ops: Array.from({ length: n }, (_, i) => [tag, i, new Uint8Array([i, i + 1])]), progress: [[newAuthor(), n]] })
+
+t.test('payloads round-trip across several chunks, for both codecs', async (t) => {
+  const id = newIdentity()
+  for (const codec of [DEFAULT_CODEC, { codec: 'deflate', quality: 6 } as CodecOptions]) {
+    const payloads = [sample(3, 'a'), sample(0, 'b'), sample(50, 'c'), sample(7, 'a')]
+    const frames = await encodeAll(payloads, id.secretKey, codec)
+    t.same(frames.map((f) => f.seq), [0, 1, 2, 3], `${codec.codec}: sequence numbers`)
+    const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB, codec.codec)
+    const got: ChunkPayload[] = []
+    for (const f of frames) got.push(await dec.decode(f))
+    dec.close()
+    t.same(got, payloads, `${codec.codec}: every payload decodes to what was sent`)
+    t.equal(dec.count, 4)
+  }
+})
+
+t.test('realistic operations survive a round trip byte for byte', async (t) => {
+  const id = newIdentity()
+  const ops = (await realisticOps()).slice(0, 120)
+  const frames = await encodeAll([{ ops: ops.slice(0, 60).map(packOperation), progress: [] }, { ops: ops.slice(60).map(packOperation), progress: [] }], id.secretKey)
+  const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, 16 * MiB)
+  const back = [...(await dec.decode(frames[0])).ops, ...(await dec.decode(frames[1])).ops].map(unpackOperation)
+  dec.close()
+  t.equal(back.length, ops.length)
+  t.same(back.map((o) => Buffer.from(o.hash).toString('hex')), ops.map((o) => Buffer.from(o.hash).toString('hex')), 'hashes')
+  t.same(back.map((o) => Buffer.from(o.body ?? []).toString('hex')), ops.map((o) => Buffer.from(o.body ?? []).toString('hex')), 'body bytes')
+})
+
+t.test('a stream kept across chunks compresses smaller than each chunk alone', async (t) => {
+  const id = newIdentity()
+  const ops = await realisticOps()
+  t.equal(ops.length, 800, '200 resources, 4 operations each')
+  const per = ops.length / 20
+  const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: ops.slice(i * per, (i + 1) * per).map(packOperation), progress: [[ops[0].author, (i + 1) * per]] }))
+  for (const codec of [DEFAULT_CODEC, { codec: 'deflate', quality: 9 } as CodecOptions]) {
+    const stream = (await encodeAll(payloads, id.secretKey, codec)).reduce((s, f) => s + f.data.length, 0)
+    let alone = 0
+    for (const p of payloads) alone += (await encodeAll([p], id.secretKey, codec))[0].data.length
+    const msgpack = payloads.reduce((s, p) => s + encode(p).length, 0)
+    t.comment(`${codec.codec} q${codec.quality}: 20 chunks of ${per} ops, ${msgpack} bytes of msgpack → stream ${stream} bytes, each chunk alone ${alone} bytes (stream = ${((100 * stream) / alone).toFixed(1)}% of alone)`)
+    t.ok(stream < alone, `${codec.codec}: stream ${stream} < alone ${alone}`)
+  }
+})
+
+t.test('tampered data, a wrong key, and out-of-order chunks are refused before decompression', async (t) => {
+  const id = newIdentity()
+  const payloads = [sample(5, 'x'), sample(5, 'y'), sample(5, 'z')]
+  const frames = await encodeAll(payloads, id.secretKey)
+
+  const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
+  const tampered = { ...frames[0], data: Uint8Array.from(frames[0].data) }
+  tampered.data[tampered.data.length - 1] ^= 0x01
+  t.equal(await codeOf(dec.decode(tampered)), 'POLLEN_HASH_MISMATCH', 'a flipped data byte')
+  const badHash = { ...frames[0], hash: Uint8Array.from(frames[0].hash) }
+  badHash.hash[0] ^= 0x01
+  t.equal(await codeOf(dec.decode(badHash)), 'POLLEN_HASH_MISMATCH', 'a flipped hash byte')
+  t.equal(await codeOf(dec.decode(frames[1])), 'POLLEN_BAD_MESSAGE', 'chunk 1 before chunk 0')
+  t.equal(await codeOf(dec.decode({ ...frames[0], session: 'ffffffffffffffffffffffffffffffff' })), 'POLLEN_SESSION_UNKNOWN', 'a chunk of another session')
+  t.equal(await codeOf(dec.decode({ ...frames[0], seq: 1 })), 'POLLEN_BAD_MESSAGE', 'a renumbered chunk is out of order first')
+  t.equal(dec.count, 0, 'refused chunks consume nothing')
+  t.same(await dec.decode(frames[0]), payloads[0], 'the genuine chunk 0 still decodes after the refusals')
+  t.equal(await codeOf(dec.decode(frames[0])), 'POLLEN_REPLAY', 'chunk 0 again')
+  t.equal(await codeOf(dec.decode(frames[2])), 'POLLEN_BAD_MESSAGE', 'chunk 2 skipping chunk 1')
+  t.equal(await codeOf(dec.decode({ ...frames[1], sig: frames[2].sig })), 'POLLEN_BAD_SIGNATURE', 'chunk 1 with the signature of chunk 2')
+  t.same(await dec.decode(frames[1]), payloads[1], 'and chunk 1 after that')
+  dec.close()
+
+  const stranger = new ChunkDecoder(SESSION, 'pull', newIdentity().publicKey, MiB)
+  t.equal(await codeOf(stranger.decode(frames[0])), 'POLLEN_BAD_SIGNATURE', 'verified with another instance key')
+  stranger.close()
+  const otherWay = new ChunkDecoder(SESSION, 'push', id.publicKey, MiB)
+  t.equal(await codeOf(otherWay.decode(frames[0])), 'POLLEN_BAD_SIGNATURE', 'a pull chunk replayed as a push chunk')
+  otherWay.close()
+})
+
+t.test('a decompression bomb is refused with POLLEN_CHUNK_TOO_LARGE', async (t) => {
+  const id = newIdentity()
+  const bomb = { ops: [], progress: [], pad: 'a'.repeat(8 * MiB) } as unknown as ChunkPayload
+  for (const codec of [DEFAULT_CODEC, { codec: 'deflate', quality: 9 } as CodecOptions]) {
+    const [frame] = await encodeAll([bomb], id.secretKey, codec)
+    t.ok(frame.data.length < 64 * 1024, `${codec.codec}: ${frame.data.length} bytes on the wire inflate to 8 MiB`)
+    const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB, codec.codec)
+    t.equal(await codeOf(dec.decode(frame)), 'POLLEN_CHUNK_TOO_LARGE', `${codec.codec}: over a 1 MiB limit`)
+    t.equal(dec.count, 0, `${codec.codec}: the bomb is not counted as received`)
+    dec.close()
+  }
+})
+
+t.test('the chunker keeps each local transaction in one chunk (realistic ops)', async (t) => {
+  const ops = await realisticOps()
+  const source = { authors: () => [ops[0].author], maxHeld: () => ops.length, scanAuthor: async function* (_a: string, after: number) { yield* ops.filter((o) => o.counter > after) } }
+  for (const maxOps of [1, 3, 4, 6, 9]) {
+    const chunks: Operation[][] = []
+    for await (const p of chunkDiff(diff(source, { prefixes: [''], languages: ['en', 'fr', 'es'] }, CounterVectors.from([])), { maxOps, maxBytes: 16 * MiB })) chunks.push(p.ops.map(unpackOperation))
+    const where = new Map<string, Set<number>>()
+    chunks.forEach((c, i) => c.forEach((o) => where.set(`${o.author}/${o.tx}`, (where.get(`${o.author}/${o.tx}`) ?? new Set()).add(i))))
+    t.equal([...where.values()].filter((s) => s.size > 1).length, 0, `maxOps ${maxOps}: no transaction in two chunks`)
+    t.same(chunks.flat().map((o) => o.counter), ops.map((o) => o.counter), `maxOps ${maxOps}: every op once, in order`)
+    const over = chunks.filter((c) => c.length > maxOps && new Set(c.map((o) => o.tx)).size > 1)
+    t.equal(over.length, 0, `maxOps ${maxOps}: only a single transaction may exceed maxOps`)
+  }
+})
+
+/** Synthetic ops of one author: transactions of the given sizes. */
+function txOps(author: string, sizes: number[]): Operation[] {
+  const out: Operation[] = []
+  let counter = 0
+  for (const size of sizes) {
+    const tx = counter + 1
+    for (let i = 0; i < size; i++) {
+      counter += 1
+      out.push(makeOperation({ author, counter, kind: 'resource', id: `r${tx}`, partition: 'lib', type: 'put', layer: i === 0 ? '' : 'en', hlc: counter, tx, deps: {}, body: { n: counter } }))
+    }
+  }
+  return out
+}
+
+t.test('the chunker: transactions whole, maxOps respected otherwise, chunks packed greedily (property)', async (t) => {
+  const a = newAuthor()
+  const b = newAuthor()
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 25 }), fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 10 }), fc.integer({ min: 1, max: 8 }), async (sa, sb, maxOps) => {
+      const ops = [...txOps(a, sa), ...txOps(b, sb)]
+      async function* items(): AsyncIterable<DiffItem> {
+        for (const op of ops.filter((o) => o.author === a)) yield { type: 'op', op }
+        yield { type: 'done', author: a, through: sa.reduce((s, n) => s + n, 0) }
+        for (const op of ops.filter((o) => o.author === b)) yield { type: 'op', op }
+        yield { type: 'done', author: b, through: sb.reduce((s, n) => s + n, 0) }
+      }
+      const payloads: ChunkPayload[] = []
+      for await (const p of chunkDiff(items(), { maxOps, maxBytes: 64 * MiB })) payloads.push(p)
+      const chunks = payloads.map((p) => p.ops.map(unpackOperation))
+      const txKey = (o: Operation) => `${o.author}/${o.tx}`
+      // Every op exactly once, in order.
+      if (chunks.flat().map((o) => `${o.author}:${o.counter}`).join() !== ops.map((o) => `${o.author}:${o.counter}`).join()) return false
+      // No transaction split.
+      const seen = new Map<string, number>()
+      for (const [i, c] of chunks.entries()) for (const o of c) if ((seen.get(txKey(o)) ?? i) !== i) return false; else seen.set(txKey(o), i)
+      for (const [i, c] of chunks.entries()) {
+        if (c.length === 0) return false
+        const txs = new Set(c.map(txKey))
+        if (c.length > maxOps && txs.size > 1) return false
+        // Greedy: the next chunk's first transaction would not have fitted in this one.
+        const next = chunks[i + 1]
+        if (next && c.length + next.filter((o) => txKey(o) === txKey(next[0])).length <= maxOps) return false
+        // Progress names, per author in the chunk, its last counter.
+        const last = new Map<string, number>()
+        for (const o of c) last.set(o.author, o.counter)
+        if (JSON.stringify([...last.entries()].sort()) !== JSON.stringify([...payloads[i].progress].sort())) return false
+      }
+      return true
+    }),
+    { numRuns: 150 },
+  )
+  t.pass('property held')
+})
