@@ -83,3 +83,24 @@ export function isPollenError(err: unknown, code?: ErrorCode): err is PollenErro
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value)
 }
+
+/** The error table of docs/errors.md, rendered from {@link ERROR_CODES} (kept true by a test). */
+export function renderErrorTable(): string {
+  const rows = Object.entries(ERROR_CODES).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.hint} |`)
+  return [
+    '# Errors',
+    '',
+    'Every refusal pollen makes — on the CLI, the control API or the sync API — carries one of these',
+    'stable codes. Codes never change meaning; messages may be reworded. The CLI prints',
+    '`pollen: <message> (<CODE>)` on stderr and exits 1 (2 for a bad command line); the APIs answer',
+    'with the HTTP status below and a body `{"code", "message"}`. A plain `TypeError` only ever',
+    'means a bug in pollen itself.',
+    '',
+    'This file is generated from `core/errors.ts` by `node scripts/errors-doc.mjs`.',
+    '',
+    '| Code | HTTP | What it means and what to do |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n')
+}

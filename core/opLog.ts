@@ -290,7 +290,7 @@ export class OpLog {
         const k = key.op(op.author, op.counter)
         const held = existing[i] ? decodeOperation(existing[i] as Uint8Array) : seen.get(k)
         if (op.author === this.#self.author && op.counter > this.#self.counter) {
-          throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; run \`pollen rekey\` before syncing`)
+          throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
         }
         if (held) {
           if (!equalBytes(held.hash, op.hash)) throw pollenError('POLLEN_COUNTER_REUSE', `operation ${opRef(op)} reuses a counter with different content`)

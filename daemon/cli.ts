@@ -76,6 +76,14 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, { instance: r.instanceId, dataDir: ctx.dataDir, config: r.config }, () => `${r.instanceId}\nInitialised pollen instance "${r.config.name}" (languages ${r.config.languages.join(', ')}) in ${ctx.dataDir}`)
   },
   async daemon(ctx) {
+    // --init: a first start on an empty data directory creates the instance (the quickstart's path).
+    if (ctx.flags.init === true && (await readConfigSafe(ctx.dataDir)) === undefined) {
+      const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
+      const r = await initInstance(ctx.dataDir, { name: ctx.flags.name === undefined ? undefined : String(ctx.flags.name), languages })
+      process.stderr.write(`pollen: initialised instance ${r.instanceId} in ${ctx.dataDir}\n`)
+    } else if (ctx.flags.init !== true && (ctx.flags.name !== undefined || ctx.flags.languages !== undefined)) {
+      throw pollenError('POLLEN_INVALID_FLAG', '--name and --languages go with --init (or with `pollen init`)')
+    }
     await runDaemon({ dataDir: ctx.dataDir, listen: ctx.flags.listen as string | undefined, socket: ctx.flags.socket as string | undefined })
   },
   async status(ctx) {
