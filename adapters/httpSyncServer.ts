@@ -45,6 +45,8 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
   const limits = server.limits
   const app = Fastify({
     logger: false,
+    // Stopping drops open streams instead of waiting for them (each chunk is atomic).
+    forceCloseConnections: true,
     bodyLimit: limits.maxOpenBytes,
     // Malformed or cut requests still get a stable code.
     clientErrorHandler: (err, socket) => {

@@ -11,6 +11,8 @@ import type { Credentials, SyncTransport } from '../core/syncTransport.js'
 import { FRAME_TYPE } from './httpSyncServer.js'
 
 export interface HttpTransportOptions {
+  /** Aborts every request (the daemon is stopping). */
+  signal?: AbortSignal
   /** Milliseconds without any byte moving before the request fails. */
   idleTimeoutMs?: number
   maxFrameBytes?: number
@@ -21,6 +23,7 @@ export class HttpSyncTransport implements SyncTransport {
   readonly #agent: HttpAgent | HttpsAgent
   readonly #idle: number
   readonly #maxFrame: number
+  readonly #signal?: AbortSignal
   bytesIn = 0
   bytesOut = 0
   requests = 0
@@ -30,6 +33,7 @@ export class HttpSyncTransport implements SyncTransport {
     this.#agent = this.#base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 })
     this.#idle = opts.idleTimeoutMs ?? 60_000
     this.#maxFrame = opts.maxFrameBytes ?? 4 * 1024 * 1024
+    this.#signal = opts.signal
   }
 
   /** Closes the kept-alive connection. */
@@ -48,7 +52,8 @@ export class HttpSyncTransport implements SyncTransport {
         settled = true
         reject(unreachable(url, err))
       }
-      const req = send(url, { method: 'POST', agent: this.#agent, headers: { 'content-type': FRAME_TYPE, authorization: `Pollen ${creds.user}:${creds.key}`, ...(body instanceof Uint8Array ? { 'content-length': body.length } : {}) } }, (res) => {
+      if (this.#signal?.aborted) return fail(pollenError('POLLEN_SYNC_FAILED', 'the daemon is stopping'))
+      const req = send(url, { method: 'POST', agent: this.#agent, signal: this.#signal, headers: { 'content-type': FRAME_TYPE, authorization: `Pollen ${creds.user}:${creds.key}`, ...(body instanceof Uint8Array ? { 'content-length': body.length } : {}) } }, (res) => {
         settled = true
         res.setTimeout(this.#idle, () => res.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no data from ${url.host} for ${this.#idle / 1000} s`)))
         resolve(res)

@@ -4,6 +4,7 @@
  * and no other user can ever read one.
  */
 import { chmod, open, readFile, rename, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import { pollenError } from '../core/errors.js'
 import type { SecretStore } from '../core/peers.js'
 
@@ -37,13 +38,31 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** Peer API keys in one 0600 JSON file: `{peerName: key}`. */
+/**
+ * Peer API keys in one 0600 JSON file: `{peerName: key}`. Under systemd a key can also come
+ * as a credential (`LoadCredential=peer-NAME:/etc/pollen/keys/NAME`): a file `peer-NAME` in
+ * `$CREDENTIALS_DIRECTORY`, which takes precedence over the file.
+ */
 export class SecretFile implements SecretStore {
   readonly #path: string
+  readonly #credentials: string | undefined
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor(path: string) {
+  constructor(path: string, credentialsDir: string | undefined = process.env.CREDENTIALS_DIRECTORY) {
     this.#path = path
+    this.#credentials = credentialsDir
+  }
+
+  /** The key systemd passed as a credential for this peer, if any. */
+  async credential(name: string): Promise<string | undefined> {
+    if (!this.#credentials) return undefined
+    try {
+      const text = (await readFile(join(this.#credentials, `peer-${name}`), 'utf8')).trim()
+      return text === '' ? undefined : text
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
   }
 
   async #all(): Promise<Record<string, string>> {
@@ -62,7 +81,7 @@ export class SecretFile implements SecretStore {
   }
 
   async get(name: string): Promise<string | undefined> {
-    return (await this.#all())[name]
+    return (await this.credential(name)) ?? (await this.#all())[name]
   }
 
   set(name: string, secret: string): Promise<void> {

@@ -46,6 +46,12 @@ export interface VectorAdvance {
   counter: number
 }
 
+/** Told about every committed batch (the daemon turns these into metrics). */
+export interface LogObserver {
+  appended?(ops: number): void
+  applied?(ops: number, ms: number): void
+}
+
 /** Instance metadata persisted with every local append. */
 interface SelfMeta {
   author: string
@@ -75,6 +81,8 @@ export class OpLog {
   readonly #clock: HybridClock
   #self: SelfMeta
   #languages: string[]
+  /** Optional observer of committed batches. */
+  observer: LogObserver | undefined
 
   private constructor(store: KVStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
     this.store = store
@@ -143,6 +151,11 @@ export class OpLog {
   /** Languages this instance keeps text in. */
   get languages(): readonly string[] {
     return this.#languages
+  }
+
+  /** Changes the languages kept (a configuration reload); text already skipped is fetched by later syncs. */
+  setLanguages(languages: readonly string[]): void {
+    this.#languages = [...languages]
   }
 
   /** Layers this instance stores: "" (neutral) and its languages. */
@@ -270,6 +283,7 @@ export class OpLog {
       this.#self = self
       this.#maxHeld.set(self.author, counter)
       this.#commitVectors(advances)
+      this.observer?.appended?.(ops.length)
       return { result, ops }
     })
   }
@@ -281,6 +295,7 @@ export class OpLog {
    */
   async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = []): Promise<ApplyResult> {
     for (const op of incoming) verifyOperation(op)
+    const started = Date.now()
     return this.#mutex.run(async () => {
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
       const existing = await this.store.getMany(incoming.map((op) => key.op(op.author, op.counter)))
@@ -351,6 +366,7 @@ export class OpLog {
       this.#self = { ...this.#self, hlc: this.#clock.last }
       for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
       this.#commitVectors(raised)
+      this.observer?.applied?.(result.applied, Date.now() - started)
       return result
     })
   }

@@ -25,6 +25,8 @@ export interface Peer {
 /** Where peer API keys are kept (a 0600 file in the daemon). */
 export interface SecretStore {
   get(name: string): Promise<string | undefined>
+  /** A key provided out of band (a systemd credential), if any. */
+  credential?(name: string): Promise<string | undefined>
   set(name: string, secret: string): Promise<void>
   delete(name: string): Promise<void>
 }
@@ -64,13 +66,18 @@ export class Peers {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
-    const apiKey = assertPeerKey(input.key)
+    // The key may come as a systemd credential instead of --key.
+    const fromCredential = input.key === undefined ? await this.#secrets.credential?.(name) : undefined
+    if (input.key === undefined && fromCredential === undefined) {
+      throw pollenError('POLLEN_INVALID_INPUT', `give the peer's API key with --key, or as the systemd credential peer-${name}`)
+    }
+    const apiKey = fromCredential === undefined ? assertPeerKey(input.key) : undefined
     const filters = parseFilters(input.filters)
     if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
     if (await this.#store.get(key.peer(name))) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
     const peer: Peer = { name, url, user, filters, active: input.active ?? true, created: new Date().toISOString() }
-    await this.#secrets.set(name, apiKey)
+    if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(peer) }])
     return peer
   }

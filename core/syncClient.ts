@@ -79,6 +79,8 @@ export interface SyncClientOptions {
   /** Pins the peer's key at first contact; reports a changed one. */
   pinKey?: (publicKeyB64: string) => Promise<'pinned' | 'same' | 'changed'>
   now?: () => number
+  /** Abandons the run between chunks (the daemon is stopping). */
+  signal?: AbortSignal
 }
 
 function emptyResult(peer: string, started: number): SyncResult {
@@ -174,6 +176,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
         if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
         const frame = next.value
         if (isErrorFrame(frame)) throw remote(frame)
+        if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
         if (isChunkFrame(frame)) {
           const payload = await decoder.decode(frame)
           const ops = payload.ops.map(unpackOperation)

@@ -84,7 +84,13 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     } else if (ctx.flags.init !== true && (ctx.flags.name !== undefined || ctx.flags.languages !== undefined)) {
       throw pollenError('POLLEN_INVALID_FLAG', '--name and --languages go with --init (or with `pollen init`)')
     }
-    await runDaemon({ dataDir: ctx.dataDir, listen: ctx.flags.listen as string | undefined, socket: ctx.flags.socket as string | undefined })
+    await runDaemon({
+      dataDir: ctx.dataDir,
+      listen: ctx.flags.listen as string | undefined,
+      socket: ctx.flags.socket as string | undefined,
+      config: ctx.flags.config as string | undefined,
+      logLevel: ctx.flags['log-level'] as string | undefined,
+    })
   },
   async status(ctx) {
     const s = await (await ctx.client()).call<Record<string, unknown>>('GET', '/v1/status')
@@ -165,7 +171,8 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   },
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K'
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: required(ctx.flags, 'key', u), filters: ctx.flags.filter, active: ctx.flags.inactive !== true }
+    // --key may be left out when systemd passes the key as the credential peer-NAME.
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: ctx.flags.key === undefined ? undefined : required(ctx.flags, 'key', u), filters: ctx.flags.filter, active: ctx.flags.inactive !== true }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}`)
   },

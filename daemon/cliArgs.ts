@@ -31,6 +31,8 @@ const OPTIONS: Record<string, Spec> = {
   'pull-only': { type: 'boolean' },
   'push-only': { type: 'boolean' },
   init: { type: 'boolean' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
 }
 
 const GLOBAL = ['data-dir', 'json', 'help', 'socket']
@@ -38,7 +40,7 @@ const GLOBAL = ['data-dir', 'json', 'help', 'socket']
 /** Each command: the flags it takes and how many positional arguments (min, max). */
 export const COMMANDS: Record<string, { flags: string[]; args: [number, number]; usage: string }> = {
   init: { flags: ['name', 'languages'], args: [0, 0], usage: 'pollen init [--name NAME] [--languages en,fr]' },
-  daemon: { flags: ['listen', 'init', 'name', 'languages'], args: [0, 0], usage: 'pollen daemon [--listen HOST:PORT] [--socket PATH] [--init [--name N] [--languages en,fr]]' },
+  daemon: { flags: ['listen', 'init', 'name', 'languages', 'config', 'log-level'], args: [0, 0], usage: 'pollen daemon [--listen HOST:PORT] [--socket PATH] [--config FILE] [--log-level LEVEL] [--init [--name N] [--languages en,fr]]' },
   status: { flags: [], args: [0, 0], usage: 'pollen status' },
   'resource put': { flags: [], args: [1, 1], usage: 'pollen resource put FILE|-' },
   'resource import': { flags: [], args: [1, 1], usage: 'pollen resource import FILE|-' },

@@ -145,11 +145,11 @@ export function resolveSocket(dataDir: string, config: Pick<Config, 'socket'> | 
   return flag || config?.socket || dataPaths(dataDir).defaultSocket
 }
 
-/** The config of a data directory if readable (the CLI only needs its socket setting). */
+/** The layered config of a data directory if it loads (the CLI only needs its socket setting). */
 export async function readConfigSafe(dataDir: string): Promise<Config | undefined> {
+  const { loadConfig } = await import('./configSources.js')
   try {
-    const raw = await readJson<unknown>(dataPaths(dataDir).config)
-    return raw === undefined ? undefined : validateConfig(raw)
+    return await loadConfig({ dataDir }, true)
   } catch {
     return undefined
   }

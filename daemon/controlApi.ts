@@ -52,7 +52,7 @@ function ids(value: unknown): string[] {
 
 /** Builds the control API app for an open instance. */
 export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024 })
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024, forceCloseConnections: true })
   app.addContentTypeParser(['text/plain', 'application/x-ndjson'], { parseAs: 'string' }, (_req, text, done) => done(null, text))
   app.setErrorHandler((err, _req, reply) => sendError(reply, err))
   app.setNotFoundHandler((req, reply) => sendError(reply, pollenError('POLLEN_NOT_FOUND', `no control endpoint ${req.method} ${req.url}`)))

@@ -22,6 +22,7 @@ interface IdentityFile {
 
 export interface Instance {
   dataDir: string
+  /** The running configuration (replaced on reload). */
   config: Config
   identity: Identity
   instanceId: string
@@ -66,13 +67,6 @@ export async function initInstance(dataDir: string, opts: { name?: string; langu
   return { instanceId, config }
 }
 
-/** Reads config.json (validated) of an initialised directory. */
-export async function readConfig(dataDir: string): Promise<Config> {
-  const raw = await readJson<unknown>(dataPaths(dataDir).config)
-  if (raw === undefined) throw pollenError('POLLEN_NOT_INITIALIZED', `${dataDir} holds no pollen instance; run \`pollen init --data-dir ${dataDir}\` first`)
-  return validateConfig(raw)
-}
-
 async function readIdentity(dataDir: string): Promise<{ identity: Identity; instanceId: string }> {
   const file = await readJson<IdentityFile>(dataPaths(dataDir).identity)
   if (!file) throw pollenError('POLLEN_NOT_INITIALIZED', `${dataDir} holds no pollen instance; run \`pollen init --data-dir ${dataDir}\` first`)
@@ -84,9 +78,8 @@ async function readIdentity(dataDir: string): Promise<{ identity: Identity; inst
   return { identity: { publicKey, secretKey }, instanceId: file.instanceId }
 }
 
-/** Opens an initialised data directory (takes the LevelDB lock). */
-export async function openInstance(dataDir: string, overrides: Partial<Config> = {}): Promise<Instance> {
-  const config = { ...(await readConfig(dataDir)), ...overrides }
+/** Opens an initialised data directory (takes the LevelDB lock) with its loaded configuration. */
+export async function openInstance(dataDir: string, config: Config): Promise<Instance> {
   const { identity, instanceId } = await readIdentity(dataDir)
   const paths = dataPaths(dataDir)
   const store = await LevelStore.openDisk(paths.db)

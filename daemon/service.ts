@@ -6,9 +6,11 @@ import { chmod } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { removeIfExists } from '../adapters/secretFile.js'
 import { buildControlApi } from './controlApi.js'
-import { resolveSocket, type Config } from './config.js'
+import { resolveSocket } from './config.js'
+import { loadConfig } from './configSources.js'
 import { openInstance, type Instance } from './instance.js'
 import { createLogger, type Logger } from './logger.js'
+import { Metrics } from './metrics.js'
 import { registerSyncRoutes } from './syncRoutes.js'
 import { SyncService } from './syncService.js'
 
@@ -16,29 +18,48 @@ export interface DaemonOptions {
   dataDir: string
   listen?: string
   socket?: string
+  /** `--config PATH`: the system configuration file. */
+  config?: string
+  logLevel?: string
 }
 
 export interface RunningDaemon {
   instance: Instance
   control: FastifyInstance
   sync: SyncService
+  metrics: Metrics
   socket: string
   logger: Logger
+  /** Re-reads the configuration (SIGHUP) without dropping the control socket. */
+  reload(): Promise<void>
   stop(reason?: string): Promise<void>
+}
+
+/** The control socket systemd passed us (socket activation), if any: fd 3. */
+function activatedFd(env: NodeJS.ProcessEnv): number | undefined {
+  if (env.LISTEN_FDS === undefined || Number(env.LISTEN_FDS) < 1) return undefined
+  if (env.LISTEN_PID !== undefined && Number(env.LISTEN_PID) !== process.pid) return undefined
+  return 3
 }
 
 /** Starts the daemon; resolves once the control socket accepts requests. */
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
-  const overrides: Partial<Config> = {}
-  if (opts.listen) overrides.listen = opts.listen
-  const instance = await openInstance(opts.dataDir, overrides)
+  const flags: Record<string, unknown> = {}
+  if (opts.listen) flags.listen = opts.listen
+  if (opts.socket) flags.socket = opts.socket
+  if (opts.logLevel) flags.logLevel = opts.logLevel
+  const config = await loadConfig({ dataDir: opts.dataDir, file: opts.config, flags })
+  const instance = await openInstance(opts.dataDir, config)
   const logger = createLogger(instance.config.logLevel)
   const socket = resolveSocket(opts.dataDir, instance.config, opts.socket)
-  const sync = new SyncService(instance, logger)
+  const fd = activatedFd(process.env)
+  const metrics = new Metrics(instance)
+  const sync = new SyncService(instance, logger, (r) => metrics.sync(r))
   const control = buildControlApi(instance, {
     status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs() }),
     register: (app) => {
       registerSyncRoutes(app, sync)
+      app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
       // The scheduler follows peer changes.
       app.addHook('onResponse', async (req) => {
         if (req.url.startsWith('/v1/peers') && req.method !== 'GET') sync.reschedule()
@@ -47,10 +68,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   })
   try {
     await sync.start(instance.config.listen)
-    // The LevelDB lock is ours, so a socket file left behind belongs to a dead daemon.
-    await removeIfExists(socket)
-    await control.listen({ path: socket })
-    await chmod(socket, 0o660)
+    if (fd !== undefined) {
+      await control.ready()
+      await new Promise<void>((resolve, reject) => {
+        control.server.once('error', reject)
+        control.server.listen({ fd }, () => resolve())
+      })
+    } else {
+      // The LevelDB lock is ours, so a socket file left behind belongs to a dead daemon.
+      await removeIfExists(socket)
+      await control.listen({ path: socket })
+      await chmod(socket, 0o660)
+    }
   } catch (err) {
     await control.close().catch(() => undefined)
     await sync.stop().catch(() => undefined)
@@ -61,23 +90,47 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const stop = (reason = 'stop'): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'stopping')
-      await control.close()
+      // Syncs in flight are abandoned between chunks: a chunk being applied finishes (one
+      // atomic batch), the one in transit is dropped and the next sync resumes there.
       await sync.stop()
+      await control.close()
       await instance.close()
-      await removeIfExists(socket)
+      if (fd === undefined) await removeIfExists(socket)
       logger.info('stopped')
     })()
     return stopping
   }
-  logger.info({ instance: instance.instanceId, author: instance.log.author, socket, listen: sync.address, dataDir: opts.dataDir }, 'ready')
-  return { instance, control, sync, socket, logger, stop }
+  const reload = async (): Promise<void> => {
+    const next = await loadConfig({ dataDir: opts.dataDir, file: opts.config, flags })
+    const previous = instance.config
+    instance.config = next
+    logger.level = next.logLevel
+    instance.log.setLanguages(next.languages)
+    if (next.listen !== previous.listen) await sync.restartApi(next.listen)
+    sync.reschedule()
+    logger.info({ listen: sync.address, languages: next.languages, logLevel: next.logLevel }, 'configuration reloaded')
+  }
+  logger.info({ instance: instance.instanceId, author: instance.log.author, socket: fd === undefined ? socket : `fd:${fd}`, listen: sync.address, dataDir: opts.dataDir }, 'ready')
+  return { instance, control, sync, metrics, socket, logger, reload, stop }
 }
 
-/** Runs the daemon in the foreground until SIGTERM or SIGINT. */
+/** How long a stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 9_000
+
+/** Runs the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const d = await startDaemon(opts)
+  const onHup = () => {
+    d.reload().catch((err) => d.logger.error({ err: { code: err?.code, message: err?.message } }, 'configuration reload refused; keeping the running configuration'))
+  }
+  process.on('SIGHUP', onHup)
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
+      const deadline = setTimeout(() => {
+        d.logger.error('stop took too long; exiting')
+        process.exit(1)
+      }, STOP_DEADLINE_MS)
+      deadline.unref()
       d.stop(sig).then(resolve, (err) => {
         d.logger.error({ err }, 'error while stopping')
         process.exitCode = 1
@@ -87,4 +140,5 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     process.once('SIGTERM', onSignal)
     process.once('SIGINT', onSignal)
   })
+  process.off('SIGHUP', onHup)
 }

@@ -30,15 +30,21 @@ export class SyncService {
   readonly #running = new Map<string, Promise<SyncResult>>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #failures = new Map<string, number>()
+  readonly #onResult?: (r: SyncResult) => void
+  readonly #abort = new AbortController()
+  readonly #chunk: { maxOps: number; maxBytes: number }
   #api?: FastifyInstance
   #stopped = false
   address = ''
 
-  constructor(inst: Instance, logger: Logger) {
+  constructor(inst: Instance, logger: Logger, onResult?: (r: SyncResult) => void) {
     this.#inst = inst
     this.#log = logger
+    this.#onResult = onResult
     this.events.setMaxListeners(100)
+    // One object, updated on reload, so new sessions use the new chunk sizes.
     const chunk = { maxOps: inst.config.sync.chunkOps, maxBytes: inst.config.sync.chunkBytes }
+    this.#chunk = chunk
     this.server = new SyncServer({
       identity: inst.identity,
       log: inst.log,
@@ -50,23 +56,38 @@ export class SyncService {
 
   /** Starts the sync API and the scheduler. */
   async start(listen: string): Promise<void> {
-    const { host, port } = parseListen(listen)
-    this.#api = buildSyncApi(this.server, {
-      onServed: (e) => this.#log.debug(e, 'sync request'),
-    })
-    await this.#api.listen({ host, port })
-    const addr = this.#api.server.address()
-    this.address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : listen
+    await this.#listen(listen)
     this.#schedule()
   }
 
-  /** Stops the scheduler and the API; waits for runs in flight (each chunk is atomic, so an abandoned one loses nothing). */
+  async #listen(listen: string): Promise<void> {
+    const { host, port } = parseListen(listen)
+    const api = buildSyncApi(this.server, {
+      onServed: (e) => this.#log.debug(e, 'sync request'),
+    })
+    await api.listen({ host, port })
+    this.#api = api
+    const addr = api.server.address()
+    this.address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : listen
+  }
+
+  /** Moves the sync API to a new address (configuration reload). */
+  async restartApi(listen: string): Promise<void> {
+    const old = this.#api
+    await old?.close()
+    await this.#listen(listen)
+  }
+
+  /**
+   * Stops the scheduler and the API and abandons runs in flight between chunks: a chunk being
+   * applied finishes (one atomic batch); the one in transit is dropped and resumed next time.
+   */
   async stop(): Promise<void> {
     this.#stopped = true
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
-    await this.#api?.close()
-    await Promise.allSettled([...this.#running.values()])
+    this.#abort.abort()
+    await Promise.allSettled([this.#api?.close(), ...this.#running.values()])
   }
 
   #schedule(): void {
@@ -114,7 +135,7 @@ export class SyncService {
       return this.#record(failed(name, started, err))
     }
     if (!secret) return this.#record(failed(name, started, pollenError('POLLEN_INVALID_CONFIG', `peer ${name} has no API key; set one with \`pollen peer set ${name} --key K\``)))
-    const transport = new HttpSyncTransport(peer.url)
+    const transport = new HttpSyncTransport(peer.url, { signal: this.#abort.signal })
     try {
       const result = await syncWithPeer(
         {
@@ -122,6 +143,7 @@ export class SyncService {
           identity: this.#inst.identity,
           transport,
           chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: this.#inst.config.sync.chunkBytes },
+          signal: this.#abort.signal,
           onEvent: (ev) => this.events.emit('event', ev),
           pinKey: (k) => this.#inst.peers.recordKey(name, k),
         },
@@ -145,6 +167,7 @@ export class SyncService {
       this.#log.error({ err }, 'could not record sync history')
     }
     this.events.emit('result', result)
+    this.#onResult?.(result)
     return result
   }
 
@@ -196,6 +219,8 @@ export class SyncService {
 
   /** Re-reads peers after a change, so the scheduler follows `peer add/set/remove`. */
   reschedule(): void {
+    this.#chunk.maxOps = this.#inst.config.sync.chunkOps
+    this.#chunk.maxBytes = this.#inst.config.sync.chunkBytes
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
     if (!this.#stopped) this.#schedule()
