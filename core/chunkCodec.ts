@@ -13,13 +13,18 @@ import { chunkSigned, isChunkPayload, type ChunkFrame, type ChunkPayload, type D
 
 export type Codec = 'br' | 'deflate'
 
-/** Compression settings; brotli quality 9 with a 4 MiB window is the default trade-off. */
+/**
+ * Compression settings. Brotli's quality is adapted per session: it starts at `quality`
+ * (fast), and when the link, not the encoder, is what the stream waits for, it restarts the
+ * compression stream once at `slowLinkQuality` (smaller output, slower to make).
+ */
 export interface CodecOptions {
   codec: Codec
   quality: number
+  slowLinkQuality: number
 }
 
-export const DEFAULT_CODEC: CodecOptions = { codec: 'br', quality: 9 }
+export const DEFAULT_CODEC: CodecOptions = { codec: 'br', quality: 5, slowLinkQuality: 9 }
 
 function collect(stream: zlib.BrotliCompress | zlib.DeflateRaw | zlib.BrotliDecompress | zlib.InflateRaw, flushKind: number, input: Uint8Array, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -54,26 +59,34 @@ function collect(stream: zlib.BrotliCompress | zlib.DeflateRaw | zlib.BrotliDeco
   })
 }
 
+function compressor(codec: Codec, quality: number): zlib.BrotliCompress | zlib.DeflateRaw {
+  return codec === 'br'
+    ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, [zlib.constants.BROTLI_PARAM_LGWIN]: 22, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_GENERIC } })
+    : zlib.createDeflateRaw({ level: Math.min(9, quality), windowBits: 15, memLevel: 9 })
+}
+
 /** The sending side of a session's compression stream. */
 export class ChunkEncoder {
-  readonly #stream: zlib.BrotliCompress | zlib.DeflateRaw
+  #stream: zlib.BrotliCompress | zlib.DeflateRaw
+  #quality: number
+  readonly #opts: CodecOptions
   readonly #flush: number
   readonly #session: string
   readonly #direction: Direction
   readonly #secretKey: Uint8Array
   #seq = 0
+  #producing = 0
+  #waiting = 0
+  #lastYield = 0
 
   constructor(session: string, direction: Direction, secretKey: Uint8Array, opts: CodecOptions = DEFAULT_CODEC) {
     this.#session = session
     this.#direction = direction
     this.#secretKey = secretKey
-    if (opts.codec === 'br') {
-      this.#stream = zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: opts.quality, [zlib.constants.BROTLI_PARAM_LGWIN]: 22, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_GENERIC } })
-      this.#flush = zlib.constants.BROTLI_OPERATION_FLUSH
-    } else {
-      this.#stream = zlib.createDeflateRaw({ level: Math.min(9, opts.quality), windowBits: 15, memLevel: 9 })
-      this.#flush = zlib.constants.Z_SYNC_FLUSH
-    }
+    this.#opts = opts
+    this.#quality = opts.quality
+    this.#stream = compressor(opts.codec, opts.quality)
+    this.#flush = opts.codec === 'br' ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH
   }
 
   /** Number of chunks encoded so far. */
@@ -81,12 +94,35 @@ export class ChunkEncoder {
     return this.#seq
   }
 
-  /** Compresses and signs one payload as the next chunk. */
+  /** The quality in use (for tests and metrics). */
+  get quality(): number {
+    return this.#quality
+  }
+
+  /**
+   * Compresses and signs one payload as the next chunk. Call it when the consumer asks for
+   * the next chunk: the time between the previous return and this call is time the stream
+   * waited for the link, which decides whether to switch to the slow-link quality.
+   */
   async encode(payload: ChunkPayload): Promise<ChunkFrame> {
+    const started = Date.now()
+    if (this.#lastYield) this.#waiting += started - this.#lastYield
+    let reset: number | undefined
+    if (this.#quality !== this.#opts.slowLinkQuality && this.#seq >= 4 && this.#waiting > 2 * this.#producing) {
+      // The link is the bottleneck: spend CPU on a smaller stream, from a fresh context.
+      this.#stream.destroy()
+      this.#quality = this.#opts.slowLinkQuality
+      this.#stream = compressor(this.#opts.codec, this.#quality)
+      reset = this.#quality
+    }
     const data = await collect(this.#stream, this.#flush, pack(payload), Number.MAX_SAFE_INTEGER)
     const hash = sha256(data)
     const seq = this.#seq++
-    return { t: 'chunk', session: this.#session, seq, data, hash, sig: sign(chunkSigned(this.#session, this.#direction, seq, hash), this.#secretKey) }
+    const frame: ChunkFrame = { t: 'chunk', session: this.#session, seq, data, hash, sig: sign(chunkSigned(this.#session, this.#direction, seq, hash), this.#secretKey) }
+    if (reset !== undefined) frame.reset = reset
+    this.#lastYield = Date.now()
+    this.#producing += this.#lastYield - started
+    return frame
   }
 
   close(): void {
@@ -96,7 +132,8 @@ export class ChunkEncoder {
 
 /** The receiving side: verifies order, session, hash and signature before decompressing. */
 export class ChunkDecoder {
-  readonly #stream: zlib.BrotliDecompress | zlib.InflateRaw
+  #stream: zlib.BrotliDecompress | zlib.InflateRaw
+  readonly #codec: Codec
   readonly #flush: number
   readonly #session: string
   readonly #direction: Direction
@@ -109,13 +146,9 @@ export class ChunkDecoder {
     this.#direction = direction
     this.#publicKey = publicKey
     this.#maxBytes = maxBytes
-    if (codec === 'br') {
-      this.#stream = zlib.createBrotliDecompress()
-      this.#flush = zlib.constants.BROTLI_OPERATION_FLUSH
-    } else {
-      this.#stream = zlib.createInflateRaw()
-      this.#flush = zlib.constants.Z_SYNC_FLUSH
-    }
+    this.#codec = codec
+    this.#stream = codec === 'br' ? zlib.createBrotliDecompress() : zlib.createInflateRaw()
+    this.#flush = codec === 'br' ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH
   }
 
   get count(): number {
@@ -130,6 +163,11 @@ export class ChunkDecoder {
     if (!equalBytes(sha256(frame.data), frame.hash)) throw pollenError('POLLEN_HASH_MISMATCH', `chunk ${frame.seq} does not match its hash`)
     if (!verify(chunkSigned(this.#session, this.#direction, frame.seq, frame.hash), frame.sig, this.#publicKey)) {
       throw pollenError('POLLEN_BAD_SIGNATURE', `chunk ${frame.seq} has a bad signature`)
+    }
+    if (frame.reset !== undefined) {
+      // The sender restarted its compression stream at this chunk.
+      this.#stream.destroy()
+      this.#stream = this.#codec === 'br' ? zlib.createBrotliDecompress() : zlib.createInflateRaw()
     }
     const raw = await collect(this.#stream, this.#flush, frame.data, this.#maxBytes)
     this.#seq += 1

@@ -4,7 +4,7 @@
  * together). Each payload says, per author, how far that author's stream has been sent.
  */
 import type { DiffItem } from './diff.js'
-import { packOperation, type Operation } from './operation.js'
+import { packWire, type Operation } from './operation.js'
 import type { ChunkPayload } from './syncMessages.js'
 
 export interface ChunkLimits {
@@ -25,7 +25,7 @@ export async function* chunkDiff(items: AsyncIterable<DiffItem>, limits: ChunkLi
   let groupBytes = 0
 
   const take = (): ChunkPayload => {
-    const payload: ChunkPayload = { ops: ops.map(packOperation), progress: [...progress.entries()] }
+    const payload: ChunkPayload = { ops: ops.map(packWire), progress: [...progress.entries()] }
     ops = []
     bytes = 0
     progress.clear()

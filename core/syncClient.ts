@@ -14,7 +14,7 @@ import { isErrorCode, isPollenError, pollenError } from './errors.js'
 import { instanceIdOf, sign, verify, type Identity } from './identity.js'
 import { encodeValue, key } from './keys.js'
 import type { ApplyResult, OpLog } from './opLog.js'
-import { equalBytes, unpackOperation } from './operation.js'
+import { equalBytes, unpackWire } from './operation.js'
 import { coveredByAny, covers } from './partition.js'
 import {
   beginSigned, decodeOpenedTerms, encodeFrame, encodeOpenTerms, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
@@ -171,6 +171,9 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
     }
     let ended = opened.pull.complete
     if (ended) await finish()
+    // Chunk n+1 is verified and decompressed while chunk n is being written: storage and
+    // CPU work overlap. Writes stay in order, one atomic batch per chunk.
+    let writing: Promise<void> = Promise.resolve()
     try {
       for (let next = await frames.next(); !next.done; next = await frames.next()) {
         if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
@@ -179,25 +182,31 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
         if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
         if (isChunkFrame(frame)) {
           const payload = await decoder.decode(frame)
-          const ops = payload.ops.map(unpackOperation)
+          const ops = payload.ops.map(unpackWire)
           for (const op of ops) {
             if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
           }
           const advances = payload.progress.flatMap(([a, through]) => advancesFor(report, a, through))
-          emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: opened.pull.estimate, chunks: decoder.count, bytes: transport.bytesIn })
-          const r = await log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks: decoder.count }) }])
-          add(result, r)
-          result.pulled += r.applied
-          result.chunks += 1
-          emit('dequeuing', 'in_progress', { ops: result.pulled, chunks: result.chunks })
+          const chunks = decoder.count
+          emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: opened.pull.estimate, chunks, bytes: transport.bytesIn })
+          await writing
+          writing = log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks }) }]).then((r) => {
+            add(result, r)
+            result.pulled += r.applied
+            result.chunks += 1
+            emit('dequeuing', 'in_progress', { ops: result.pulled, chunks: result.chunks })
+          })
         } else if (isEndFrame(frame)) {
           if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
           if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)
+          await writing
           await finish()
           ended = true
         } else throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent a frame that is neither a chunk nor an end')
       }
+      await writing
     } finally {
+      await writing.catch(() => undefined)
       decoder.close()
     }
     if (!ended) throw pollenError('POLLEN_PEER_UNREACHABLE', `the connection to ${peer.name} was cut after ${decoder.count} chunks; the next sync resumes from there`)

@@ -66,6 +66,8 @@ export interface ChunkFrame {
   data: Uint8Array
   hash: Uint8Array
   sig: Uint8Array
+  /** Present when the sender restarted its compression stream at this chunk (the new quality). */
+  reset?: number
 }
 
 /** What a chunk carries once decompressed. */
@@ -201,7 +203,7 @@ export function decodeReport(bytes: Uint8Array): VectorEntry[] {
 }
 
 export function isChunkFrame(v: unknown): v is ChunkFrame {
-  return isObj(v) && v.t === 'chunk' && isStr(v.session, 64) && isInt(v.seq) && isBytes(v.data) && isBytes(v.hash, 32) && isBytes(v.sig, 64)
+  return isObj(v) && v.t === 'chunk' && isStr(v.session, 64) && isInt(v.seq) && isBytes(v.data) && isBytes(v.hash, 32) && isBytes(v.sig, 64) && (v.reset === undefined || isInt(v.reset))
 }
 
 export function isBeginFrame(v: unknown): v is BeginFrame {

@@ -12,7 +12,7 @@ import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } 
 import { pollenError, PollenError } from './errors.js'
 import { instanceIdOf, sign, verify, type Identity } from './identity.js'
 import type { OpLog, VectorAdvance } from './opLog.js'
-import { unpackOperation, type Operation } from './operation.js'
+import { unpackWire, type Operation } from './operation.js'
 import { coveredByAny, covers } from './partition.js'
 import { narrowFilter } from './scope.js'
 import {
@@ -272,7 +272,7 @@ export class SyncServer {
     if (raw.length > this.#limits.maxChunkOps) throw pollenError('POLLEN_CHUNK_TOO_LARGE', `a chunk holds ${raw.length} operations; the limit is ${this.#limits.maxChunkOps}`)
     const layers = layersOf(filter)
     return raw.map((r) => {
-      const op = unpackOperation(r)
+      const op = unpackWire(r)
       if (!coveredByAny(filter.prefixes, op.partition)) {
         throw pollenError('POLLEN_OUT_OF_SCOPE', `operation ${op.author}:${op.counter} is in partition ${op.partition}, outside this key's scope ${filter.prefixes.map((p) => p || '(everything)').join(', ')}`)
       }

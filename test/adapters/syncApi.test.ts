@@ -16,7 +16,7 @@ import { ChunkEncoder } from '../../core/chunkCodec.js'
 import { toWire } from '../../core/counterVector.js'
 import { instanceIdOf, sign } from '../../core/identity.js'
 import { OpLog } from '../../core/opLog.js'
-import { makeOperation, packOperation, type Operation } from '../../core/operation.js'
+import { makeOperation, packWire, type Operation } from '../../core/operation.js'
 import {
   beginSigned, decodeOpenedTerms, encodeFrame, encodeOpenTerms, endSigned, isOpenResponse, openSigned, readFrames, PROTOCOL_VERSION,
   type ChunkFrame, type OpenedTerms, type SyncMode,
@@ -228,7 +228,7 @@ t.test('open: replayed nonce, and a request time far in the past', async (t) => 
 t.test('push: chunk with a bad signature', async (t) => {
   const fx = await fixture(t)
   const { session } = await open(t, fx, 'write', 'push')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packOperation)])
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packWire)])
   chunk.sig[3] ^= 0x80
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 400, 'POLLEN_BAD_SIGNATURE', 'bad chunk sig'))
 })
@@ -238,7 +238,7 @@ t.test('push: chunk for another session', async (t) => {
   const x = (await open(t, fx, 'write', 'push')).session
   const y = (await open(t, fx, 'write', 'push')).session
   const z = (await open(t, fx, 'write', 'push')).session
-  const ops = (await clientOps(fx.cli, 'lib:a')).map(packOperation)
+  const ops = (await clientOps(fx.cli, 'lib:a')).map(packWire)
   const [forX] = await chunksOf(fx.cli, x, [ops])
   await unchanged(t, fx, async () => {
     // As signed for X: the session field gives it away.
@@ -252,7 +252,7 @@ t.test('push: replayed chunk', async (t) => {
   const fx = await fixture(t)
   const { session } = await open(t, fx, 'write', 'push')
   const ops = await clientOps(fx.cli, 'lib:a')
-  const [c0] = await chunksOf(fx.cli, session, [ops.map(packOperation)])
+  const [c0] = await chunksOf(fx.cli, session, [ops.map(packWire)])
   // What storage must be after the first copy: a twin of the store with that chunk applied.
   const twin = await LevelStore.openMemory()
   await twin.write(Object.entries(await dump(fx.srv.store)).map(([k, v]) => ({ type: 'put' as const, key: k, value: new Uint8Array(Buffer.from(v, 'hex')) })))
@@ -266,7 +266,7 @@ t.test('push: operation outside the key scope', async (t) => {
   const fx = await fixture(t)
   const { session, push } = await open(t, fx, 'scoped', 'push')
   t.same(push && 'filter' in push ? push.filter.prefixes : null, ['lib:a'], 'the push filter is narrowed to the scope')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:b')).map(packOperation)])
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:b')).map(packWire)])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk]), 'scoped'), 403, 'POLLEN_OUT_OF_SCOPE', 'op in lib:b'))
 })
 
@@ -274,7 +274,7 @@ t.test('push: operation whose hash does not match', async (t) => {
   const fx = await fixture(t)
   const { session } = await open(t, fx, 'write', 'push')
   const op = makeOperation({ author: fx.cli.log.author, counter: 1, kind: 'resource', id: 'tampered', partition: 'lib:a', type: 'put', layer: '', hlc: 4096, tx: 1, deps: {}, body: { title: 'original' } })
-  const packed = packOperation(op)
+  const packed = packWire(op)
   const body = packed[10] as Uint8Array
   body[body.length - 1] ^= 0x01
   const [chunk] = await chunksOf(fx.cli, session, [[packed]])
@@ -285,13 +285,13 @@ t.test('push: a counter reused with different content', async (t) => {
   const fx = await fixture(t)
   const ops = await clientOps(fx.cli, 'lib:a')
   const first = (await open(t, fx, 'write', 'push')).session
-  const [c] = await chunksOf(fx.cli, first, [ops.map(packOperation)])
+  const [c] = await chunksOf(fx.cli, first, [ops.map(packWire)])
   const ok = await pushTo(fx, first, pushBody(fx.cli, first, [c]))
   t.equal(ok.status, 200, 'the genuine operations are accepted')
   const { session } = await open(t, fx, 'write', 'push')
   const orig = ops[0]
   const forged = makeOperation({ ...orig, body: { title: { en: 'something else' } } })
-  const [chunk] = await chunksOf(fx.cli, session, [[packOperation(forged)]])
+  const [chunk] = await chunksOf(fx.cli, session, [[packWire(forged)]])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 409, 'POLLEN_COUNTER_REUSE', `${orig.author}:${orig.counter} again`))
 })
 
@@ -299,7 +299,7 @@ t.test('push: with a read-only key', async (t) => {
   const fx = await fixture(t)
   const { session, push } = await open(t, fx, 'read', 'push')
   t.same(push, { refused: 'POLLEN_FORBIDDEN', message: push && 'message' in push ? push.message : '' }, 'the open answer refuses the push')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packOperation)])
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packWire)])
   // The refused session carries no push and is released with its (empty) answer stream.
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk]), 'read'), 404, 'POLLEN_SESSION_UNKNOWN', 'raw push with a read key'))
 })
@@ -307,7 +307,7 @@ t.test('push: with a read-only key', async (t) => {
 t.test('push: to an unknown session', async (t) => {
   const fx = await fixture(t)
   const session = randomBytes(16).toString('hex')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packOperation)])
+  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packWire)])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 404, 'POLLEN_SESSION_UNKNOWN', 'unknown session'))
 })
 
@@ -328,7 +328,7 @@ t.test('push: a chunk with more operations than maxChunkOps', async (t) => {
   const { session } = await open(t, fx, 'write', 'push')
   const ops = [...(await clientOps(fx.cli, 'lib:a')), ...(await clientOps(fx.cli, 'lib:a'))]
   t.ok(ops.length > 3, `${ops.length} operations`)
-  const [chunk] = await chunksOf(fx.cli, session, [ops.map(packOperation)])
+  const [chunk] = await chunksOf(fx.cli, session, [ops.map(packWire)])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 413, 'POLLEN_CHUNK_TOO_LARGE', `${ops.length} ops over 3`))
 })
 

@@ -13,7 +13,7 @@ import { CounterVectors } from '../../core/counterVector.js'
 import { diff, type DiffItem } from '../../core/diff.js'
 import { isPollenError } from '../../core/errors.js'
 import { newIdentity } from '../../core/identity.js'
-import { makeOperation, packOperation, unpackOperation, type Operation } from '../../core/operation.js'
+import { makeOperation, packWire, unpackWire, type Operation } from '../../core/operation.js'
 import type { ChunkFrame, ChunkPayload } from '../../core/syncMessages.js'
 import { generateResources } from '../../bench/dataset.js'
 import { allOps, memoryInstance, newAuthor } from '../helpers/instances.js'
@@ -69,9 +69,9 @@ t.test('payloads round-trip across several chunks, for both codecs', async (t) =
 t.test('realistic operations survive a round trip byte for byte', async (t) => {
   const id = newIdentity()
   const ops = (await realisticOps()).slice(0, 120)
-  const frames = await encodeAll([{ ops: ops.slice(0, 60).map(packOperation), progress: [] }, { ops: ops.slice(60).map(packOperation), progress: [] }], id.secretKey)
+  const frames = await encodeAll([{ ops: ops.slice(0, 60).map(packWire), progress: [] }, { ops: ops.slice(60).map(packWire), progress: [] }], id.secretKey)
   const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, 16 * MiB)
-  const back = [...(await dec.decode(frames[0])).ops, ...(await dec.decode(frames[1])).ops].map(unpackOperation)
+  const back = [...(await dec.decode(frames[0])).ops, ...(await dec.decode(frames[1])).ops].map(unpackWire)
   dec.close()
   t.equal(back.length, ops.length)
   t.same(back.map((o) => Buffer.from(o.hash).toString('hex')), ops.map((o) => Buffer.from(o.hash).toString('hex')), 'hashes')
@@ -83,7 +83,7 @@ t.test('a stream kept across chunks compresses smaller than each chunk alone', a
   const ops = await realisticOps()
   t.equal(ops.length, 800, '200 resources, 4 operations each')
   const per = ops.length / 20
-  const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: ops.slice(i * per, (i + 1) * per).map(packOperation), progress: [[ops[0].author, (i + 1) * per]] }))
+  const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: ops.slice(i * per, (i + 1) * per).map(packWire), progress: [[ops[0].author, (i + 1) * per]] }))
   for (const codec of [DEFAULT_CODEC, { codec: 'deflate', quality: 9 } as CodecOptions]) {
     const stream = (await encodeAll(payloads, id.secretKey, codec)).reduce((s, f) => s + f.data.length, 0)
     let alone = 0
@@ -143,7 +143,7 @@ t.test('the chunker keeps each local transaction in one chunk (realistic ops)', 
   const source = { authors: () => [ops[0].author], maxHeld: () => ops.length, scanAuthor: async function* (_a: string, after: number) { yield* ops.filter((o) => o.counter > after) } }
   for (const maxOps of [1, 3, 4, 6, 9]) {
     const chunks: Operation[][] = []
-    for await (const p of chunkDiff(diff(source, { prefixes: [''], languages: ['en', 'fr', 'es'] }, CounterVectors.from([])), { maxOps, maxBytes: 16 * MiB })) chunks.push(p.ops.map(unpackOperation))
+    for await (const p of chunkDiff(diff(source, { prefixes: [''], languages: ['en', 'fr', 'es'] }, CounterVectors.from([])), { maxOps, maxBytes: 16 * MiB })) chunks.push(p.ops.map(unpackWire))
     const where = new Map<string, Set<number>>()
     chunks.forEach((c, i) => c.forEach((o) => where.set(`${o.author}/${o.tx}`, (where.get(`${o.author}/${o.tx}`) ?? new Set()).add(i))))
     t.equal([...where.values()].filter((s) => s.size > 1).length, 0, `maxOps ${maxOps}: no transaction in two chunks`)
@@ -181,7 +181,7 @@ t.test('the chunker: transactions whole, maxOps respected otherwise, chunks pack
       }
       const payloads: ChunkPayload[] = []
       for await (const p of chunkDiff(items(), { maxOps, maxBytes: 64 * MiB })) payloads.push(p)
-      const chunks = payloads.map((p) => p.ops.map(unpackOperation))
+      const chunks = payloads.map((p) => p.ops.map(unpackWire))
       const txKey = (o: Operation) => `${o.author}/${o.tx}`
       // Every op exactly once, in order.
       if (chunks.flat().map((o) => `${o.author}:${o.counter}`).join() !== ops.map((o) => `${o.author}:${o.counter}`).join()) return false
