@@ -1,5 +1,5 @@
 /**
- * Chunk bodies: msgpack, compressed by one compression stream kept across the chunks of a
+ * Chunk bodies: msgpack, compressed by one brotli stream kept across the chunks of a
  * session (each chunk is flushed, so it decodes as soon as it arrives; later chunks reuse the
  * window of earlier ones, which compresses repetitive operation headers far better than
  * compressing each chunk alone), signed with Ed25519 over (session, direction, seq, hash).
@@ -11,22 +11,21 @@ import { sign, verify } from './identity.js'
 import { equalBytes, sha256 } from './operation.js'
 import { chunkSigned, isChunkPayload, type ChunkFrame, type ChunkPayload, type Direction } from './syncMessages.js'
 
-export type Codec = 'br' | 'deflate'
-
 /**
  * Compression settings. Brotli's quality is adapted per session: it starts at `quality`
  * (fast), and when the link, not the encoder, is what the stream waits for, it restarts the
  * compression stream once at `slowLinkQuality` (smaller output, slower to make).
  */
 export interface CodecOptions {
-  codec: Codec
   quality: number
   slowLinkQuality: number
 }
 
-export const DEFAULT_CODEC: CodecOptions = { codec: 'br', quality: 5, slowLinkQuality: 9 }
+export const DEFAULT_CODEC: CodecOptions = { quality: 5, slowLinkQuality: 9 }
 
-function collect(stream: zlib.BrotliCompress | zlib.DeflateRaw | zlib.BrotliDecompress | zlib.InflateRaw, flushKind: number, input: Uint8Array, limit: number): Promise<Uint8Array> {
+const FLUSH = zlib.constants.BROTLI_OPERATION_FLUSH
+
+function collect(stream: zlib.BrotliCompress | zlib.BrotliDecompress, input: Uint8Array, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = []
     let size = 0
@@ -52,25 +51,22 @@ function collect(stream: zlib.BrotliCompress | zlib.DeflateRaw | zlib.BrotliDeco
     stream.on('data', onData)
     stream.on('error', onError)
     stream.write(input)
-    stream.flush(flushKind, () => {
+    stream.flush(FLUSH, () => {
       cleanup()
       resolve(new Uint8Array(Buffer.concat(parts)))
     })
   })
 }
 
-function compressor(codec: Codec, quality: number): zlib.BrotliCompress | zlib.DeflateRaw {
-  return codec === 'br'
-    ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, [zlib.constants.BROTLI_PARAM_LGWIN]: 22, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_GENERIC } })
-    : zlib.createDeflateRaw({ level: Math.min(9, quality), windowBits: 15, memLevel: 9 })
+function compressor(quality: number): zlib.BrotliCompress {
+  return zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality, [zlib.constants.BROTLI_PARAM_LGWIN]: 22, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_GENERIC } })
 }
 
 /** The sending side of a session's compression stream. */
 export class ChunkEncoder {
-  #stream: zlib.BrotliCompress | zlib.DeflateRaw
+  #stream: zlib.BrotliCompress
   #quality: number
   readonly #opts: CodecOptions
-  readonly #flush: number
   readonly #session: string
   readonly #direction: Direction
   readonly #secretKey: Uint8Array
@@ -85,8 +81,7 @@ export class ChunkEncoder {
     this.#secretKey = secretKey
     this.#opts = opts
     this.#quality = opts.quality
-    this.#stream = compressor(opts.codec, opts.quality)
-    this.#flush = opts.codec === 'br' ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH
+    this.#stream = compressor(opts.quality)
   }
 
   /** Number of chunks encoded so far. */
@@ -112,10 +107,10 @@ export class ChunkEncoder {
       // The link is the bottleneck: spend CPU on a smaller stream, from a fresh context.
       this.#stream.destroy()
       this.#quality = this.#opts.slowLinkQuality
-      this.#stream = compressor(this.#opts.codec, this.#quality)
+      this.#stream = compressor(this.#quality)
       reset = this.#quality
     }
-    const data = await collect(this.#stream, this.#flush, pack(payload), Number.MAX_SAFE_INTEGER)
+    const data = await collect(this.#stream, pack(payload), Number.MAX_SAFE_INTEGER)
     const hash = sha256(data)
     const seq = this.#seq++
     const frame: ChunkFrame = { t: 'chunk', session: this.#session, seq, data, hash, sig: sign(chunkSigned(this.#session, this.#direction, seq, hash), this.#secretKey) }
@@ -132,23 +127,19 @@ export class ChunkEncoder {
 
 /** The receiving side: verifies order, session, hash and signature before decompressing. */
 export class ChunkDecoder {
-  #stream: zlib.BrotliDecompress | zlib.InflateRaw
-  readonly #codec: Codec
-  readonly #flush: number
+  #stream: zlib.BrotliDecompress
   readonly #session: string
   readonly #direction: Direction
   readonly #publicKey: Uint8Array
   readonly #maxBytes: number
   #seq = 0
 
-  constructor(session: string, direction: Direction, publicKey: Uint8Array, maxBytes: number, codec: Codec = 'br') {
+  constructor(session: string, direction: Direction, publicKey: Uint8Array, maxBytes: number) {
     this.#session = session
     this.#direction = direction
     this.#publicKey = publicKey
     this.#maxBytes = maxBytes
-    this.#codec = codec
-    this.#stream = codec === 'br' ? zlib.createBrotliDecompress() : zlib.createInflateRaw()
-    this.#flush = codec === 'br' ? zlib.constants.BROTLI_OPERATION_FLUSH : zlib.constants.Z_SYNC_FLUSH
+    this.#stream = zlib.createBrotliDecompress()
   }
 
   get count(): number {
@@ -167,9 +158,9 @@ export class ChunkDecoder {
     if (frame.reset !== undefined) {
       // The sender restarted its compression stream at this chunk.
       this.#stream.destroy()
-      this.#stream = this.#codec === 'br' ? zlib.createBrotliDecompress() : zlib.createInflateRaw()
+      this.#stream = zlib.createBrotliDecompress()
     }
-    const raw = await collect(this.#stream, this.#flush, frame.data, this.#maxBytes)
+    const raw = await collect(this.#stream, frame.data, this.#maxBytes)
     this.#seq += 1
     let payload: unknown
     try {

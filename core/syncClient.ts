@@ -162,7 +162,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
     if (!pf.prefixes.every((p) => filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer offered data outside the requested filter')
     const layers = layersOf(filter)
     const report = opened.pull.report.filter((e) => pf.prefixes.some((p) => covers(p, e.prefix)) && layers.includes(e.layer))
-    const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024, (opts.codec ?? DEFAULT_CODEC).codec)
+    const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024)
     emit('pulling', 'started', { total: opened.pull.estimate })
     emit('dequeuing', 'started')
     const finish = async () => {

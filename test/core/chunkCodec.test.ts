@@ -51,17 +51,17 @@ async function realisticOps(): Promise<Operation[]> {
 
 const sample = (n: number, tag: string): ChunkPayload => ({ ops: Array.from({ length: n }, (_, i) => [tag, i, new Uint8Array([i, i + 1])]), progress: [[newAuthor(), n]] })
 
-t.test('payloads round-trip across several chunks, for both codecs', async (t) => {
+t.test('payloads round-trip across several chunks, for both qualities', async (t) => {
   const id = newIdentity()
-  for (const codec of [DEFAULT_CODEC, { codec: 'deflate', quality: 6 } as CodecOptions]) {
+  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 } as CodecOptions]) {
     const payloads = [sample(3, 'a'), sample(0, 'b'), sample(50, 'c'), sample(7, 'a')]
     const frames = await encodeAll(payloads, id.secretKey, codec)
-    t.same(frames.map((f) => f.seq), [0, 1, 2, 3], `${codec.codec}: sequence numbers`)
-    const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB, codec.codec)
+    t.same(frames.map((f) => f.seq), [0, 1, 2, 3], `q${codec.quality}: sequence numbers`)
+    const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
     const got: ChunkPayload[] = []
     for (const f of frames) got.push(await dec.decode(f))
     dec.close()
-    t.same(got, payloads, `${codec.codec}: every payload decodes to what was sent`)
+    t.same(got, payloads, `q${codec.quality}: every payload decodes to what was sent`)
     t.equal(dec.count, 4)
   }
 })
@@ -84,13 +84,13 @@ t.test('a stream kept across chunks compresses smaller than each chunk alone', a
   t.equal(ops.length, 800, '200 resources, 4 operations each')
   const per = ops.length / 20
   const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: ops.slice(i * per, (i + 1) * per).map(packWire), progress: [[ops[0].author, (i + 1) * per]] }))
-  for (const codec of [DEFAULT_CODEC, { codec: 'deflate', quality: 9 } as CodecOptions]) {
+  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 } as CodecOptions]) {
     const stream = (await encodeAll(payloads, id.secretKey, codec)).reduce((s, f) => s + f.data.length, 0)
     let alone = 0
     for (const p of payloads) alone += (await encodeAll([p], id.secretKey, codec))[0].data.length
     const msgpack = payloads.reduce((s, p) => s + encode(p).length, 0)
-    t.comment(`${codec.codec} q${codec.quality}: 20 chunks of ${per} ops, ${msgpack} bytes of msgpack → stream ${stream} bytes, each chunk alone ${alone} bytes (stream = ${((100 * stream) / alone).toFixed(1)}% of alone)`)
-    t.ok(stream < alone, `${codec.codec}: stream ${stream} < alone ${alone}`)
+    t.comment(`brotli q${codec.quality}: 20 chunks of ${per} ops, ${msgpack} bytes of msgpack → stream ${stream} bytes, each chunk alone ${alone} bytes (stream = ${((100 * stream) / alone).toFixed(1)}% of alone)`)
+    t.ok(stream < alone, `q${codec.quality}: stream ${stream} < alone ${alone}`)
   }
 })
 
@@ -128,12 +128,12 @@ t.test('tampered data, a wrong key, and out-of-order chunks are refused before d
 t.test('a decompression bomb is refused with POLLEN_CHUNK_TOO_LARGE', async (t) => {
   const id = newIdentity()
   const bomb = { ops: [], progress: [], pad: 'a'.repeat(8 * MiB) } as unknown as ChunkPayload
-  for (const codec of [DEFAULT_CODEC, { codec: 'deflate', quality: 9 } as CodecOptions]) {
+  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 } as CodecOptions]) {
     const [frame] = await encodeAll([bomb], id.secretKey, codec)
-    t.ok(frame.data.length < 64 * 1024, `${codec.codec}: ${frame.data.length} bytes on the wire inflate to 8 MiB`)
-    const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB, codec.codec)
-    t.equal(await codeOf(dec.decode(frame)), 'POLLEN_CHUNK_TOO_LARGE', `${codec.codec}: over a 1 MiB limit`)
-    t.equal(dec.count, 0, `${codec.codec}: the bomb is not counted as received`)
+    t.ok(frame.data.length < 64 * 1024, `q${codec.quality}: ${frame.data.length} bytes on the wire inflate to 8 MiB`)
+    const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
+    t.equal(await codeOf(dec.decode(frame)), 'POLLEN_CHUNK_TOO_LARGE', `q${codec.quality}: over a 1 MiB limit`)
+    t.equal(dec.count, 0, `q${codec.quality}: the bomb is not counted as received`)
     dec.close()
   }
 })
@@ -205,4 +205,34 @@ t.test('the chunker: transactions whole, maxOps respected otherwise, chunks pack
     { numRuns: 150 },
   )
   t.pass('property held')
+})
+
+t.test('the encoder restarts its stream at the slow-link quality when the link is the bottleneck', async (t) => {
+  const id = newIdentity()
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 4, slowLinkQuality: 8 })
+  const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
+  const payloads = Array.from({ length: 8 }, (_, i) => sample(20, `p${i}`))
+  const frames: ChunkFrame[] = []
+  for (const p of payloads) {
+    frames.push(await enc.encode(p))
+    // The consumer takes its time, as a slow link does.
+    await new Promise((r) => setTimeout(r, 30))
+  }
+  const resets = frames.filter((f) => f.reset !== undefined)
+  t.equal(resets.length, 1, 'one restart')
+  t.equal(resets[0]?.reset, 8, 'at the slow-link quality')
+  t.equal(enc.quality, 8, 'the encoder now uses it')
+  const got = []
+  for (const f of frames) got.push(await dec.decode(f))
+  t.same(got, payloads, 'every payload decodes across the restart')
+  enc.close()
+  dec.close()
+})
+
+t.test('the encoder keeps the fast quality when it is the bottleneck', async (t) => {
+  const id = newIdentity()
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 4, slowLinkQuality: 8 })
+  for (let i = 0; i < 8; i++) t.equal((await enc.encode(sample(20, `f${i}`))).reset, undefined, `chunk ${i} continues the stream`)
+  t.equal(enc.quality, 4, 'no restart')
+  enc.close()
 })
