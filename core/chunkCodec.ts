@@ -146,7 +146,11 @@ export class ChunkDecoder {
     return this.#seq
   }
 
-  /** Checks a chunk frame and returns its payload; throws a POLLEN_* error and consumes nothing on failure. */
+  /**
+   * Checks a chunk frame and returns its payload. Order, hash and signature are checked
+   * before anything is decompressed; a failure after that leaves the stream unusable (the
+   * session ends either way).
+   */
   async decode(frame: ChunkFrame): Promise<ChunkPayload> {
     if (frame.session !== this.#session) throw pollenError('POLLEN_SESSION_UNKNOWN', `a chunk for session ${frame.session} arrived in session ${this.#session}`)
     if (frame.seq < this.#seq) throw pollenError('POLLEN_REPLAY', `chunk ${frame.seq} was already received`)

@@ -16,7 +16,7 @@ function opSize(op: Operation): number {
   return 120 + op.id.length + op.partition.length + (op.body?.length ?? 0) + Object.keys(op.deps).length * 48
 }
 
-/** Groups diff items into payloads; the final payload may carry only progress. */
+/** Groups diff items into payloads; every payload holds at least one operation. */
 export async function* chunkDiff(items: AsyncIterable<DiffItem>, limits: ChunkLimits): AsyncIterable<ChunkPayload> {
   let ops: Operation[] = []
   let bytes = 0

@@ -24,7 +24,6 @@ export const ERROR_CODES = {
   POLLEN_STORAGE: { status: 500, hint: 'The storage layer failed; see the cause.' },
   POLLEN_HASH_MISMATCH: { status: 400, hint: 'An operation does not match its content hash.' },
   POLLEN_COUNTER_REUSE: { status: 409, hint: 'An author reused a counter with different content.' },
-  POLLEN_COUNTER_GAP: { status: 400, hint: 'Operations of one author must arrive without gaps.' },
   POLLEN_RESTORED_BACKUP: { status: 409, hint: 'This data directory was restored from an old backup.' },
   POLLEN_UNAUTHORIZED: { status: 401, hint: 'Check the user name and API key.' },
   POLLEN_FORBIDDEN: { status: 403, hint: 'The API key does not allow this.' },
@@ -39,7 +38,6 @@ export const ERROR_CODES = {
   POLLEN_REPLAY: { status: 409, hint: 'A nonce or chunk was replayed.' },
   POLLEN_PEER_UNREACHABLE: { status: 502, hint: 'The peer did not answer; it is retried later.' },
   POLLEN_SYNC_FAILED: { status: 502, hint: 'The sync with a peer failed; see the cause.' },
-  POLLEN_BUSY: { status: 503, hint: 'The daemon is busy (for example rebuilding); try again shortly.' },
 } as const
 
 /** A stable pollen error code. */

@@ -31,7 +31,7 @@ export interface Operation {
   tx: number
   /** The record version the author had seen when writing. */
   deps: Counters
-  /** msgpack bytes of the body; null for deletes and once purged. */
+  /** UTF-8 JSON bytes of the body; null for deletes and once purged. */
   body: Uint8Array | null
   /** sha256 of `body`, kept after a purge so the operation stays verifiable. */
   bodyHash: Uint8Array | null

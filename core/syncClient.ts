@@ -144,12 +144,13 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   if (!isOpenResponse(first.value)) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered with something that is not a session')
   const opened = decodeOpenedTerms(first.value.body)
   const server = opened.server
-  if (instanceIdOf(server.publicKey) !== server.instance || !verify(openedSigned(first.value.body), first.value.sig, server.publicKey) || !equalBytes(opened.nonce, terms.nonce)) {
+  if (opened.v !== PROTOCOL_VERSION) throw pollenError('POLLEN_BAD_MESSAGE', `the peer speaks protocol version ${String(opened.v)}; this instance speaks ${PROTOCOL_VERSION}`)
+  if (instanceIdOf(server.publicKey) !== server.instance || !server.author.startsWith(server.instance + '.') || !verify(openedSigned(first.value.body), first.value.sig, server.publicKey) || !equalBytes(opened.nonce, terms.nonce)) {
     throw pollenError('POLLEN_BAD_SIGNATURE', 'the peer could not prove its instance key over our nonce')
   }
   const keyB64 = Buffer.from(server.publicKey).toString('base64')
-  if (opts.pinKey) {
-    const pin = await opts.pinKey(keyB64)
+  const pin = opts.pinKey ? await opts.pinKey(keyB64) : peer.pinnedKey === undefined || peer.pinnedKey === keyB64 ? 'same' : 'changed'
+  {
     if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${server.instance}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key\``)
   }
 
@@ -218,7 +219,10 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
     if (mode === 'push') throw remote({ code: opened.push.refused, message: opened.push.message })
     return
   }
-  if (opened.push) await push(opts, opened.session, opened.push, creds, result, emit)
+  if (opened.push) {
+    if (!opened.push.filter.prefixes.every((p) => filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer asked for a push outside the requested filter')
+    await push(opts, opened.session, opened.push, creds, result, emit)
+  }
 }
 
 async function push(opts: SyncClientOptions, session: string, terms: { filter: Filter; holder: VectorEntry[] }, creds: { user: string; key: string }, result: SyncResult, emit: Emit): Promise<void> {

@@ -13,7 +13,7 @@ export interface SyncConfig {
   intervalSeconds: number
   /** Most operations in one chunk. */
   chunkOps: number
-  /** Most bytes (compressed) in one chunk. */
+  /** About how many bytes of operations (before compression) one chunk holds. */
   chunkBytes: number
 }
 

@@ -17,6 +17,8 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
     if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string')) throw pollenError('POLLEN_INVALID_INPUT', 'peers must be a list of peer names')
     const mode = (b.mode ?? 'both') as SyncMode
     if (!['pull', 'push', 'both'].includes(mode)) throw pollenError('POLLEN_INVALID_INPUT', 'mode must be pull, push or both')
+    // Unknown peer names are refused before the stream starts, with a real status.
+    await sync.checkPeers(peers as string[])
     const stream = new PassThrough()
     reply.header('content-type', 'application/x-ndjson')
     const write = (obj: unknown) => stream.write(JSON.stringify(obj) + '\n')

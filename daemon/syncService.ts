@@ -181,9 +181,15 @@ export class SyncService {
    * Syncs the named peers (all active ones when none are named). Named peers that are
    * inactive are reported as failed with the reason; unknown names refuse the whole call.
    */
-  async syncPeers(names: readonly string[], mode: SyncMode, onEvent?: (ev: SyncEvent) => void): Promise<SyncResult[]> {
+  /** Refuses unknown peer names with POLLEN_NOT_FOUND. */
+  async checkPeers(names: readonly string[]): Promise<void> {
     const all = await this.#inst.peers.list()
     for (const n of names) if (!all.some((p) => p.name === n)) throw pollenError('POLLEN_NOT_FOUND', `no peer named ${n}; see \`pollen peer list\``)
+  }
+
+  async syncPeers(names: readonly string[], mode: SyncMode, onEvent?: (ev: SyncEvent) => void): Promise<SyncResult[]> {
+    await this.checkPeers(names)
+    const all = await this.#inst.peers.list()
     const chosen = names.length ? all.filter((p) => names.includes(p.name)) : all.filter((p) => p.active)
     const listener = (ev: SyncEvent) => {
       if (chosen.some((p) => p.name === ev.peer)) onEvent?.(ev)
