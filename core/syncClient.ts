@@ -150,9 +150,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   }
   const keyB64 = Buffer.from(server.publicKey).toString('base64')
   const pin = opts.pinKey ? await opts.pinKey(keyB64) : peer.pinnedKey === undefined || peer.pinnedKey === keyB64 ? 'same' : 'changed'
-  {
-    if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${server.instance}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key\``)
-  }
+  if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${server.instance}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key\``)
 
   // A peer holding our own operations beyond our counter means we were restored from a backup.
   const claims = [...(opened.pull?.report ?? []), ...(opened.push && 'holder' in opened.push ? opened.push.holder : [])]
