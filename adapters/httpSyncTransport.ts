@@ -101,16 +101,47 @@ export class HttpSyncTransport implements SyncTransport {
     return Buffer.concat(parts)
   }
 
+  /**
+   * The answer's bytes as they arrive. Read eagerly into a queue: when the link is cut, every
+   * byte that did arrive is still handed over (so each complete chunk is applied) before the
+   * error — a stream destroyed by the cut would otherwise drop what it had buffered.
+   */
   async *#counted(res: IncomingMessage): AsyncIterable<Uint8Array> {
-    try {
-      for await (const c of res) {
-        this.bytesIn += (c as Buffer).length
-        yield c as Buffer
-      }
-    } catch (err) {
-      throw unreachable(new URL(this.#base), err)
+    const queue: Buffer[] = []
+    let failure: Error | undefined
+    let ended = false
+    let wake: (() => void) | undefined
+    const notify = () => {
+      wake?.()
+      wake = undefined
     }
-    if (!res.complete) throw pollenError('POLLEN_PEER_UNREACHABLE', 'the connection was cut mid-answer')
+    res.on('data', (c: Buffer) => {
+      this.bytesIn += c.length
+      queue.push(c)
+      notify()
+    })
+    res.on('end', () => {
+      ended = true
+      notify()
+    })
+    res.on('error', (err) => {
+      failure = err
+      notify()
+    })
+    res.on('close', () => {
+      if (!ended && !failure) failure = pollenError('POLLEN_PEER_UNREACHABLE', 'the connection was cut mid-answer')
+      notify()
+    })
+    for (;;) {
+      const next = queue.shift()
+      if (next) {
+        yield next
+        continue
+      }
+      if (failure) throw unreachable(new URL(this.#base), failure)
+      if (ended) return
+      await new Promise<void>((r) => (wake = r))
+    }
   }
 
   async open(creds: Credentials, body: Uint8Array): Promise<AsyncIterable<unknown>> {

@@ -59,7 +59,9 @@ export class Users {
     }
     const filters = parseFilters(input.filters)
     if (await this.#store.get(key.user(name))) throw pollenError('POLLEN_ALREADY_EXISTS', `user ${name} already exists; revoke it first to issue a new key`)
-    const apiKey = randomBytes(32).toString('base64url')
+    // A key never starts with "-" or "_", so it is never mistaken for a command-line flag.
+    let apiKey = randomBytes(32).toString('base64url')
+    while (!/^[A-Za-z0-9]/.test(apiKey)) apiKey = randomBytes(32).toString('base64url')
     const user: User = { name, role: input.role, filters, keyHash: hashKey(apiKey), created: new Date().toISOString() }
     await this.#store.write([{ type: 'put', key: key.user(name), value: encodeValue(user) }])
     return { user: info(user), key: apiKey }

@@ -36,8 +36,10 @@ export class ControlClient {
       throw remoteError(text ? JSON.parse(text) : undefined, res.statusCode ?? 500)
     }
     let buf = ''
+    // A multi-byte character may be split across chunks: decode as a stream.
+    const text = new TextDecoder('utf-8')
     for await (const chunk of res) {
-      buf += chunk.toString('utf8')
+      buf += text.decode(chunk as Buffer, { stream: true })
       let i: number
       while ((i = buf.indexOf('\n')) !== -1) {
         const line = buf.slice(0, i)

@@ -89,8 +89,11 @@ export function pollen(args: readonly string[], opts: PollenOptions = {}): Promi
     const child = spawn(cmd, cmdArgs, { env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')))
+    // Characters split across chunks are decoded whole.
+    child.stdout.setEncoding('utf8')
+    child.stderr.setEncoding('utf8')
+    child.stdout.on('data', (d: string) => (stdout += d))
+    child.stderr.on('data', (d: string) => (stderr += d))
     child.stdin.on('error', () => undefined) // the CLI may exit before reading stdin
     child.stdin.end(opts.stdin ?? '')
     const timer = setTimeout(() => {
