@@ -113,15 +113,6 @@ export class CounterVectors {
   }
 }
 
-/**
- * The threshold a holder's vectors imply for one operation: the highest claim among the
- * holder's rows whose prefix covers the operation's partition. The holder lacks the
- * operation exactly when its counter is above this.
- */
-export function holderThreshold(holder: CounterVectors, partition: string, layer: string, author: string): number {
-  return holder.effective(partition, layer, author)
-}
-
 /** Vectors as sent on the wire: each author id once, rows as [prefix, layer, index, counter, ...]. */
 export interface WireVectors {
   authors: string[]

@@ -85,4 +85,3 @@ export function holderReport(vectors: CounterVectors, filter: Filter): VectorEnt
   return vectors.relevant(filter.prefixes, layersOf(filter))
 }
 
-export { CounterVectors }

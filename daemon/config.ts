@@ -3,7 +3,6 @@
  * checked at start; an invalid value is refused with the key named, never guessed around.
  */
 import { join } from 'node:path'
-import { readJson } from '../adapters/secretFile.js'
 import { pollenError } from '../core/errors.js'
 import { LANG_RE } from '../core/operation.js'
 import { isPartition } from '../core/partition.js'

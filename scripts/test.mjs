@@ -3,10 +3,21 @@
 // tap prints its own counts as "# { total: N, pass: N, fail: N, ... }"; we relay those.
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
+import { readdirSync, statSync } from 'node:fs'
 
 const tapBin = join(process.cwd(), 'node_modules', 'tap', 'dist', 'esm', 'run.mjs')
-const files = process.argv.slice(2)
-const args = [tapBin, '--reporter=tap', ...(files.length ? files : ['dist/test'])]
+// Test files are the compiled `*.test.js` under the given folders or files (default dist/test);
+// helpers and conformance kits beside them are not run on their own.
+function testFiles(path) {
+  if (statSync(path).isFile()) return [path]
+  return readdirSync(path, { recursive: true })
+    .map((f) => join(path, String(f)))
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()
+}
+const roots = process.argv.slice(2)
+const files = (roots.length ? roots : ['dist/test']).flatMap(testFiles)
+const args = [tapBin, '--reporter=tap', ...files]
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
 let tail = ''
 child.stdout.on('data', (chunk) => {

@@ -9,11 +9,10 @@
  */
 import t, { type Test } from 'tap'
 import { randomInt } from 'node:crypto'
-import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateResources, mutateResources, type Resource } from '../../bench/dataset.js'
-import { CLI, initDataDir, startDaemon, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
+import { pollenJson, startDaemon, startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
 
 const RESOURCES = 1500
 const TRIALS = 20
@@ -22,16 +21,6 @@ const CHUNK = { chunkOps: 20, chunkBytes: 16384 }
 const root = tempDir(t, 'pollen-crash-')
 const top = t
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** init, then the sync settings in config.json (before the first start), then start. */
-async function node(name: string, sync: Record<string, number>): Promise<Daemon> {
-  const dataDir = join(root, name)
-  await initDataDir({ dataDir, name, languages: ['en', 'fr', 'es'] })
-  const cfgPath = join(dataDir, 'config.json')
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'))
-  writeFileSync(cfgPath, JSON.stringify({ ...cfg, sync: { ...cfg.sync, intervalSeconds: 0, ...sync } }))
-  return startDaemon({ t, dataDir })
-}
 
 async function must(d: Daemon, args: string[]): Promise<PollenResult> {
   const r = await d.cli(args, { timeoutMs: 120_000 })
@@ -43,26 +32,6 @@ async function importAll(d: Daemon, list: Resource[], name: string): Promise<voi
   const file = join(root, `${name}.json`)
   writeFileSync(file, JSON.stringify(list))
   await must(d, ['resource', 'import', file])
-}
-
-/**
- * `pollen ARGS --json` with stdout decoded once at the end. The shared harness's pollen()
- * decodes each pipe chunk on its own, which garbles a multi-byte character that straddles
- * two chunks in large outputs (seen as "discusi\ufffd\ufffdn"); this keeps the comparisons exact.
- */
-function cliJson(d: Daemon, args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env }
-    delete env.NODE_OPTIONS
-    delete env.POLLEN_DATA_DIR
-    const child = spawn(process.execPath, [CLI, ...args, '--json', '--data-dir', d.dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    let err = ''
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(Buffer.concat(out).toString('utf8'))) : reject(new Error(`pollen ${args.join(' ')} exited ${code}: ${err}`))))
-  })
 }
 
 /** Syncs until a run is ok; returns every result. */
@@ -80,7 +49,7 @@ async function syncUntilOk(t: Test, d: Daemon, what: string, max = 10): Promise<
 
 /** What two clients must agree on: the pending resources and the claims for the server's author. */
 async function view(d: Daemon, author: string) {
-  const list = (await cliJson(d, ['resource', 'list', '--status', 'pending'])) as any[]
+  const list = (await pollenJson(d, ['resource', 'list', '--status', 'pending'])) as any[]
   const status = (await must(d, ['status', '--json'])).json
   const vectors = (status.vectors as any[])
     .filter((e) => e.counters[author] !== undefined)
@@ -91,7 +60,7 @@ async function view(d: Daemon, author: string) {
 
 // Pulls are chunked by the sender, so the server gets the small chunks too; the client's
 // setting governs what it pushes.
-const server = await node('server', CHUNK)
+const server = await startNode(t, root, 'server', { languages: ['en', 'fr', 'es'], sync: CHUNK })
 let base = generateResources(RESOURCES, 7)
 await importAll(server, base, 'base')
 const author: string = (await must(server, ['status', '--json'])).json.author
@@ -99,7 +68,7 @@ let serverExit: string | undefined
 void server.exited.then((e) => (serverExit = `${JSON.stringify(e)}; last log: ${server.output().stdout.slice(-1500)} ${server.output().stderr.slice(-1500)}`))
 const keyOf = async (user: string) => (await must(server, ['user', 'add', user, '--role', 'read'])).stdout.split('\n')[0].trim()
 const clientDir = join(root, 'client')
-let client = await node('client', CHUNK)
+let client = await startNode(t, root, 'client', { languages: ['en', 'fr', 'es'], sync: CHUNK })
 await must(client, ['peer', 'add', '--name', 'server', '--url', server.url, '--user', 'crashy', `--key=${await keyOf('crashy')}`])
 
 t.test(`${TRIALS} trials: SIGKILL the client during a sync, restart, sync until ok`, async (t) => {
@@ -144,7 +113,7 @@ t.test(`${TRIALS} trials: SIGKILL the client during a sync, restart, sync until 
 })
 
 t.test('the crashed client equals a reference client that synced uninterrupted', async (t) => {
-  const ref = await node('reference', CHUNK)
+  const ref = await startNode(t, root, 'reference', { languages: ['en', 'fr', 'es'], sync: CHUNK })
   await must(ref, ['peer', 'add', '--name', 'server', '--url', server.url, '--user', 'reference', `--key=${await keyOf('reference')}`])
   const r = (await ref.cli(['sync', '--json'], { timeoutMs: 120_000 })).json?.[0]
   t.match(r, { ok: true, resumed: false }, `the reference syncs in one go${r?.ok ? '' : `: ${r?.code}: ${r?.error}`}`)

@@ -10,21 +10,11 @@ import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { ClassicLevel } from 'classic-level'
-import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { filesContaining, freePort, initDataDir, snapshot, startDaemon, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
+import { filesContaining, freePort, snapshot, startDaemon, startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
 
 const root = tempDir(t, 'pollen-orb-')
 const top = t
-
-async function node(name: string, languages: string[]): Promise<Daemon> {
-  const dataDir = join(root, name)
-  await initDataDir({ dataDir, name, languages })
-  const cfgPath = join(dataDir, 'config.json')
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'))
-  writeFileSync(cfgPath, JSON.stringify({ ...cfg, sync: { ...cfg.sync, intervalSeconds: 0 } }))
-  return startDaemon({ t, dataDir })
-}
 
 function ok(t: Test, r: PollenResult, what: string): void {
   t.equal(r.code, 0, `${what} exits 0${r.code ? `: ${r.stderr.trim()}` : ''}`)
@@ -97,7 +87,7 @@ const doc = (id: string, title: string, extra: Record<string, unknown> = {}) => 
   ...extra,
 })
 
-const [origin, recv, enOnly] = await Promise.all([node('origin', ['en', 'fr']), node('recv', ['en', 'fr']), node('en-only', ['en'])])
+const [origin, recv, enOnly] = await Promise.all([startNode(t, root, 'origin', { languages: ['en', 'fr'] }), startNode(t, root, 'recv', { languages: ['en', 'fr'] }), startNode(t, root, 'en-only', { languages: ['en'] })])
 let recvNow = recv
 const addPeer = (c: Daemon, name: string, url: string, user: string, key: string, more: string[] = []) => c.cli(['peer', 'add', '--name', name, '--url', url, '--user', user, `--key=${key}`, ...more])
 // Set-up failures throw (no top-level assertions: they would end tap's root test early).
@@ -257,7 +247,7 @@ t.test('a read-only key: --push-only is forbidden and stores nothing; a plain sy
 
 t.test('a changed instance key is refused until accepted', async (t) => {
   const r0 = recvNow
-  const other = await node('impostor', ['en', 'fr'])
+  const other = await startNode(t, root, 'impostor', { languages: ['en', 'fr'] })
   await put(other, doc('x-1', 'From another instance'))
   const key = await issue(other, 'recv-x', 'write')
   ok(t, await r0.cli(['peer', 'set', 'origin', '--url', other.url, '--user', 'recv-x', `--key=${key}`]), 'point the peer at another daemon')

@@ -7,25 +7,15 @@
  */
 import t from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
-import { spawn } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateResources } from '../../bench/dataset.js'
-import { CLI, initDataDir, startDaemon, tempDir, type Daemon } from '../helpers/daemon.js'
+import { pollenJson, startNode, tempDir, type Daemon } from '../helpers/daemon.js'
 
 const CUT_AFTER = 30 * 1024
 const RESOURCES = 600
 const MAX_ATTEMPTS = 60
 const root = tempDir(t, 'pollen-resume-')
-
-async function node(name: string, sync: Record<string, number> = {}): Promise<Daemon> {
-  const dataDir = join(root, name)
-  await initDataDir({ dataDir, name, languages: ['en', 'fr', 'es'] })
-  const cfgPath = join(dataDir, 'config.json')
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'))
-  writeFileSync(cfgPath, JSON.stringify({ ...cfg, sync: { ...cfg.sync, intervalSeconds: 0, ...sync } }))
-  return startDaemon({ t, dataDir })
-}
 
 interface Proxy {
   port: number
@@ -94,29 +84,9 @@ async function must(d: Daemon, args: string[]) {
   return r
 }
 
-/**
- * `pollen ARGS --json` with stdout decoded once at the end. The shared harness's pollen()
- * decodes each pipe chunk on its own, which garbles a multi-byte character that straddles
- * two chunks in large outputs (seen as "discusi\ufffd\ufffdn"); this keeps the comparisons exact.
- */
-function cliJson(d: Daemon, args: string[]): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env }
-    delete env.NODE_OPTIONS
-    delete env.POLLEN_DATA_DIR
-    const child = spawn(process.execPath, [CLI, ...args, '--json', '--data-dir', d.dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    const out: Buffer[] = []
-    let err = ''
-    child.stdout.on('data', (b: Buffer) => out.push(b))
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(Buffer.concat(out).toString('utf8'))) : reject(new Error(`pollen ${args.join(' ')} exited ${code}: ${err}`))))
-  })
-}
-
 /** The server's data and its author/counter. */
 const CHUNK_BYTES = 4096
-const server = await node('server', { chunkBytes: CHUNK_BYTES }) // pulls are chunked by the sender; a chunk must be well under the cut interval
+const server = await startNode(t, root, 'server', { languages: ['en', 'fr', 'es'], sync: { chunkBytes: CHUNK_BYTES } }) // pulls are chunked by the sender; a chunk must be well under the cut interval
 const dataFile = join(root, 'resources.json')
 writeFileSync(dataFile, JSON.stringify(generateResources(RESOURCES, 20240611)))
 await must(server, ['resource', 'import', dataFile])
@@ -124,7 +94,7 @@ const serverStatus = (await must(server, ['status', '--json'])).json
 const serverPort = Number(server.listen.split(':').pop())
 
 async function client(name: string, via: Proxy): Promise<Daemon> {
-  const c = await node(name)
+  const c = await startNode(t, root, name, { languages: ['en', 'fr', 'es'] })
   const key = (await must(server, ['user', 'add', name, '--role', 'read'])).stdout.split('\n')[0].trim()
   await must(c, ['peer', 'add', '--name', 'server', '--url', `http://127.0.0.1:${via.port}`, '--user', name, `--key=${key}`])
   return c
@@ -159,8 +129,8 @@ t.test('a sync over a link cut every 30 KB completes, exactly once, without rese
   // Exactly once: each applied operation counts once in `pulled`, and the sum is the server's counter.
   const pulled = results.reduce((n, r) => n + r.pulled, 0)
   t.equal(pulled, serverStatus.counter, `operations applied over all attempts (${pulled}) = the server's operations (${serverStatus.counter})`)
-  const mine = sortById(await cliJson(c, ['resource', 'list', '--status', 'pending']))
-  const theirs = sortById(await cliJson(server, ['resource', 'list']))
+  const mine = sortById(await pollenJson(c, ['resource', 'list', '--status', 'pending']))
+  const theirs = sortById(await pollenJson(server, ['resource', 'list']))
   t.equal(mine.length, RESOURCES, `${RESOURCES} resources arrived, pending review`)
   t.same(mine.map((v) => v.id), theirs.map((v) => v.id), 'the same ids as on the server')
   t.same(mine.map(content), theirs.map(content), 'and the same content')
@@ -183,5 +153,5 @@ t.test('a sync over a link cut every 30 KB completes, exactly once, without rese
   t.comment(`resume: one clean transfer ${cleanBytes} bytes (up ${cleanProxy.stats.up}, down ${cleanProxy.stats.down}); ratio ${(cutBytes / cleanBytes).toFixed(3)}`)
   t.comment(`resume: ${Math.round((cutBytes - cleanBytes) / Math.max(1, cutProxy.stats.cuts))} bytes lost per cut (chunkBytes ${CHUNK_BYTES})`)
   t.ok(cutBytes <= 1.5 * cleanBytes, `bytes over the cut link (${cutBytes}) are within 1.5× of a clean transfer (${cleanBytes})`)
-  t.same(sortById(await cliJson(fresh, ['resource', 'list', '--status', 'pending'])).map(content), mine.map(content), 'both clients hold the same data')
+  t.same(sortById(await pollenJson(fresh, ['resource', 'list', '--status', 'pending'])).map(content), mine.map(content), 'both clients hold the same data')
 })

@@ -6,21 +6,9 @@
  * ones (Morango #144). Also Morango's acceptance scenarios 1, 3, 5 and 6.
  */
 import t, { type Test } from 'tap'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { initDataDir, startDaemon, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
+import { startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
 
 const root = tempDir(t, 'pollen-story-')
-
-/** init + config (scheduler off, so only the test's syncs run) + start. */
-async function node(name: string, languages = ['en', 'fr']): Promise<Daemon> {
-  const dataDir = join(root, name)
-  await initDataDir({ dataDir, name, languages })
-  const cfgPath = join(dataDir, 'config.json')
-  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'))
-  writeFileSync(cfgPath, JSON.stringify({ ...cfg, sync: { ...cfg.sync, intervalSeconds: 0 } }))
-  return startDaemon({ t, dataDir })
-}
 
 function ok(t: Test, r: PollenResult, what: string): void {
   t.equal(r.code, 0, `${what} exits 0${r.code ? `: ${r.stderr.trim()}` : ''}`)
@@ -84,7 +72,7 @@ async function conflicts(d: Daemon): Promise<any[]> {
 /** What must be the same on every instance (review status is local). */
 const content = (v: any) => (v ? { id: v.id, partition: v.partition, title: v.title, description: v.description, tags: v.tags, links: v.links, files: v.files, source: v.source, origin: v.origin, updated: v.updated } : v)
 
-const [facility, home, city, cloud] = await Promise.all(['facility', 'home', 'city', 'cloud'].map((n) => node(n)))
+const [facility, home, city, cloud] = await Promise.all(['facility', 'home', 'city', 'cloud'].map((n) => startNode(t, root, n)))
 
 t.test('Home, with a key scoped to fac/user:u1, gets only that partition', async (t) => {
   await put(facility, { id: 'r-u1', partition: 'fac/user:u1', title: { en: 'Lesson for u1', fr: 'Leçon pour u1' } })

@@ -7,7 +7,7 @@
  * tempDir is torn down, and as a last resort when the test process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -354,4 +354,24 @@ export function filesUnder(dir: string): string[] {
 export function filesContaining(dir: string, needle: string): string[] {
   const n = Buffer.from(needle, 'utf8')
   return filesUnder(dir).filter((f) => readFileSync(f).includes(n))
+}
+
+/**
+ * A test instance: init in `root/name`, sync settings written into config.json before the
+ * first start (the scheduler is off unless asked for, so only the test's syncs run), started.
+ */
+export async function startNode(t: Teardowner, root: string, name: string, opts: { languages?: string[]; sync?: Record<string, number> } = {}): Promise<Daemon> {
+  const dataDir = join(root, name)
+  await initDataDir({ dataDir, name, languages: opts.languages ?? ['en', 'fr'] })
+  const cfgPath = join(dataDir, 'config.json')
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'))
+  writeFileSync(cfgPath, JSON.stringify({ ...cfg, sync: { ...cfg.sync, intervalSeconds: 0, ...opts.sync } }))
+  return startDaemon({ t, dataDir })
+}
+
+/** `pollen ARGS --json` on a daemon's data dir: the parsed output, or an error with stderr. */
+export async function pollenJson(d: Pick<Daemon, 'dataDir'>, args: readonly string[]): Promise<any> {
+  const r = await pollen([...args, '--json'], { dataDir: d.dataDir })
+  if (r.code !== 0) throw new Error(`pollen ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  return r.json
 }
