@@ -4,6 +4,7 @@
  * directly; every other command is a thin client of the running daemon's control API.
  * Exit 0 on success; otherwise one line on stderr with the reason and its POLLEN_* code.
  */
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isPollenError, pollenError } from '../core/errors.js'
 import type { ConflictView, ImportResult } from '../core/library.js'
@@ -13,7 +14,7 @@ import type { UserInfo } from '../core/users.js'
 import type { SyncEvent, SyncResult } from '../core/syncClient.js'
 import { parseCommandLine, usage, type Flags } from './cliArgs.js'
 import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, userTable } from './cliOutput.js'
-import { parseLanguages, readConfigSafe, resolveDataDir, resolveSocket } from './config.js'
+import { parseLanguages, readConfigSafe, resolveDataDir, resolveSocket, SYSTEM_SOCKET } from './config.js'
 import { ControlClient } from './controlClient.js'
 import { initInstance } from './instance.js'
 import { runDaemon } from './service.js'
@@ -213,7 +214,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
         const e = ev as unknown as SyncEvent
         if (e.stage === 'in_progress' && (e.group === 'pulling' || e.group === 'pushing')) {
           process.stderr.write(`\r${progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0))} ${formatBytes(e.bytes ?? 0)}   `)
-        } else if (e.group === 'session' && e.stage === 'completed') process.stderr.write('\r\x1b[K')
+        } else if (e.stage === 'completed' && (e.group === 'pulling' || e.group === 'pushing')) {
+          // The total is an estimate (it counts languages this instance does not keep): end full.
+          process.stderr.write(`\r${progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, e.ops ?? 0)}\n`)
+        }
       }
       if (ev.type === 'error') throw pollenError(ev.code as 'POLLEN_SYNC_FAILED', String(ev.message))
       if (ev.type === 'result') results = ev.results as SyncResult[]
@@ -267,7 +271,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       flags: parsed.flags,
       json,
       dataDir,
-      client: async () => new ControlClient(resolveSocket(dataDir, await readConfigSafe(dataDir), parsed.flags.socket as string | undefined), dataDir),
+      client: async () => new ControlClient(resolveSocket(dataDir, await readConfigSafe(dataDir), parsed.flags.socket as string | undefined, process.env, existsSync(SYSTEM_SOCKET)), dataDir),
     }
     const handler = handlers[parsed.command]
     if (!handler) throw pollenError('POLLEN_INVALID_FLAG', `\`pollen ${parsed.command}\` is not available in this version`)

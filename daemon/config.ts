@@ -139,9 +139,20 @@ export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv 
   return join(env.HOME ?? '.', '.local', 'share', 'pollen')
 }
 
-/** The control socket: flag, then the config, then the default for the data directory. */
-export function resolveSocket(dataDir: string, config: Pick<Config, 'socket'> | undefined, flag?: string): string {
-  return flag || config?.socket || dataPaths(dataDir).defaultSocket
+/** Where systemd's socket unit puts the control socket. */
+export const SYSTEM_SOCKET = '/run/pollen/control.sock'
+
+/**
+ * The control socket: flag, then `$POLLEN_SOCKET`, then the configuration, then the default
+ * for the data directory. An administrator who cannot read the service's data directory
+ * (config undefined) reaches the systemd socket when it exists.
+ */
+export function resolveSocket(dataDir: string, config: Pick<Config, 'socket'> | undefined, flag?: string, env: NodeJS.ProcessEnv = process.env, systemSocketExists = false): string {
+  if (flag) return flag
+  if (env.POLLEN_SOCKET) return env.POLLEN_SOCKET
+  if (config?.socket) return config.socket
+  if (config === undefined && systemSocketExists) return SYSTEM_SOCKET
+  return dataPaths(dataDir).defaultSocket
 }
 
 /** The layered config of a data directory if it loads (the CLI only needs its socket setting). */
