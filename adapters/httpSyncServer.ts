@@ -101,9 +101,9 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     const frames = await server.open(user, req.body)
     hooks.onServed?.({ route: 'open', ok: true })
     reply.type(FRAME_TYPE)
-    // Up to 256 KiB of frames are produced ahead of the socket, so the next chunk is ready
-    // when the link can take it.
-    return reply.send(Readable.from(frameBytes(frames), { objectMode: false, highWaterMark: 256 * 1024 }))
+    // Up to 64 KiB of frames are produced ahead of the socket, so the next chunk is ready when
+    // the link can take it — and a slow link shows up soon as time the encoder waits (§7.1).
+    return reply.send(Readable.from(frameBytes(frames), { objectMode: false, highWaterMark: 64 * 1024 }))
   })
 
   app.post('/v1/sync/:session/push', async (req: FastifyRequest, reply: FastifyReply) => {
