@@ -229,8 +229,8 @@ function fill(d: Partial<DirectionOptions> | undefined): DirectionOptions {
 export class EmulatedLink {
   private server: net.Server | null = null
   private readonly pairs = new Set<Pair>()
-  private readonly up: DirectionOptions
-  private readonly down: DirectionOptions
+  private up: DirectionOptions
+  private down: DirectionOptions
   private readonly segmentBytes: number
   private linkBudget: number
   private counters: LinkStats = { bytesUp: 0, bytesDown: 0, connections: 0, cuts: 0 }
@@ -275,6 +275,16 @@ export class EmulatedLink {
   /** Zeroes the counters (open connections keep flowing). */
   resetStats(): void {
     this.counters = { bytesUp: 0, bytesDown: 0, connections: 0, cuts: 0 }
+  }
+
+  /**
+   * Changes the rate and delay for connections accepted from now on (open ones keep their
+   * shape). Lets one link serve a fast bulk load and then a measured slow sync, so the
+   * peer's URL (and with it PouchDB's replication checkpoint) stays the same.
+   */
+  reshape(shape: Pick<LinkOptions, 'up' | 'down'>): void {
+    this.up = fill(shape.up)
+    this.down = fill(shape.down)
   }
 
   /** Number of proxied connections currently open. */

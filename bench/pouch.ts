@@ -249,6 +249,16 @@ export class PouchBench {
     }
   }
 
+  /** Changes the link's rate and delay for the next replications (see {@link EmulatedLink.reshape}). */
+  reshapeLink(shape: Pick<LinkOptions, 'up' | 'down'>): void {
+    this.link.reshape(shape)
+  }
+
+  /** Process id of the server child (for CPU and memory readings). */
+  get serverPid(): number | undefined {
+    return this.child.pid
+  }
+
   /** Document count of a server db. */
   async serverDocCount(db = 'src'): Promise<number> {
     return (await this.call<PouchDB.DatabaseInfo>({ op: 'info', db })).doc_count
