@@ -298,7 +298,17 @@ export class OpLog {
     const started = Date.now()
     return this.#mutex.run(async () => {
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
-      const existing = await this.store.getMany(incoming.map((op) => key.op(op.author, op.counter)))
+      // One storage read for everything the batch needs: held copies, states, review decisions.
+      const recordKeys = [...new Set(incoming.map((op) => recordKey(op.kind, op.id)))]
+      const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
+      const values = await this.store.getMany([
+        ...incoming.map((op) => key.op(op.author, op.counter)),
+        ...pairs.map(([kind, id]) => key.state(kind, id)),
+        ...pairs.map(([kind, id]) => key.review(kind, id)),
+      ])
+      const existing = values.slice(0, incoming.length)
+      const states = values.slice(incoming.length, incoming.length + pairs.length)
+      const reviews = values.slice(incoming.length + pairs.length)
       const fresh: Operation[] = []
       const seen = new Map<string, Operation>()
       incoming.forEach((op, i) => {
@@ -319,10 +329,6 @@ export class OpLog {
         seen.set(k, op)
         fresh.push(op)
       })
-      const recordKeys = [...new Set(fresh.map((op) => recordKey(op.kind, op.id)))]
-      const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
-      const states = await this.store.getMany(pairs.map(([kind, id]) => key.state(kind, id)))
-      const reviews = await this.store.getMany(pairs.map(([kind, id]) => key.review(kind, id)))
       const before = new Map<string, RecordState | undefined>()
       const reviewOf = new Map<string, ReviewDecision | undefined>()
       recordKeys.forEach((rk, i) => {
@@ -341,7 +347,7 @@ export class OpLog {
         result.applied += 1
       }
       const batch: BatchOp[] = []
-      for (const rk of recordKeys) {
+      for (const rk of new Set(fresh.map((op) => recordKey(op.kind, op.id)))) {
         const after = current.get(rk) as RecordState
         const prev = before.get(rk)
         const review = reviewOf.get(rk)
