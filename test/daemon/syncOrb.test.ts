@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { ClassicLevel } from 'classic-level'
 import { join } from 'node:path'
-import { filesContaining, freePort, snapshot, startDaemon, startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
+import { filesContaining, freePort, snapshot, startDaemon, getResource, putResource, startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
 
 const root = tempDir(t, 'pollen-orb-')
 const top = t
@@ -50,15 +50,9 @@ async function sync(t: Test, client: Daemon, peer: string, what: string, extra: 
   return res
 }
 
-async function put(d: Daemon, body: Record<string, unknown>): Promise<void> {
-  const r = await d.cli(['resource', 'put', '-'], { stdin: JSON.stringify(body) })
-  if (r.code !== 0) throw new Error(`put ${String(body.id)}: ${r.stderr}`)
-}
+const put = putResource
 
-async function get(d: Daemon, id: string): Promise<any> {
-  const r = await d.cli(['resource', 'get', id, '--json'])
-  return r.code === 0 ? r.json : undefined
-}
+const get = getResource
 
 async function ids(d: Daemon, status?: string): Promise<string[]> {
   const r = await d.cli(['resource', 'list', ...(status ? ['--status', status] : []), '--json'])

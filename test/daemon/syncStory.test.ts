@@ -6,7 +6,7 @@
  * ones (Morango #144). Also Morango's acceptance scenarios 1, 3, 5 and 6.
  */
 import t, { type Test } from 'tap'
-import { startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
+import { getResource, putResource, startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
 
 const root = tempDir(t, 'pollen-story-')
 
@@ -48,16 +48,9 @@ async function rotate(client: Daemon, peer: string, server: Daemon, filters: str
   if (r.code !== 0) throw new Error(`peer set ${peer}: ${r.stderr}`)
 }
 
-async function put(d: Daemon, body: Record<string, unknown>): Promise<void> {
-  const r = await d.cli(['resource', 'put', '-'], { stdin: JSON.stringify(body) })
-  if (r.code !== 0) throw new Error(`put ${String(body.id)}: ${r.stderr}`)
-}
+const put = putResource
 
-/** `resource get ID --json`, or undefined when it is not there (any error). */
-async function get(d: Daemon, id: string): Promise<any> {
-  const r = await d.cli(['resource', 'get', id, '--json'])
-  return r.code === 0 ? r.json : undefined
-}
+const get = getResource
 
 async function ids(d: Daemon, status: string): Promise<string[]> {
   const r = await d.cli(['resource', 'list', '--status', status, '--json'])

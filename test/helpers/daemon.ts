@@ -375,3 +375,15 @@ export async function pollenJson(d: Pick<Daemon, 'dataDir'>, args: readonly stri
   if (r.code !== 0) throw new Error(`pollen ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   return r.json
 }
+
+/** `resource put -` with a JSON body; throws with stderr when refused. */
+export async function putResource(d: Pick<Daemon, 'cli'>, body: Record<string, unknown>): Promise<void> {
+  const r = await d.cli(['resource', 'put', '-'], { stdin: JSON.stringify(body) })
+  if (r.code !== 0) throw new Error(`put ${String(body.id)}: ${r.stderr}`)
+}
+
+/** `resource get ID --json`, or undefined when it is not there (any error). */
+export async function getResource(d: Pick<Daemon, 'cli'>, id: string): Promise<any> {
+  const r = await d.cli(['resource', 'get', id, '--json'])
+  return r.code === 0 ? r.json : undefined
+}
