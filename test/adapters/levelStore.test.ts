@@ -40,8 +40,16 @@ t.test('classic-level on disk', async (t) => {
   await runStoreConformance(t, 'disk', diskFixture)
 })
 
-const LOCK_BUG =
-  'adapters/levelStore.ts storageError does not map this lock error to POLLEN_DAEMON_RUNNING'
+/** The error opening `dir` fails with, or undefined when it opens (then it is closed again). */
+async function openError(dir: string): Promise<unknown> {
+  return LevelStore.openDisk(dir).then(
+    async (s) => {
+      await s.close()
+      return undefined
+    },
+    (e: unknown) => e,
+  )
+}
 
 t.test('a data directory held by another LevelStore is refused with POLLEN_DAEMON_RUNNING', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pollen-lock-'))
@@ -49,17 +57,9 @@ t.test('a data directory held by another LevelStore is refused with POLLEN_DAEMO
   const first = await LevelStore.openDisk(dir)
   await first.write([{ type: 'put', key: 'k', value: new Uint8Array([1]) }])
 
-  const err = await LevelStore.openDisk(dir).then(
-    async (s) => {
-      await s.close()
-      return undefined
-    },
-    (e: unknown) => e,
-  )
+  const err = await openError(dir)
   t.ok(err instanceof PollenError, 'opening it twice in one process fails with a PollenError')
-  const code = (err as PollenError | undefined)?.code
-  if (code === 'POLLEN_DAEMON_RUNNING') t.equal(code, 'POLLEN_DAEMON_RUNNING', 'in-process lock maps to POLLEN_DAEMON_RUNNING')
-  else t.equal(code, 'POLLEN_DAEMON_RUNNING', 'in-process lock maps to POLLEN_DAEMON_RUNNING', { todo: `${LOCK_BUG}: got ${code} (${(err as Error)?.message})` })
+  t.equal((err as PollenError | undefined)?.code, 'POLLEN_DAEMON_RUNNING', 'in-process lock maps to POLLEN_DAEMON_RUNNING')
 
   t.equal(Buffer.from((await first.get('k')) ?? []).toString('hex'), '01', 'the holder keeps working')
   await first.close()
@@ -76,17 +76,9 @@ t.test('a data directory held by another LevelStore is refused with POLLEN_DAEMO
     holder.stdout.on('data', (d: Buffer) => d.toString().includes('open') && resolve())
     holder.on('exit', () => reject(new Error('the holder process exited before opening the store')))
   })
-  const crossErr = await LevelStore.openDisk(dir).then(
-    async (s) => {
-      await s.close()
-      return undefined
-    },
-    (e: unknown) => e,
-  )
+  const crossErr = await openError(dir)
   t.ok(crossErr instanceof PollenError, 'opening a directory another process holds fails with a PollenError')
-  const crossCode = (crossErr as PollenError | undefined)?.code
-  if (crossCode === 'POLLEN_DAEMON_RUNNING') t.equal(crossCode, 'POLLEN_DAEMON_RUNNING', 'cross-process lock maps to POLLEN_DAEMON_RUNNING')
-  else t.equal(crossCode, 'POLLEN_DAEMON_RUNNING', 'cross-process lock maps to POLLEN_DAEMON_RUNNING', { todo: `${LOCK_BUG}: got ${crossCode} (${(crossErr as Error)?.message})` })
+  t.equal((crossErr as PollenError | undefined)?.code, 'POLLEN_DAEMON_RUNNING', 'cross-process lock maps to POLLEN_DAEMON_RUNNING')
   holder.stdin.write('close\n')
   t.equal(await exited, 0, 'the holder closes cleanly')
 
