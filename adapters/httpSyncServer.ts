@@ -40,6 +40,16 @@ async function* frameBytes(frames: AsyncIterable<Frame>): AsyncIterable<Uint8Arr
   }
 }
 
+/** `head`, then the rest of an iterator that was peeked; closing this closes the rest (a cut link ends the session). */
+async function* prepend(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncIterable<Uint8Array> {
+  try {
+    yield* head
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value
+  } finally {
+    await rest.return?.()
+  }
+}
+
 /** Builds the sync API app around a SyncServer. */
 export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route: string; ok: boolean; code?: string }) => void } = {}): FastifyInstance {
   const limits = server.limits
@@ -101,9 +111,16 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     const frames = await server.open(user, req.body)
     hooks.onServed?.({ route: 'open', ok: true })
     reply.type(FRAME_TYPE)
+    // A sync with nothing new is this one response: no Date header, and no chunked encoding
+    // when the answer is the whole stream (it goes out with a Content-Length).
+    reply.raw.sendDate = false
+    const out = frameBytes(frames)[Symbol.asyncIterator]()
+    const answer = await out.next()
+    const next = await out.next()
+    if (answer.done || next.done) return reply.send(Buffer.from(answer.value ?? new Uint8Array(0)))
     // Up to 64 KiB of frames are produced ahead of the socket, so the next chunk is ready when
     // the link can take it — and a slow link shows up soon as time the encoder waits (§7.1).
-    return reply.send(Readable.from(frameBytes(frames), { objectMode: false, highWaterMark: 64 * 1024 }))
+    return reply.send(Readable.from(prepend([answer.value, next.value], out), { objectMode: false, highWaterMark: 64 * 1024 }))
   })
 
   app.post('/v1/sync/:session/push', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -113,6 +130,7 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     const result = await server.push(user, (req.params as { session: string }).session, readFrames(body, limits.maxFrameBytes))
     hooks.onServed?.({ route: 'push', ok: true })
     reply.type(FRAME_TYPE)
+    reply.raw.sendDate = false
     return reply.send(Buffer.from(encodeFrame(result)))
   })
   return app

@@ -13,15 +13,54 @@ import { chunkSigned, isChunkPayload, type ChunkFrame, type ChunkPayload, type D
 
 /**
  * Compression settings. Brotli's quality is adapted per session: it starts at `quality`
- * (fast), and when the link, not the encoder, is what the stream waits for, it restarts the
- * compression stream once at `slowLinkQuality` (smaller output, slower to make).
+ * (fast) and, every few chunks, moves to the highest quality up to `slowLinkQuality` that
+ * it can produce faster than the link carries it (restarting the compression stream).
  */
 export interface CodecOptions {
   quality: number
   slowLinkQuality: number
 }
 
-export const DEFAULT_CODEC: CodecOptions = { quality: 5, slowLinkQuality: 9 }
+export const DEFAULT_CODEC: CodecOptions = { quality: 5, slowLinkQuality: 11 }
+
+/**
+ * Encoder time and output size per brotli quality 0–11, relative to quality 5, measured on
+ * the bench's resources in the column form, chunks of about 150 KB, window 2²². Qualities
+ * 10 and 11 switch to optimal parsing: 5–10× slower than 9 for 8–10% fewer bytes, which on
+ * a slow link is worth it and on a fast one would make the encoder the bottleneck.
+ */
+const COST = [0.09, 0.11, 0.37, 0.6, 0.45, 1, 1.5, 1.9, 2.2, 3.3, 20, 38]
+const SIZE = [1.29, 1.21, 1.09, 1.07, 1.04, 1, 0.98, 0.96, 0.95, 0.94, 0.86, 0.84]
+/** The encoder must be this much faster than the link at the quality it switches to. */
+const HEADROOM = 1.1
+/** Chunks in each measurement window; the quality is reconsidered after each window. */
+const WINDOW = 4
+/** Restarts of the compression stream allowed per stream (each loses the window's context). */
+const MAX_SWITCHES = 3
+
+/** Milliseconds a window of chunks spent compressing, making payloads, and waiting for the link. */
+export interface WindowTimes {
+  encoding: number
+  reading: number
+  waiting: number
+}
+
+/**
+ * The quality for the next window, given how the last one spent its time at `current`:
+ * the highest quality in [`min`, `max`] whose encoder, by the COST and SIZE tables, would
+ * still produce faster than the link carries its output (with HEADROOM). A window that
+ * never waited for the link gives no reason to spend more: it keeps `current` or, when the
+ * encoder is what the link waits for, steps down.
+ */
+export function pickQuality(current: number, min: number, max: number, ms: WindowTimes): number {
+  const link = ms.encoding + ms.reading + ms.waiting
+  for (let q = Math.min(max, 11); q >= min; q--) {
+    if (q > current && !(ms.waiting > 0)) continue
+    const work = ms.encoding * (COST[q] / COST[current]) + ms.reading
+    if (q === current ? work < link : work * HEADROOM <= link * (SIZE[q] / SIZE[current])) return q
+  }
+  return Math.min(current, min)
+}
 
 const FLUSH = zlib.constants.BROTLI_OPERATION_FLUSH
 
@@ -66,16 +105,21 @@ function compressor(quality: number): zlib.BrotliCompress {
 export class ChunkEncoder {
   #stream: zlib.BrotliCompress
   #quality: number
+  #switches = 0
   readonly #opts: CodecOptions
   readonly #session: string
   readonly #direction: Direction
   readonly #secretKey: Uint8Array
   #seq = 0
-  #producing = 0
-  #waiting = 0
+  #ms: WindowTimes = { encoding: 0, reading: 0, waiting: 0 }
   #lastYield = 0
+  #readSinceYield = 0
 
-  constructor(session: string, direction: Direction, secretKey: Uint8Array, opts: CodecOptions = DEFAULT_CODEC) {
+  readonly #now: () => number
+
+  /** `now` is a millisecond clock, sub-millisecond where it can be (tests pass their own). */
+  constructor(session: string, direction: Direction, secretKey: Uint8Array, opts: CodecOptions = DEFAULT_CODEC, now: () => number = () => performance.now()) {
+    this.#now = now
     this.#session = session
     this.#direction = direction
     this.#secretKey = secretKey
@@ -95,28 +139,46 @@ export class ChunkEncoder {
   }
 
   /**
+   * Tells the encoder that `ms` of the time since its last chunk went into making the next
+   * payload (reading the log), so that time is not mistaken for waiting on the link.
+   */
+  reading(ms: number): void {
+    this.#readSinceYield += ms
+  }
+
+  /**
    * Compresses and signs one payload as the next chunk. Call it when the consumer asks for
-   * the next chunk: the time between the previous return and this call is time the stream
-   * waited for the link, which decides whether to switch to the slow-link quality.
+   * the next chunk: the time between the previous return and this call, less what
+   * `reading` reported, is time the stream waited for the link, which decides the quality.
    */
   async encode(payload: ChunkPayload): Promise<ChunkFrame> {
-    const started = Date.now()
-    if (this.#lastYield) this.#waiting += started - this.#lastYield
+    const started = this.#now()
+    if (this.#seq > 0) {
+      this.#ms.reading += this.#readSinceYield
+      this.#ms.waiting += Math.max(0, started - this.#lastYield - this.#readSinceYield)
+    }
+    this.#readSinceYield = 0
     let reset: number | undefined
-    if (this.#quality !== this.#opts.slowLinkQuality && this.#seq >= 4 && this.#waiting > 2 * this.#producing) {
-      // The link is the bottleneck: spend CPU on a smaller stream, from a fresh context.
-      this.#stream.destroy()
-      this.#quality = this.#opts.slowLinkQuality
-      this.#stream = compressor(this.#quality)
-      reset = this.#quality
+    if (this.#seq > 0 && this.#seq % WINDOW === 0 && this.#switches < MAX_SWITCHES) {
+      const q = pickQuality(this.#quality, this.#opts.quality, this.#opts.slowLinkQuality, this.#ms)
+      this.#ms = { encoding: 0, reading: 0, waiting: 0 }
+      if (q !== this.#quality) {
+        // Restart from a fresh context: more CPU for a smaller stream when the link is the
+        // bottleneck, less when the encoder is.
+        this.#stream.destroy()
+        this.#quality = q
+        this.#stream = compressor(q)
+        this.#switches += 1
+        reset = q
+      }
     }
     const data = await collect(this.#stream, pack(payload), Number.MAX_SAFE_INTEGER)
     const hash = sha256(data)
     const seq = this.#seq++
     const frame: ChunkFrame = { t: 'chunk', session: this.#session, seq, data, hash, sig: sign(chunkSigned(this.#session, this.#direction, seq, hash), this.#secretKey) }
     if (reset !== undefined) frame.reset = reset
-    this.#lastYield = Date.now()
-    this.#producing += this.#lastYield - started
+    this.#lastYield = this.#now()
+    this.#ms.encoding += this.#lastYield - started
     return frame
   }
 

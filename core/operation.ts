@@ -175,37 +175,16 @@ function toBytes(v: unknown): Uint8Array | null {
 }
 
 /**
- * Wire form (12 fields): the storage form without what the receiver can recompute — the body
- * hash is sent only for purged operations (whose body is gone), and of the content hash only
- * the first 8 bytes, as a check that sender and receiver computed the same content. Saves
- * 56 incompressible bytes per operation; the chunk's signature covers the rest.
+ * Completes an operation received without its hashes (the wire form, core/opColumns.ts):
+ * computes the body hash (kept as given only when the body was purged) and the content
+ * hash, and remembers that they were computed here so `verifyOperation` skips the second pass.
  */
-export type WireOperation = [string, number, string, string, string, string, string, number, number, (string | number)[], Uint8Array | null, Uint8Array | null, Uint8Array]
-
-export const WIRE_CHECK_BYTES = 8
-
-export function packWire(op: Operation): WireOperation {
-  return [op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.body, op.body ? null : op.bodyHash, op.hash.subarray(0, WIRE_CHECK_BYTES)]
-}
-
-/**
- * Rebuilds an operation from its wire form, recomputing the body hash and content hash;
- * throws POLLEN_BAD_MESSAGE when malformed and POLLEN_HASH_MISMATCH when the content does
- * not match the sender's check bytes.
- */
-export function unpackWire(raw: unknown): Operation {
-  if (!Array.isArray(raw) || raw.length !== 13) throw pollenError('POLLEN_BAD_MESSAGE', 'an operation is not a 13-field wire array')
-  const check = toBytes(raw[12])
-  const body = toBytes(raw[10])
-  const bodyHash = body ? sha256(body) : toBytes(raw[11])
-  const op = unpackOperation([...raw.slice(0, 10), body, bodyHash, new Uint8Array(32)])
-  const hash = computeHash(op)
-  if (!check || check.length !== WIRE_CHECK_BYTES || !equalBytes(hash.subarray(0, WIRE_CHECK_BYTES), check)) {
-    throw pollenError('POLLEN_HASH_MISMATCH', `operation ${opRef(op)}: its content does not match its hash`)
-  }
-  const out = { ...op, hash }
-  hashedHere.add(out)
-  return out
+export function hashOperation(fields: Omit<Operation, 'hash'>): Operation {
+  const bodyHash = fields.body instanceof Uint8Array ? sha256(fields.body) : fields.bodyHash
+  const op: Operation = { ...fields, bodyHash, hash: new Uint8Array(0) }
+  op.hash = computeHash(op)
+  hashedHere.add(op)
+  return op
 }
 
 /** Operations whose hashes this process computed from their content (unpackWire). */

@@ -7,17 +7,18 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './chunkCodec.js'
-import { chunkDiff, type ChunkLimits } from './chunker.js'
+import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, toWire, type VectorEntry } from './counterVector.js'
 import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } from './diff.js'
 import { isErrorCode, isPollenError, pollenError } from './errors.js'
 import { instanceIdOf, sign, verify, type Identity } from './identity.js'
 import { encodeValue, key } from './keys.js'
 import type { ApplyResult, OpLog } from './opLog.js'
-import { equalBytes, unpackWire } from './operation.js'
+import { opCount, unpackOps } from './opColumns.js'
+import { decodeOpenedTerms, encodeOpenTerms } from './openTerms.js'
 import { coveredByAny, covers } from './partition.js'
 import {
-  beginSigned, decodeOpenedTerms, encodeFrame, encodeOpenTerms, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
+  beginSigned, encodeFrame, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
   type OpenRequest, type OpenTerms, type SyncMode,
 } from './syncMessages.js'
 import type { SyncTransport } from './syncTransport.js'
@@ -75,6 +76,8 @@ export interface SyncClientOptions {
   codec?: CodecOptions
   chunk?: ChunkLimits
   maxChunkBytes?: number
+  /** Most operations one pulled chunk may hold (default 10,000, as the server's push limit). */
+  maxChunkOps?: number
   onEvent?: (ev: SyncEvent) => void
   /** Pins the peer's key at first contact; reports a changed one. */
   pinKey?: (publicKeyB64: string) => Promise<'pinned' | 'same' | 'changed'>
@@ -142,10 +145,9 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   if (first.done) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer closed the session without answering')
   if (isErrorFrame(first.value)) throw remote(first.value)
   if (!isOpenResponse(first.value)) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered with something that is not a session')
-  const opened = decodeOpenedTerms(first.value.body)
+  const opened = decodeOpenedTerms(first.value.body, { request: terms, pinnedKey: pinned })
   const server = opened.server
-  if (opened.v !== PROTOCOL_VERSION) throw pollenError('POLLEN_BAD_MESSAGE', `the peer speaks protocol version ${String(opened.v)}; this instance speaks ${PROTOCOL_VERSION}`)
-  if (instanceIdOf(server.publicKey) !== server.instance || !server.author.startsWith(server.instance + '.') || !verify(openedSigned(first.value.body), first.value.sig, server.publicKey) || !equalBytes(opened.nonce, terms.nonce)) {
+  if (!verify(openedSigned(terms.nonce, first.value.body), first.value.sig, server.publicKey)) {
     throw pollenError('POLLEN_BAD_SIGNATURE', 'the peer could not prove its instance key over our nonce')
   }
   const keyB64 = Buffer.from(server.publicKey).toString('base64')
@@ -181,7 +183,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
         if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
         if (isChunkFrame(frame)) {
           const payload = await decoder.decode(frame)
-          const ops = payload.ops.map(unpackWire)
+          const ops = unpackOps(payload.ops, opts.maxChunkOps ?? 10_000)
           for (const op of ops) {
             if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
           }
@@ -227,7 +229,7 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   const { log, identity, transport } = opts
   const holder = CounterVectors.from(terms.holder)
   const report = senderReport(log.vectors, terms.filter)
-  const chunks = chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 })[Symbol.asyncIterator]()
+  const chunks = chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? DEFAULT_CHUNK_LIMITS)[Symbol.asyncIterator]()
   const first = await chunks.next()
   // Nothing to send and no claim the peer lacks: no second request.
   const raises = report.some((e) => Object.entries(e.counters).some(([a, n]) => holder.effective(e.prefix, e.layer, a) < n))
@@ -238,11 +240,14 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   const reportBytes = pack(toWire(report))
   async function* frames(): AsyncIterable<Uint8Array> {
     yield encodeFrame({ t: 'begin', session, body: reportBytes, sig: sign(beginSigned(session, reportBytes), identity.secretKey) })
-    for (let next = first; !next.done; next = await chunks.next()) {
-      pushedOps += next.value.ops.length
+    for (let next = first; !next.done; ) {
+      pushedOps += opCount(next.value.ops)
       const frame = await encoder.encode(next.value)
       emit('pushing', 'in_progress', { ops: pushedOps, chunks: encoder.count, bytes: transport.bytesOut })
       yield encodeFrame(frame)
+      const started = Date.now()
+      next = await chunks.next()
+      encoder.reading(Date.now() - started)
     }
     yield encodeFrame({ t: 'end', session, chunks: encoder.count, sig: sign(endSigned(session, 'push', encoder.count), identity.secretKey) })
   }

@@ -4,7 +4,7 @@
  * covers. Signatures cover bytes built here, never a re-serialised object.
  */
 import { pack, unpack } from './msgpack.js'
-import { fromWire, toWire, type VectorEntry } from './counterVector.js'
+import { fromWire, type VectorEntry } from './counterVector.js'
 import type { Filter } from './diff.js'
 import { pollenError } from './errors.js'
 
@@ -72,7 +72,8 @@ export interface ChunkFrame {
 
 /** What a chunk carries once decompressed. */
 export interface ChunkPayload {
-  ops: unknown[]
+  /** The operations in columns (core/opColumns.ts); checked by `unpackOps`. */
+  ops: unknown
   /** [author, through]: every operation of the author up to `through` that the receiver lacked has been sent. */
   progress: [string, number][]
 }
@@ -122,27 +123,6 @@ export function isFilter(v: unknown): v is Filter {
   return isObj(v) && Array.isArray(v.prefixes) && v.prefixes.length <= 1000 && v.prefixes.every((p) => isStr(p)) && Array.isArray(v.languages) && v.languages.length <= 100 && v.languages.every((l) => isStr(l, 16))
 }
 
-function isPeerage(v: unknown): v is Peerage {
-  return isObj(v) && isStr(v.instance, 64) && isBytes(v.publicKey, 32) && isStr(v.author, 80)
-}
-
-function decodeBody(bytes: Uint8Array, what: string): Record<string, unknown> {
-  let v: unknown
-  try {
-    v = unpack(bytes)
-  } catch (cause) {
-    throw pollenError('POLLEN_BAD_MESSAGE', `${what} is not valid msgpack`, { cause })
-  }
-  if (!isObj(v)) throw pollenError('POLLEN_BAD_MESSAGE', `${what} is malformed`)
-  return v
-}
-
-function vectorsIn(v: unknown, what: string): VectorEntry[] {
-  const entries = fromWire(v)
-  if (!entries) throw pollenError('POLLEN_BAD_MESSAGE', `${what} has malformed vectors`)
-  return entries
-}
-
 export function isOpenRequest(v: unknown): v is OpenRequest {
   return isObj(v) && v.t === 'open' && isBytes(v.body) && isBytes(v.sig, 64)
 }
@@ -151,45 +131,10 @@ export function isOpenResponse(v: unknown): v is OpenResponse {
   return isObj(v) && v.t === 'opened' && isBytes(v.body) && isBytes(v.sig, 64)
 }
 
-/** Encodes open terms (vectors in wire form). */
-export function encodeOpenTerms(t: OpenTerms): Uint8Array {
-  return pack({ ...t, holder: toWire(t.holder) })
-}
-
-/** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
-export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
-  const v = decodeBody(bytes, 'the open request')
-  if (v.v !== PROTOCOL_VERSION) throw pollenError('POLLEN_BAD_MESSAGE', `protocol version ${String(v.v)} is not supported; this instance speaks ${PROTOCOL_VERSION}`)
-  if (!(isStr(v.user, 64) && isPeerage(v.client) && isStr(v.server, 64) && isBytes(v.nonce, 16) && isInt(v.time) && (v.mode === 'pull' || v.mode === 'push' || v.mode === 'both') && isFilter(v.filter))) {
-    throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is malformed')
-  }
-  return { ...(v as unknown as OpenTerms), holder: vectorsIn(v.holder, 'the open request') }
-}
-
-export function encodeOpenedTerms(t: OpenedTerms): Uint8Array {
-  const wire: Record<string, unknown> = { ...t }
-  if (t.pull) wire.pull = { ...t.pull, report: toWire(t.pull.report) }
-  if (t.push && 'holder' in t.push) wire.push = { ...t.push, holder: toWire(t.push.holder) }
-  return pack(wire)
-}
-
-export function decodeOpenedTerms(bytes: Uint8Array): OpenedTerms {
-  const v = decodeBody(bytes, 'the session answer')
-  const server = v.server as Record<string, unknown> | undefined
-  if (!(isStr(v.session, 64) && isBytes(v.nonce, 16) && isPeerage(server) && Array.isArray(server?.languages))) throw pollenError('POLLEN_BAD_MESSAGE', 'the session answer is malformed')
-  const out = v as unknown as OpenedTerms
-  if (v.pull !== undefined) {
-    const p = v.pull as Record<string, unknown>
-    if (!isObj(p) || !isFilter(p.filter) || !isInt(p.estimate) || typeof p.complete !== 'boolean') throw pollenError('POLLEN_BAD_MESSAGE', 'the session answer has malformed pull terms')
-    out.pull = { filter: p.filter, estimate: p.estimate, complete: p.complete, report: vectorsIn(p.report, 'the pull terms') }
-  }
-  if (v.push !== undefined) {
-    const p = v.push as Record<string, unknown>
-    if (isObj(p) && isStr(p.refused, 64) && typeof p.message === 'string') out.push = { refused: p.refused, message: p.message }
-    else if (isObj(p) && isFilter(p.filter)) out.push = { filter: p.filter, holder: vectorsIn(p.holder, 'the push terms') }
-    else throw pollenError('POLLEN_BAD_MESSAGE', 'the session answer has malformed push terms')
-  }
-  return out
+function vectorsIn(v: unknown, what: string): VectorEntry[] {
+  const entries = fromWire(v)
+  if (!entries) throw pollenError('POLLEN_BAD_MESSAGE', `${what} has malformed vectors`)
+  return entries
 }
 
 export function decodeReport(bytes: Uint8Array): VectorEntry[] {
@@ -223,7 +168,7 @@ export function isPushResult(v: unknown): v is PushResult {
 }
 
 export function isChunkPayload(v: unknown): v is ChunkPayload {
-  return isObj(v) && Array.isArray(v.ops) && Array.isArray(v.progress) && v.progress.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0], 80) && isInt(p[1]))
+  return isObj(v) && 'ops' in v && Array.isArray(v.progress) && v.progress.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0], 80) && isInt(p[1]))
 }
 
 // ---- signed byte strings -------------------------------------------------------------
@@ -233,9 +178,9 @@ export function openSigned(body: Uint8Array): Uint8Array {
   return pack(['pollen-open', body])
 }
 
-/** What the server signs: the exact bytes of its answer (which echo the client's fresh nonce). */
-export function openedSigned(body: Uint8Array): Uint8Array {
-  return pack(['pollen-opened', body])
+/** What the server signs: the client's fresh nonce and the exact bytes of its answer. */
+export function openedSigned(nonce: Uint8Array, body: Uint8Array): Uint8Array {
+  return pack(['pollen-opened', nonce, body])
 }
 
 export type Direction = 'pull' | 'push'

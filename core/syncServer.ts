@@ -6,17 +6,19 @@
  */
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './chunkCodec.js'
-import { chunkDiff, type ChunkLimits } from './chunker.js'
+import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, type VectorEntry } from './counterVector.js'
 import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } from './diff.js'
 import { pollenError, PollenError } from './errors.js'
 import { instanceIdOf, sign, verify, type Identity } from './identity.js'
 import type { OpLog, VectorAdvance } from './opLog.js'
-import { unpackWire, type Operation } from './operation.js'
+import type { Operation } from './operation.js'
+import { unpackOps } from './opColumns.js'
+import { decodeOpenTerms, encodeOpenedTerms } from './openTerms.js'
 import { coveredByAny, covers } from './partition.js'
 import { narrowFilter } from './scope.js'
 import {
-  beginSigned, decodeOpenTerms, decodeReport, encodeOpenedTerms, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
+  beginSigned, decodeReport, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
   type ChunkPayload, type Frame, type OpenedTerms, type OpenResponse, type PushResult,
 } from './syncMessages.js'
 import { unpack } from './msgpack.js'
@@ -132,9 +134,6 @@ export class SyncServer {
     }
     const nonceKey = Buffer.from(req.nonce).toString('hex')
     if (this.#nonces.has(nonceKey)) throw pollenError('POLLEN_REPLAY', 'this nonce was already used')
-    if (instanceIdOf(req.client.publicKey) !== req.client.instance || !req.client.author.startsWith(req.client.instance + '.')) {
-      throw pollenError('POLLEN_BAD_SIGNATURE', 'the client instance id does not match its public key')
-    }
     if (!verify(openSigned(raw.body), raw.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
     // A client expecting another instance (req.server) still gets our signed answer: it
     // compares the key with its pin and records the new one for an administrator to accept.
@@ -162,7 +161,7 @@ export class SyncServer {
     if (req.mode !== 'push') {
       const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
       const holder = CounterVectors.from(req.holder)
-      chunks = chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? { maxOps: 500, maxBytes: 48 * 1024 })[Symbol.asyncIterator]()
+      chunks = chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? DEFAULT_CHUNK_LIMITS)[Symbol.asyncIterator]()
       // Peek: when there is nothing to send, the answer itself says so and the sync is one round trip.
       first = await chunks.next()
       terms.pull = { filter, report: senderReport(log.vectors, filter), estimate: first.done ? 0 : estimate(log, filter, holder), complete: first.done === true }
@@ -175,8 +174,8 @@ export class SyncServer {
         terms.push = { filter: session.push, holder: holderReport(log.vectors, session.push) }
       }
     }
-    const answer = encodeOpenedTerms(terms)
-    const response: OpenResponse = { t: 'opened', body: answer, sig: sign(openedSigned(answer), this.#opts.identity.secretKey) }
+    const answer = encodeOpenedTerms(terms, req)
+    const response: OpenResponse = { t: 'opened', body: answer, sig: sign(openedSigned(req.nonce, answer), this.#opts.identity.secretKey) }
     this.#sessions.set(id, session)
     return this.#pullFrames(id, response, first?.done === false ? first.value : undefined, chunks)
   }
@@ -202,7 +201,13 @@ export class SyncServer {
     try {
       yield response
       yield await encoder.encode(first)
-      for (let next = await rest.next(); !next.done; next = await rest.next()) yield await encoder.encode(next.value)
+      for (;;) {
+        const started = Date.now()
+        const next = await rest.next()
+        encoder.reading(Date.now() - started)
+        if (next.done) break
+        yield await encoder.encode(next.value)
+      }
       yield { t: 'end', session: id, chunks: encoder.count, sig: sign(endSigned(id, 'pull', encoder.count), this.#opts.identity.secretKey) }
     } finally {
       encoder.close()
@@ -269,11 +274,9 @@ export class SyncServer {
     }
   }
 
-  #checkOps(raw: unknown[], filter: Filter): Operation[] {
-    if (raw.length > this.#limits.maxChunkOps) throw pollenError('POLLEN_CHUNK_TOO_LARGE', `a chunk holds ${raw.length} operations; the limit is ${this.#limits.maxChunkOps}`)
+  #checkOps(raw: unknown, filter: Filter): Operation[] {
     const layers = layersOf(filter)
-    return raw.map((r) => {
-      const op = unpackWire(r)
+    return unpackOps(raw, this.#limits.maxChunkOps).map((op) => {
       if (!coveredByAny(filter.prefixes, op.partition)) {
         throw pollenError('POLLEN_OUT_OF_SCOPE', `operation ${op.author}:${op.counter} is in partition ${op.partition}, outside this key's scope ${filter.prefixes.map((p) => p || '(everything)').join(', ')}`)
       }

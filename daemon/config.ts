@@ -3,6 +3,7 @@
  * checked at start; an invalid value is refused with the key named, never guessed around.
  */
 import { join } from 'node:path'
+import { DEFAULT_CHUNK_LIMITS } from '../core/chunker.js'
 import { pollenError } from '../core/errors.js'
 import { LANG_RE } from '../core/operation.js'
 import { isPartition } from '../core/partition.js'
@@ -38,7 +39,7 @@ export const DEFAULT_CONFIG: Config = {
   defaultPartition: 'lib',
   publicUrl: '',
   logLevel: 'info',
-  sync: { intervalSeconds: 300, chunkOps: 500, chunkBytes: 48 * 1024 },
+  sync: { intervalSeconds: 300, chunkOps: DEFAULT_CHUNK_LIMITS.maxOps, chunkBytes: DEFAULT_CHUNK_LIMITS.maxBytes },
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']

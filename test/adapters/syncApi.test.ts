@@ -14,19 +14,21 @@ import { buildSyncApi, FRAME_TYPE } from '../../adapters/httpSyncServer.js'
 import { LevelStore } from '../../adapters/levelStore.js'
 import { ChunkEncoder } from '../../core/chunkCodec.js'
 import { toWire } from '../../core/counterVector.js'
-import { instanceIdOf, sign } from '../../core/identity.js'
+import { instanceIdOf, sign, verify } from '../../core/identity.js'
 import { OpLog } from '../../core/opLog.js'
-import { makeOperation, packWire, type Operation } from '../../core/operation.js'
+import { makeOperation, type Operation } from '../../core/operation.js'
+import { packOps } from '../../core/opColumns.js'
+import { decodeOpenedTerms, encodeOpenTerms } from '../../core/openTerms.js'
 import {
-  beginSigned, decodeOpenedTerms, encodeFrame, encodeOpenTerms, endSigned, isOpenResponse, openSigned, readFrames, PROTOCOL_VERSION,
-  type ChunkFrame, type OpenedTerms, type SyncMode,
+  beginSigned, encodeFrame, endSigned, isOpenResponse, openedSigned, openSigned, readFrames, PROTOCOL_VERSION,
+  type ChunkFrame, type OpenedTerms, type OpenTerms, type SyncMode,
 } from '../../core/syncMessages.js'
 import { SyncServer, type SyncLimits } from '../../core/syncServer.js'
 import type { KVStore } from '../../core/store.js'
 import { allOps } from '../helpers/instances.js'
 import { node, type Node } from '../helpers/syncNet.js'
 
-interface Reply { status: number; type: string; body: Buffer }
+interface Reply { status: number; type: string; body: Buffer; headers: Record<string, unknown> }
 
 /** Every key and value of a store, values as hex. */
 async function dump(store: KVStore): Promise<Record<string, string>> {
@@ -67,11 +69,11 @@ function post(port: number, path: string, body: Uint8Array, headers: Record<stri
     const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': FRAME_TYPE, 'content-length': String(body.length), ...headers } }, (res) => {
       const parts: Buffer[] = []
       res.on('data', (c: Buffer) => parts.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(parts) }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(parts), headers: res.headers }))
       res.on('error', reject)
     })
     // A connection the server cuts is an answer too: status 0, the error as the body.
-    req.on('error', (err) => resolve({ status: 0, type: '', body: Buffer.from(`connection error: ${err.message}`) }))
+    req.on('error', (err) => resolve({ status: 0, type: '', body: Buffer.from(`connection error: ${err.message}`), headers: {} }))
     req.end(body)
   })
 }
@@ -90,14 +92,22 @@ function refused(t: Test, r: Reply, status: number, code: string, what: string):
   t.type(body.message, 'string', `${what}: a message`)
 }
 
-function openRequest(cli: Node, user: string, o: { mode?: SyncMode; time?: number; prefixes?: string[] } = {}): Uint8Array {
-  const body = encodeOpenTerms({
+function openTerms(cli: Node, user: string, o: { mode?: SyncMode; time?: number; prefixes?: string[] } = {}): OpenTerms {
+  return {
     v: PROTOCOL_VERSION, user,
     client: { instance: instanceIdOf(cli.identity.publicKey), publicKey: cli.identity.publicKey, author: cli.log.author },
     server: '', nonce: new Uint8Array(randomBytes(16)), time: o.time ?? Date.now(), mode: o.mode ?? 'pull',
     filter: { prefixes: o.prefixes ?? [''], languages: ['en', 'fr'] }, holder: [],
-  })
+  }
+}
+
+function requestOf(cli: Node, terms: OpenTerms): Uint8Array {
+  const body = encodeOpenTerms(terms)
   return encode({ t: 'open', body, sig: sign(openSigned(body), cli.identity.secretKey) })
+}
+
+function openRequest(cli: Node, user: string, o: { mode?: SyncMode; time?: number; prefixes?: string[] } = {}): Uint8Array {
+  return requestOf(cli, openTerms(cli, user, o))
 }
 
 async function framesOf(body: Buffer): Promise<unknown[]> {
@@ -111,11 +121,12 @@ async function framesOf(body: Buffer): Promise<unknown[]> {
 
 /** Opens a session over HTTP and returns its answer. */
 async function open(t: Test, fx: Fx, user: keyof Fx['keys'], mode: SyncMode): Promise<OpenedTerms> {
-  const r = await post(fx.port, '/v1/sync/open', openRequest(fx.cli, user, { mode }), { authorization: fx.auth(user) })
+  const terms = openTerms(fx.cli, user, { mode })
+  const r = await post(fx.port, '/v1/sync/open', requestOf(fx.cli, terms), { authorization: fx.auth(user) })
   t.equal(r.status, 200, `open (${user}, ${mode}) answered`)
   const first = (await framesOf(r.body))[0]
   if (!isOpenResponse(first)) throw new Error(`not an open answer: ${r.body.toString('utf8').slice(0, 200)}`)
-  return decodeOpenedTerms(first.body)
+  return decodeOpenedTerms(first.body, { request: terms })
 }
 
 /** A push body: a signed begin frame (no claims), the given chunks, a signed end frame. */
@@ -129,7 +140,7 @@ function pushBody(cli: Node, session: string, chunks: (ChunkFrame | Uint8Array)[
   return Buffer.concat(parts)
 }
 
-async function chunksOf(cli: Node, session: string, payloads: unknown[][]): Promise<ChunkFrame[]> {
+async function chunksOf(cli: Node, session: string, payloads: unknown[]): Promise<ChunkFrame[]> {
   const enc = new ChunkEncoder(session, 'push', cli.identity.secretKey)
   try {
     const out: ChunkFrame[] = []
@@ -157,6 +168,25 @@ async function unchanged(t: Test, fx: Fx, act: () => Promise<void>): Promise<voi
   t.same(await dump(fx.srv.store), before, 'storage unchanged')
 }
 
+t.test('open with nothing to pull: the signed answer alone, sent whole with a Content-Length', async (t) => {
+  const fx = await fixture(t)
+  // The server holds nothing under this prefix.
+  const terms = openTerms(fx.cli, 'write', { mode: 'pull', prefixes: ['lib:empty'] })
+  const r = await post(fx.port, '/v1/sync/open', requestOf(fx.cli, terms), { authorization: fx.auth('write') })
+  t.equal(r.status, 200)
+  t.equal(r.headers['content-length'], String(r.body.length), 'a Content-Length, not chunked')
+  t.equal(r.headers['transfer-encoding'], undefined, 'no chunked encoding')
+  t.equal(r.headers.date, undefined, 'no Date header')
+  const frames = await framesOf(r.body)
+  t.equal(frames.length, 1, 'one frame')
+  const first = frames[0]
+  if (!isOpenResponse(first)) return t.fail('not an open answer')
+  const opened = decodeOpenedTerms(first.body, { request: terms })
+  t.equal(opened.pull?.complete, true, 'the answer says the pull is complete')
+  t.ok(verify(openedSigned(terms.nonce, first.body), first.sig, fx.srv.identity.publicKey), 'signed over the client nonce and the answer')
+  t.notOk(verify(openedSigned(new Uint8Array(16), first.body), first.sig, fx.srv.identity.publicKey), 'an answer signed for another nonce does not verify')
+})
+
 t.test('open: malformed msgpack body', async (t) => {
   const fx = await fixture(t)
   await unchanged(t, fx, async () => refused(t, await post(fx.port, '/v1/sync/open', new Uint8Array([0xc1, 0x00, 0xff]), { authorization: fx.auth('write') }), 400, 'POLLEN_BAD_MESSAGE', 'not msgpack'))
@@ -183,7 +213,7 @@ t.test('open: truncated body', async (t) => {
     const [head = '', text = ''] = answer.split('\r\n\r\n')
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)
     const type = /content-type: *([^\r\n]+)/i.exec(head)?.[1] ?? ''
-    refused(t, { status, type, body: Buffer.from(text, 'latin1') }, 400, 'POLLEN_BAD_MESSAGE', 'content-length beyond what was sent')
+    refused(t, { status, type, body: Buffer.from(text, 'latin1'), headers: {} }, 400, 'POLLEN_BAD_MESSAGE', 'content-length beyond what was sent')
   })
   // The server still answers afterwards.
   t.equal((await post(fx.port, '/v1/sync/open', openRequest(fx.cli, 'write'), { authorization: fx.auth('write') })).status, 200, 'the server still serves')
@@ -228,7 +258,7 @@ t.test('open: replayed nonce, and a request time far in the past', async (t) => 
 t.test('push: chunk with a bad signature', async (t) => {
   const fx = await fixture(t)
   const { session } = await open(t, fx, 'write', 'push')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packWire)])
+  const [chunk] = await chunksOf(fx.cli, session, [packOps(await clientOps(fx.cli, 'lib:a'))])
   chunk.sig[3] ^= 0x80
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 400, 'POLLEN_BAD_SIGNATURE', 'bad chunk sig'))
 })
@@ -238,7 +268,7 @@ t.test('push: chunk for another session', async (t) => {
   const x = (await open(t, fx, 'write', 'push')).session
   const y = (await open(t, fx, 'write', 'push')).session
   const z = (await open(t, fx, 'write', 'push')).session
-  const ops = (await clientOps(fx.cli, 'lib:a')).map(packWire)
+  const ops = packOps(await clientOps(fx.cli, 'lib:a'))
   const [forX] = await chunksOf(fx.cli, x, [ops])
   await unchanged(t, fx, async () => {
     // As signed for X: the session field gives it away.
@@ -252,7 +282,7 @@ t.test('push: replayed chunk', async (t) => {
   const fx = await fixture(t)
   const { session } = await open(t, fx, 'write', 'push')
   const ops = await clientOps(fx.cli, 'lib:a')
-  const [c0] = await chunksOf(fx.cli, session, [ops.map(packWire)])
+  const [c0] = await chunksOf(fx.cli, session, [packOps(ops)])
   // What storage must be after the first copy: a twin of the store with that chunk applied.
   const twin = await LevelStore.openMemory()
   await twin.write(Object.entries(await dump(fx.srv.store)).map(([k, v]) => ({ type: 'put' as const, key: k, value: new Uint8Array(Buffer.from(v, 'hex')) })))
@@ -266,7 +296,7 @@ t.test('push: operation outside the key scope', async (t) => {
   const fx = await fixture(t)
   const { session, push } = await open(t, fx, 'scoped', 'push')
   t.same(push && 'filter' in push ? push.filter.prefixes : null, ['lib:a'], 'the push filter is narrowed to the scope')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:b')).map(packWire)])
+  const [chunk] = await chunksOf(fx.cli, session, [packOps(await clientOps(fx.cli, 'lib:b'))])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk]), 'scoped'), 403, 'POLLEN_OUT_OF_SCOPE', 'op in lib:b'))
 })
 
@@ -274,10 +304,10 @@ t.test('push: operation whose hash does not match', async (t) => {
   const fx = await fixture(t)
   const { session } = await open(t, fx, 'write', 'push')
   const op = makeOperation({ author: fx.cli.log.author, counter: 1, kind: 'resource', id: 'tampered', partition: 'lib:a', type: 'put', layer: '', hlc: 4096, tx: 1, deps: {}, body: { title: 'original' } })
-  const packed = packWire(op)
-  const body = packed[10] as Uint8Array
+  const packed = packOps([op])
+  const body = packed[12][0] as Uint8Array
   body[body.length - 1] ^= 0x01
-  const [chunk] = await chunksOf(fx.cli, session, [[packed]])
+  const [chunk] = await chunksOf(fx.cli, session, [packed])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 400, 'POLLEN_HASH_MISMATCH', 'tampered body bytes'))
 })
 
@@ -285,13 +315,13 @@ t.test('push: a counter reused with different content', async (t) => {
   const fx = await fixture(t)
   const ops = await clientOps(fx.cli, 'lib:a')
   const first = (await open(t, fx, 'write', 'push')).session
-  const [c] = await chunksOf(fx.cli, first, [ops.map(packWire)])
+  const [c] = await chunksOf(fx.cli, first, [packOps(ops)])
   const ok = await pushTo(fx, first, pushBody(fx.cli, first, [c]))
   t.equal(ok.status, 200, 'the genuine operations are accepted')
   const { session } = await open(t, fx, 'write', 'push')
   const orig = ops[0]
   const forged = makeOperation({ ...orig, body: { title: { en: 'something else' } } })
-  const [chunk] = await chunksOf(fx.cli, session, [[packWire(forged)]])
+  const [chunk] = await chunksOf(fx.cli, session, [packOps([forged])])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 409, 'POLLEN_COUNTER_REUSE', `${orig.author}:${orig.counter} again`))
 })
 
@@ -299,7 +329,7 @@ t.test('push: with a read-only key', async (t) => {
   const fx = await fixture(t)
   const { session, push } = await open(t, fx, 'read', 'push')
   t.same(push, { refused: 'POLLEN_FORBIDDEN', message: push && 'message' in push ? push.message : '' }, 'the open answer refuses the push')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packWire)])
+  const [chunk] = await chunksOf(fx.cli, session, [packOps(await clientOps(fx.cli, 'lib:a'))])
   // The refused session carries no push and is released with its (empty) answer stream.
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk]), 'read'), 404, 'POLLEN_SESSION_UNKNOWN', 'raw push with a read key'))
 })
@@ -307,7 +337,7 @@ t.test('push: with a read-only key', async (t) => {
 t.test('push: to an unknown session', async (t) => {
   const fx = await fixture(t)
   const session = randomBytes(16).toString('hex')
-  const [chunk] = await chunksOf(fx.cli, session, [(await clientOps(fx.cli, 'lib:a')).map(packWire)])
+  const [chunk] = await chunksOf(fx.cli, session, [packOps(await clientOps(fx.cli, 'lib:a'))])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 404, 'POLLEN_SESSION_UNKNOWN', 'unknown session'))
 })
 
@@ -328,7 +358,7 @@ t.test('push: a chunk with more operations than maxChunkOps', async (t) => {
   const { session } = await open(t, fx, 'write', 'push')
   const ops = [...(await clientOps(fx.cli, 'lib:a')), ...(await clientOps(fx.cli, 'lib:a'))]
   t.ok(ops.length > 3, `${ops.length} operations`)
-  const [chunk] = await chunksOf(fx.cli, session, [ops.map(packWire)])
+  const [chunk] = await chunksOf(fx.cli, session, [packOps(ops)])
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 413, 'POLLEN_CHUNK_TOO_LARGE', `${ops.length} ops over 3`))
 })
 

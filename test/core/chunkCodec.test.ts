@@ -7,13 +7,14 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
-import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from '../../core/chunkCodec.js'
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, type CodecOptions } from '../../core/chunkCodec.js'
 import { chunkDiff } from '../../core/chunker.js'
 import { CounterVectors } from '../../core/counterVector.js'
 import { diff, type DiffItem } from '../../core/diff.js'
-import { isPollenError } from '../../core/errors.js'
+import { codeOf } from '../helpers/errorCodes.js'
 import { newIdentity } from '../../core/identity.js'
-import { makeOperation, packWire, unpackWire, type Operation } from '../../core/operation.js'
+import { makeOperation, type Operation } from '../../core/operation.js'
+import { packOps, unpackOps } from '../../core/opColumns.js'
 import type { ChunkFrame, ChunkPayload } from '../../core/syncMessages.js'
 import { generateResources } from '../../bench/dataset.js'
 import { allOps, memoryInstance, newAuthor } from '../helpers/instances.js'
@@ -21,15 +22,6 @@ import { allOps, memoryInstance, newAuthor } from '../helpers/instances.js'
 const SESSION = '00112233445566778899aabbccddeeff'
 const MiB = 1024 * 1024
 
-/** The code a promise rejects with, or a description of what it did instead. */
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p
-    return 'resolved'
-  } catch (err) {
-    return isPollenError(err) ? err.code : `non-pollen error: ${String(err)}`
-  }
-}
 
 async function encodeAll(payloads: ChunkPayload[], secretKey: Uint8Array, codec: CodecOptions = DEFAULT_CODEC): Promise<ChunkFrame[]> {
   const enc = new ChunkEncoder(SESSION, 'pull', secretKey, codec)
@@ -69,9 +61,9 @@ t.test('payloads round-trip across several chunks, for both qualities', async (t
 t.test('realistic operations survive a round trip byte for byte', async (t) => {
   const id = newIdentity()
   const ops = (await realisticOps()).slice(0, 120)
-  const frames = await encodeAll([{ ops: ops.slice(0, 60).map(packWire), progress: [] }, { ops: ops.slice(60).map(packWire), progress: [] }], id.secretKey)
+  const frames = await encodeAll([{ ops: packOps(ops.slice(0, 60)), progress: [] }, { ops: packOps(ops.slice(60)), progress: [] }], id.secretKey)
   const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, 16 * MiB)
-  const back = [...(await dec.decode(frames[0])).ops, ...(await dec.decode(frames[1])).ops].map(unpackWire)
+  const back = [...unpackOps((await dec.decode(frames[0])).ops, 1000), ...unpackOps((await dec.decode(frames[1])).ops, 1000)]
   dec.close()
   t.equal(back.length, ops.length)
   t.same(back.map((o) => Buffer.from(o.hash).toString('hex')), ops.map((o) => Buffer.from(o.hash).toString('hex')), 'hashes')
@@ -83,7 +75,7 @@ t.test('a stream kept across chunks compresses smaller than each chunk alone', a
   const ops = await realisticOps()
   t.equal(ops.length, 800, '200 resources, 4 operations each')
   const per = ops.length / 20
-  const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: ops.slice(i * per, (i + 1) * per).map(packWire), progress: [[ops[0].author, (i + 1) * per]] }))
+  const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: packOps(ops.slice(i * per, (i + 1) * per)), progress: [[ops[0].author, (i + 1) * per]] }))
   for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 } as CodecOptions]) {
     const stream = (await encodeAll(payloads, id.secretKey, codec)).reduce((s, f) => s + f.data.length, 0)
     let alone = 0
@@ -143,7 +135,7 @@ t.test('the chunker keeps each local transaction in one chunk (realistic ops)', 
   const source = { authors: () => [ops[0].author], maxHeld: () => ops.length, scanAuthor: async function* (_a: string, after: number) { yield* ops.filter((o) => o.counter > after) } }
   for (const maxOps of [1, 3, 4, 6, 9]) {
     const chunks: Operation[][] = []
-    for await (const p of chunkDiff(diff(source, { prefixes: [''], languages: ['en', 'fr', 'es'] }, CounterVectors.from([])), { maxOps, maxBytes: 16 * MiB })) chunks.push(p.ops.map(unpackWire))
+    for await (const p of chunkDiff(diff(source, { prefixes: [''], languages: ['en', 'fr', 'es'] }, CounterVectors.from([])), { maxOps, maxBytes: 16 * MiB })) chunks.push(unpackOps(p.ops, Infinity))
     const where = new Map<string, Set<number>>()
     chunks.forEach((c, i) => c.forEach((o) => where.set(`${o.author}/${o.tx}`, (where.get(`${o.author}/${o.tx}`) ?? new Set()).add(i))))
     t.equal([...where.values()].filter((s) => s.size > 1).length, 0, `maxOps ${maxOps}: no transaction in two chunks`)
@@ -181,7 +173,7 @@ t.test('the chunker: transactions whole, maxOps respected otherwise, chunks pack
       }
       const payloads: ChunkPayload[] = []
       for await (const p of chunkDiff(items(), { maxOps, maxBytes: 64 * MiB })) payloads.push(p)
-      const chunks = payloads.map((p) => p.ops.map(unpackWire))
+      const chunks = payloads.map((p) => unpackOps(p.ops, Infinity))
       const txKey = (o: Operation) => `${o.author}/${o.tx}`
       // Every op exactly once, in order.
       if (chunks.flat().map((o) => `${o.author}:${o.counter}`).join() !== ops.map((o) => `${o.author}:${o.counter}`).join()) return false
@@ -209,18 +201,22 @@ t.test('the chunker: transactions whole, maxOps respected otherwise, chunks pack
 
 t.test('the encoder restarts its stream at the slow-link quality when the link is the bottleneck', async (t) => {
   const id = newIdentity()
-  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 4, slowLinkQuality: 8 })
+  let clock = 0
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 4, slowLinkQuality: 8 }, () => clock)
   const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
   const payloads = Array.from({ length: 8 }, (_, i) => sample(20, `p${i}`))
   const frames: ChunkFrame[] = []
   for (const p of payloads) {
-    frames.push(await enc.encode(p))
-    // The consumer takes its time, as a slow link does.
-    await new Promise((r) => setTimeout(r, 30))
+    const started = clock
+    const frame = enc.encode(p)
+    clock = started + 1 // each chunk takes the encoder 1 ms…
+    frames.push(await frame)
+    clock += 100 // …and the consumer 100 ms to take, as a slow link does
   }
   const resets = frames.filter((f) => f.reset !== undefined)
   t.equal(resets.length, 1, 'one restart')
   t.equal(resets[0]?.reset, 8, 'at the slow-link quality')
+  t.equal(frames.findIndex((f) => f.reset !== undefined), 4, 'decided after four chunks')
   t.equal(enc.quality, 8, 'the encoder now uses it')
   const got = []
   for (const f of frames) got.push(await dec.decode(f))
@@ -229,10 +225,44 @@ t.test('the encoder restarts its stream at the slow-link quality when the link i
   dec.close()
 })
 
-t.test('the encoder keeps the fast quality when it is the bottleneck', async (t) => {
+t.test('the encoder keeps the fast quality when the link keeps up', async (t) => {
   const id = newIdentity()
-  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 4, slowLinkQuality: 8 })
-  for (let i = 0; i < 8; i++) t.equal((await enc.encode(sample(20, `f${i}`))).reset, undefined, `chunk ${i} continues the stream`)
+  let clock = 0
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 4, slowLinkQuality: 8 }, () => clock)
+  for (let i = 0; i < 8; i++) {
+    const frame = enc.encode(sample(20, `f${i}`))
+    clock += 10 // the encoder's time; the consumer asks again at once
+    t.equal((await frame).reset, undefined, `chunk ${i} continues the stream`)
+  }
   t.equal(enc.quality, 4, 'no restart')
   enc.close()
+})
+
+t.test('time spent reading the log is not taken for a slow link', async (t) => {
+  const id = newIdentity()
+  let clock = 0
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 4, slowLinkQuality: 8 }, () => clock)
+  for (let i = 0; i < 8; i++) {
+    clock += 30
+    enc.reading(30)
+    const frame = enc.encode(sample(20, `r${i}`))
+    clock += 1
+    t.equal((await frame).reset, undefined, `chunk ${i} continues the stream`)
+  }
+  t.equal(enc.quality, 4, 'no restart: the time between chunks went into making them')
+  enc.close()
+})
+
+t.test('pickQuality: the highest quality the encoder can make faster than the link carries it', async (t) => {
+  // Per chunk at quality 5: 10 ms compressing, 2 ms reading; the link takes the rest.
+  const at = (linkMs: number, max = 11) => pickQuality(5, 5, max, { encoding: 10, reading: 2, waiting: linkMs - 12 })
+  t.equal(at(12), 5, 'encoder-bound: keep the fast quality')
+  t.equal(at(30), 8, 'a link 2.5× slower than the encoder: a little more effort')
+  t.equal(at(60), 9, 'the last quality before optimal parsing')
+  t.equal(at(300), 10, 'a slow link: quality 10 (21× the time of 5) still keeps ahead')
+  t.equal(at(600), 11, 'a very slow link: the best quality')
+  t.equal(at(600, 9), 9, 'never above the configured maximum')
+  t.equal(pickQuality(9, 5, 11, { encoding: 30, reading: 0, waiting: 60 }), 9, 'from 9, a link 3× slower is not enough for 10')
+  t.equal(pickQuality(10, 5, 11, { encoding: 200, reading: 10, waiting: 0 }), 9, 'at 10 the link never waited: the encoder is the bottleneck, step down')
+  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0 }), 5, 'at the start quality with no waiting: stay')
 })
