@@ -7,9 +7,9 @@ import { ALL_LAYERS, CounterVectors, type VectorEntry } from './counterVector.js
 import { pollenError } from './errors.js'
 import { HybridClock } from './hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
-import { applyToState, conflictsOf, survivesPurges, type RecordState } from './merge.js'
+import { applyToState, conflictsOf, survivesPurges, visibleLayers, type Head, type RecordState } from './merge.js'
 import { Mutex } from './mutex.js'
-import { decodeOperation, dominates, encodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpType, type Operation } from './operation.js'
+import { decodeOperation, dominates, encodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpRef, type OpType, type Operation } from './operation.js'
 import { projectionWrites, statusOf, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { rebuildProjections } from './rebuild.js'
@@ -69,8 +69,13 @@ export interface Transaction {
   add(change: LocalChange): Promise<Operation>
   /** Starts a new transaction group in the same batch (groups travel whole in one chunk). */
   next(): void
-  /** Reads many records' states in one storage call ahead of `state`. */
+  /**
+   * Reads many records' states and review decisions in one storage call, and their visible
+   * winners' bodies in a second, ahead of `state` and `bodies`.
+   */
   prefetch(kind: string, ids: readonly string[]): Promise<void>
+  /** Body bytes of operations (by reference), including ones this transaction added. */
+  bodies(refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>>
 }
 
 export class OpLog {
@@ -211,6 +216,8 @@ export class OpLog {
     return this.#mutex.run(async () => {
       const before = new Map<string, RecordState | undefined>()
       const current = new Map<string, RecordState | undefined>()
+      const reviews = new Map<string, ReviewDecision | undefined>()
+      const bodyCache = new Map<OpRef, Uint8Array | null>()
       const ops: Operation[] = []
       let counter = this.#self.counter
       let txStart = counter + 1
@@ -222,6 +229,20 @@ export class OpLog {
           current.set(k, s)
         }
         return current.get(k)
+      }
+      const bodies = async (refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>> => {
+        const out = new Map<OpRef, Uint8Array | null>()
+        const missing: OpRef[] = []
+        for (const r of refs) {
+          const ref = opRef(r)
+          if (bodyCache.has(ref)) out.set(ref, bodyCache.get(ref) as Uint8Array | null)
+          else missing.push(ref)
+        }
+        for (const [ref, body] of await this.#readBodies(missing)) {
+          bodyCache.set(ref, body)
+          out.set(ref, body)
+        }
+        return out
       }
       const tx: Transaction = {
         state: load,
@@ -242,6 +263,7 @@ export class OpLog {
             body: change.type === 'put' ? change.body : null,
           })
           current.set(recordKey(change.kind, change.id), applyToState(prev, op).state)
+          bodyCache.set(opRef(op), op.body)
           ops.push(op)
           return op
         },
@@ -250,13 +272,19 @@ export class OpLog {
         },
         prefetch: async (kind, ids) => {
           const wanted = [...new Set(ids)].filter((id) => !current.has(recordKey(kind, id)))
-          const raws = await this.store.getMany(wanted.map((id) => key.state(kind, id)))
+          const raws = await this.store.getMany([...wanted.map((id) => key.state(kind, id)), ...wanted.map((id) => key.review(kind, id))])
+          const winners: Head[] = []
           wanted.forEach((id, i) => {
             const s = raws[i] ? decodeState(raws[i] as Uint8Array) : undefined
+            const review = raws[wanted.length + i]
             before.set(recordKey(kind, id), s)
             current.set(recordKey(kind, id), s)
+            reviews.set(recordKey(kind, id), review ? decodeValue<ReviewDecision>(review) : undefined)
+            if (s) winners.push(...Object.values(visibleLayers(s)))
           })
+          await bodies(winners)
         },
+        bodies,
       }
       const result = await fn(tx)
       if (ops.length === 0) return { result, ops }
@@ -264,11 +292,13 @@ export class OpLog {
       const pendingOps = new Map<string, Operation>()
       for (const op of ops) pendingOps.set(key.op(op.author, op.counter), op)
       const touched = [...current.entries()].filter(([k, s]) => s && s !== before.get(k)) as [string, RecordState][]
-      const reviews = await this.store.getMany(touched.map(([, s]) => key.review(s.kind, s.id)))
-      touched.forEach(([k, after], i) => {
-        const review = reviews[i] ? decodeValue<ReviewDecision>(reviews[i] as Uint8Array) : undefined
+      const unread = touched.filter(([k]) => !reviews.has(k))
+      const raws = await this.store.getMany(unread.map(([, s]) => key.review(s.kind, s.id)))
+      unread.forEach(([k], i) => reviews.set(k, raws[i] ? decodeValue<ReviewDecision>(raws[i] as Uint8Array) : undefined))
+      for (const [k, after] of touched) {
+        const review = reviews.get(k)
         batch.push(...projectionWrites(after, before.get(k), review, review, this.instance))
-      })
+      }
       await this.#purgeBodies(ops, pendingOps, batch)
       for (const [k, op] of pendingOps) {
         batch.push({ type: 'put', key: k, value: encodeOperation(op) })
@@ -288,6 +318,22 @@ export class OpLog {
     })
   }
 
+  /** Body bytes of operations by reference, read from their log entries (null when purged or absent). */
+  async bodies(refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>> {
+    return this.#readBodies(refs.map(opRef))
+  }
+
+  async #readBodies(refs: readonly OpRef[]): Promise<Map<OpRef, Uint8Array | null>> {
+    const unique = [...new Set(refs)]
+    const raws = await this.store.getMany(unique.map((ref) => {
+      const i = ref.lastIndexOf(':')
+      return key.op(ref.slice(0, i), Number(ref.slice(i + 1)))
+    }))
+    const out = new Map<OpRef, Uint8Array | null>()
+    unique.forEach((ref, i) => out.set(ref, raws[i] ? decodeOperation(raws[i] as Uint8Array).body : null))
+    return out
+  }
+
   /**
    * Applies operations received from a peer in one atomic batch, with the vector claims the
    * chunk allows. Every operation is verified first; a counter reused with other content, or
@@ -299,21 +345,25 @@ export class OpLog {
     return this.#mutex.run(async () => {
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
       // One storage read for everything the batch needs: held copies, states, review decisions.
+      // An operation above the highest counter held for its author cannot be held: no read.
       const recordKeys = [...new Set(incoming.map((op) => recordKey(op.kind, op.id)))]
       const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
+      const maybeHeld = incoming.filter((op) => op.counter <= this.maxHeld(op.author))
       const values = await this.store.getMany([
-        ...incoming.map((op) => key.op(op.author, op.counter)),
+        ...maybeHeld.map((op) => key.op(op.author, op.counter)),
         ...pairs.map(([kind, id]) => key.state(kind, id)),
         ...pairs.map(([kind, id]) => key.review(kind, id)),
       ])
-      const existing = values.slice(0, incoming.length)
-      const states = values.slice(incoming.length, incoming.length + pairs.length)
-      const reviews = values.slice(incoming.length + pairs.length)
+      const existing = new Map<Operation, Uint8Array | undefined>()
+      maybeHeld.forEach((op, i) => existing.set(op, values[i]))
+      const states = values.slice(maybeHeld.length, maybeHeld.length + pairs.length)
+      const reviews = values.slice(maybeHeld.length + pairs.length)
       const fresh: Operation[] = []
       const seen = new Map<string, Operation>()
-      incoming.forEach((op, i) => {
+      incoming.forEach((op) => {
         const k = key.op(op.author, op.counter)
-        const held = existing[i] ? decodeOperation(existing[i] as Uint8Array) : seen.get(k)
+        const raw = existing.get(op)
+        const held = raw ? decodeOperation(raw) : seen.get(k)
         if (op.author === this.#self.author && op.counter > this.#self.counter) {
           throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
         }
@@ -452,7 +502,7 @@ function encodeStateChanged(a: RecordState, b: RecordState): boolean {
 // Two states of one record differ in what readers see only if some layer's heads differ.
 function versionKeyed(s: RecordState): string[] {
   const out: string[] = []
-  for (const l of Object.keys(s.layers).sort()) out.push(l, ...s.layers[l].map((h) => `${h.author}:${h.counter}:${h.body ? 1 : 0}`).sort())
+  for (const l of Object.keys(s.layers).sort()) out.push(l, ...s.layers[l].map((h) => `${h.author}:${h.counter}`).sort())
   out.push('|', ...s.deletes.map((h) => `${h.author}:${h.counter}`).sort())
   return out
 }
