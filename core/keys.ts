@@ -5,7 +5,7 @@
  * | prefix | key                                   | value                      |
  * |--------|---------------------------------------|----------------------------|
  * | L      | author, counter                       | operation (msgpack array)  |
- * | I      | kind, id, author, counter             | empty: the record's ops    |
+ * | I      | kind, id, author, first counter       | counters of one batch      |
  * | R      | kind, id                              | record state (projection)  |
  * | S      | status, kind, id                      | empty: review-status index |
  * | C      | kind, id                              | conflicts (projection)     |

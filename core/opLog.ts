@@ -9,10 +9,11 @@ import { HybridClock } from './hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
 import { applyToState, conflictsOf, survivesPurges, visibleLayers, type Head, type RecordState } from './merge.js'
 import { Mutex } from './mutex.js'
-import { decodeOperation, dominates, encodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpRef, type OpType, type Operation } from './operation.js'
+import { decodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpRef, type OpType, type Operation } from './operation.js'
 import { projectionWrites, statusOf, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { rebuildProjections } from './rebuild.js'
+import { logWrites, purgeBodies, readBodies } from './logEntries.js'
 
 /** One change a local transaction makes. */
 export interface LocalChange {
@@ -238,7 +239,7 @@ export class OpLog {
           if (bodyCache.has(ref)) out.set(ref, bodyCache.get(ref) as Uint8Array | null)
           else missing.push(ref)
         }
-        for (const [ref, body] of await this.#readBodies(missing)) {
+        for (const [ref, body] of await readBodies(this.store, missing)) {
           bodyCache.set(ref, body)
           out.set(ref, body)
         }
@@ -299,11 +300,8 @@ export class OpLog {
         const review = reviews.get(k)
         batch.push(...projectionWrites(after, before.get(k), review, review, this.instance))
       }
-      await this.#purgeBodies(ops, pendingOps, batch)
-      for (const [k, op] of pendingOps) {
-        batch.push({ type: 'put', key: k, value: encodeOperation(op) })
-        batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
-      }
+      await purgeBodies(this.store, ops, pendingOps, batch)
+      batch.push(...logWrites(pendingOps))
       // We hold every operation of our own, in every layer.
       const advances: VectorAdvance[] = [{ prefix: '', layer: ALL_LAYERS, author: this.#self.author, counter }]
       const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
@@ -320,18 +318,7 @@ export class OpLog {
 
   /** Body bytes of operations by reference, read from their log entries (null when purged or absent). */
   async bodies(refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>> {
-    return this.#readBodies(refs.map(opRef))
-  }
-
-  async #readBodies(refs: readonly OpRef[]): Promise<Map<OpRef, Uint8Array | null>> {
-    const unique = [...new Set(refs)]
-    const raws = await this.store.getMany(unique.map((ref) => {
-      const i = ref.lastIndexOf(':')
-      return key.op(ref.slice(0, i), Number(ref.slice(i + 1)))
-    }))
-    const out = new Map<OpRef, Uint8Array | null>()
-    unique.forEach((ref, i) => out.set(ref, raws[i] ? decodeOperation(raws[i] as Uint8Array).body : null))
-    return out
+    return readBodies(this.store, refs.map(opRef))
   }
 
   /**
@@ -410,11 +397,8 @@ export class OpLog {
         else result.unchanged += 1
         if (conflictsOf(after).length > (prev ? conflictsOf(prev).length : 0)) result.conflicts += 1
       }
-      await this.#purgeBodies(fresh, pendingOps, batch)
-      for (const [k, op] of pendingOps) {
-        batch.push({ type: 'put', key: k, value: encodeOperation(op) })
-        batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
-      }
+      await purgeBodies(this.store, fresh, pendingOps, batch)
+      batch.push(...logWrites(pendingOps))
       const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
       batch.push(...this.#vectorWrites(raised), ...extra)
       if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
@@ -457,25 +441,6 @@ export class OpLog {
       batch.push(...projectionWrites(state, state, decision, prev, this.instance).filter((b) => !b.key.startsWith('R')))
       await this.store.write(batch)
     })
-  }
-
-  /** Drops the payload of every operation of a purged record written before the purge. */
-  async #purgeBodies(ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[]): Promise<void> {
-    for (const purge of ops) {
-      if (purge.type !== 'purge') continue
-      for (const [k, op] of pending) {
-        if (op.kind === purge.kind && op.id === purge.id && op.body && !dominates(op, purge)) pending.set(k, { ...op, body: null })
-      }
-      for await (const k of this.store.keys(prefixRange(key.recordOps(purge.kind, purge.id)))) {
-        const [, , author, counter] = parts(k)
-        const opKey = key.op(author, Number(counter))
-        if (pending.has(opKey)) continue
-        const raw = await this.store.get(opKey)
-        if (!raw) continue
-        const op = decodeOperation(raw)
-        if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: opKey, value: encodeOperation({ ...op, body: null }) })
-      }
-    }
   }
 
   #vectorWrites(advances: readonly VectorAdvance[]): BatchOp[] {
