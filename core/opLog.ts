@@ -10,7 +10,7 @@ import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
 import { applyToState, conflictsOf, survivesPurges, visibleLayers, type Head, type RecordState } from './merge.js'
 import { Mutex } from './mutex.js'
 import { decodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpRef, type OpType, type Operation } from './operation.js'
-import { projectionWrites, statusOf, type ReviewDecision } from './projection.js'
+import { indexWrites, projectionWrites, statusOf, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { rebuildProjections } from './rebuild.js'
 import { logWrites, purgeBodies, readBodies } from './logEntries.js'
@@ -438,7 +438,7 @@ export class OpLog {
       if (!state) throw pollenError('POLLEN_NOT_FOUND', `no ${kind} with id ${id}`)
       const prev = await this.review(kind, id)
       const batch: BatchOp[] = [{ type: 'put', key: key.review(kind, id), value: encodeValue(decision) }]
-      batch.push(...projectionWrites(state, state, decision, prev, this.instance).filter((b) => !b.key.startsWith('R')))
+      batch.push(...indexWrites(state, state, decision, prev, this.instance))
       await this.store.write(batch)
     })
   }

@@ -41,8 +41,23 @@ export function projectionWrites(
   reviewBefore: ReviewDecision | undefined,
   self: string,
 ): BatchOp[] {
+  return [{ type: 'put', key: key.state(after.kind, after.id), value: encodeState(after) }, ...indexWrites(after, before, reviewAfter, reviewBefore, self)]
+}
+
+/**
+ * The writes that move a record's review-status index entry and conflict entry from
+ * `before` to `after` (the state itself is written by the caller, or not at all when only
+ * the review decision changed).
+ */
+export function indexWrites(
+  after: RecordState,
+  before: RecordState | undefined,
+  reviewAfter: ReviewDecision | undefined,
+  reviewBefore: ReviewDecision | undefined,
+  self: string,
+): BatchOp[] {
   const { kind, id } = after
-  const out: BatchOp[] = [{ type: 'put', key: key.state(kind, id), value: encodeState(after) }]
+  const out: BatchOp[] = []
   const was = statusOf(before, reviewBefore, self)
   const now = statusOf(after, reviewAfter, self)
   if (was !== now) {
