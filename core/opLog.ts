@@ -7,23 +7,16 @@ import { ALL_LAYERS, CounterVectors, type VectorEntry } from './counterVector.js
 import { pollenError } from './errors.js'
 import { HybridClock } from './hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
-import { applyToState, conflictsOf, survivesPurges, visibleLayers, type Head, type RecordState } from './merge.js'
+import { applyToState, conflictsOf, survivesPurges, type RecordState } from './merge.js'
 import { Mutex } from './mutex.js'
-import { decodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpRef, type OpType, type Operation } from './operation.js'
+import { decodeOperation, equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from './operation.js'
 import { indexWrites, projectionWrites, statusOf, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { rebuildProjections } from './rebuild.js'
 import { logWrites, purgeBodies, readBodies } from './logEntries.js'
+import { LocalTransaction, type Transaction } from './transaction.js'
 
-/** One change a local transaction makes. */
-export interface LocalChange {
-  kind: string
-  id: string
-  partition: string
-  type: OpType
-  layer: string
-  body?: unknown
-}
+export type { LocalChange, Transaction } from './transaction.js'
 
 /** How one record fared in a batch (for sync results). */
 export type RecordEffect = 'new' | 'updated' | 'deleted' | 'unchanged'
@@ -61,23 +54,6 @@ interface SelfMeta {
 }
 
 const recordKey = (kind: string, id: string): string => `${kind}\u0000${id}`
-
-/** A local transaction under construction: reads see its own earlier changes. */
-export interface Transaction {
-  /** The record's state including this transaction's changes so far. */
-  state(kind: string, id: string): Promise<RecordState | undefined>
-  /** Adds one change; returns the operation it becomes. */
-  add(change: LocalChange): Promise<Operation>
-  /** Starts a new transaction group in the same batch (groups travel whole in one chunk). */
-  next(): void
-  /**
-   * Reads many records' states and review decisions in one storage call, and their visible
-   * winners' bodies in a second, ahead of `state` and `bodies`.
-   */
-  prefetch(kind: string, ids: readonly string[]): Promise<void>
-  /** Body bytes of operations (by reference), including ones this transaction added. */
-  bodies(refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>>
-}
 
 export class OpLog {
   readonly store: KVStore
@@ -215,93 +191,11 @@ export class OpLog {
    */
   async transact<T>(fn: (tx: Transaction) => Promise<T>): Promise<{ result: T; ops: Operation[] }> {
     return this.#mutex.run(async () => {
-      const before = new Map<string, RecordState | undefined>()
-      const current = new Map<string, RecordState | undefined>()
-      const reviews = new Map<string, ReviewDecision | undefined>()
-      const bodyCache = new Map<OpRef, Uint8Array | null>()
-      const ops: Operation[] = []
-      let counter = this.#self.counter
-      let txStart = counter + 1
-      const load = async (kind: string, id: string): Promise<RecordState | undefined> => {
-        const k = recordKey(kind, id)
-        if (!current.has(k)) {
-          const s = await this.state(kind, id)
-          before.set(k, s)
-          current.set(k, s)
-        }
-        return current.get(k)
-      }
-      const bodies = async (refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>> => {
-        const out = new Map<OpRef, Uint8Array | null>()
-        const missing: OpRef[] = []
-        for (const r of refs) {
-          const ref = opRef(r)
-          if (bodyCache.has(ref)) out.set(ref, bodyCache.get(ref) as Uint8Array | null)
-          else missing.push(ref)
-        }
-        for (const [ref, body] of await readBodies(this.store, missing)) {
-          bodyCache.set(ref, body)
-          out.set(ref, body)
-        }
-        return out
-      }
-      const tx: Transaction = {
-        state: load,
-        add: async (change) => {
-          const prev = await load(change.kind, change.id)
-          counter += 1
-          const op = makeOperation({
-            author: this.#self.author,
-            counter,
-            kind: change.kind,
-            id: change.id,
-            partition: prev?.partition ?? change.partition,
-            type: change.type,
-            layer: change.layer,
-            hlc: this.#clock.tick(),
-            tx: txStart,
-            deps: prev ? { ...prev.version } : {},
-            body: change.type === 'put' ? change.body : null,
-          })
-          current.set(recordKey(change.kind, change.id), applyToState(prev, op).state)
-          bodyCache.set(opRef(op), op.body)
-          ops.push(op)
-          return op
-        },
-        next: () => {
-          txStart = counter + 1
-        },
-        prefetch: async (kind, ids) => {
-          const wanted = [...new Set(ids)].filter((id) => !current.has(recordKey(kind, id)))
-          const raws = await this.store.getMany([...wanted.map((id) => key.state(kind, id)), ...wanted.map((id) => key.review(kind, id))])
-          const winners: Head[] = []
-          wanted.forEach((id, i) => {
-            const s = raws[i] ? decodeState(raws[i] as Uint8Array) : undefined
-            const review = raws[wanted.length + i]
-            before.set(recordKey(kind, id), s)
-            current.set(recordKey(kind, id), s)
-            reviews.set(recordKey(kind, id), review ? decodeValue<ReviewDecision>(review) : undefined)
-            if (s) winners.push(...Object.values(visibleLayers(s)))
-          })
-          await bodies(winners)
-        },
-        bodies,
-      }
+      const tx = new LocalTransaction(this.store, this.#self.author, this.#self.counter, this.#clock)
       const result = await fn(tx)
+      const { ops, counter } = tx
       if (ops.length === 0) return { result, ops }
-      const batch: BatchOp[] = []
-      const pendingOps = new Map<string, Operation>()
-      for (const op of ops) pendingOps.set(key.op(op.author, op.counter), op)
-      const touched = [...current.entries()].filter(([k, s]) => s && s !== before.get(k)) as [string, RecordState][]
-      const unread = touched.filter(([k]) => !reviews.has(k))
-      const raws = await this.store.getMany(unread.map(([, s]) => key.review(s.kind, s.id)))
-      unread.forEach(([k], i) => reviews.set(k, raws[i] ? decodeValue<ReviewDecision>(raws[i] as Uint8Array) : undefined))
-      for (const [k, after] of touched) {
-        const review = reviews.get(k)
-        batch.push(...projectionWrites(after, before.get(k), review, review, this.instance))
-      }
-      await purgeBodies(this.store, ops, pendingOps, batch)
-      batch.push(...logWrites(pendingOps))
+      const batch = await tx.writes(this.instance)
       // We hold every operation of our own, in every layer.
       const advances: VectorAdvance[] = [{ prefix: '', layer: ALL_LAYERS, author: this.#self.author, counter }]
       const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
