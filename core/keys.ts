@@ -77,9 +77,9 @@ type PackedHead = [number, number, number, number, number[]]
 
 /**
  * Encodes a record state as a positional array. Every author a state names (heads, their
- * deps) is also a key of its version — the version is the pointwise maximum of every applied
- * operation and its deps — so authors are written once, in the version, and referred to by
- * index. applyToState keeps every part in canonical order (sorted version keys, heads sorted
+ * deps, the first operation) is also a key of its version — the version is the pointwise
+ * maximum of every applied operation and its deps — so authors are written once, in the
+ * version, and referred to by index. applyToState keeps every part in canonical order (sorted version keys, heads sorted
  * by author and counter, sorted deps) and layers are written sorted here, so states reached
  * through different arrival orders, or by a rebuild, are byte-identical.
  */
@@ -104,11 +104,11 @@ export function encodeState(s: RecordState): Uint8Array {
   }
   const layers: (string | PackedHead[])[] = []
   for (const l of Object.keys(s.layers).sort()) layers.push(l, s.layers[l].map(head))
-  return pack([STATE_FORMAT, s.kind, s.id, s.partition, authors, version, s.first.hlc, s.first.author, s.deletes.map(head), s.purges.map(head), layers])
+  return pack([STATE_FORMAT, s.kind, s.id, s.partition, authors, version, s.first.hlc, ix(s.first.author), s.deletes.map(head), s.purges.map(head), layers])
 }
 
 export function decodeState(bytes: Uint8Array): RecordState {
-  const raw = unpack(bytes) as [number, string, string, string, string[], number[], number, string, PackedHead[], PackedHead[], (string | PackedHead[])[]]
+  const raw = unpack(bytes) as [number, string, string, string, string[], number[], number, number, PackedHead[], PackedHead[], (string | PackedHead[])[]]
   if (!Array.isArray(raw) || raw[0] !== STATE_FORMAT) throw pollenError('POLLEN_STORAGE', 'a stored record state has an unknown format: run `pollen rebuild`')
   const [, kind, id, partition, authors, counts, firstHlc, firstAuthor, deletes, purges, flatLayers] = raw
   const version: Counters = {}
@@ -120,5 +120,5 @@ export function decodeState(bytes: Uint8Array): RecordState {
   }
   const layers: Record<string, Head[]> = {}
   for (let i = 0; i < flatLayers.length; i += 2) layers[flatLayers[i] as string] = (flatLayers[i + 1] as PackedHead[]).map(head)
-  return { kind, id, partition, version, first: { hlc: firstHlc, author: firstAuthor }, deletes: deletes.map(head), purges: purges.map(head), layers }
+  return { kind, id, partition, version, first: { hlc: firstHlc, author: authors[firstAuthor] }, deletes: deletes.map(head), purges: purges.map(head), layers }
 }
