@@ -5,7 +5,7 @@
  * | prefix | key                                   | value                      |
  * |--------|---------------------------------------|----------------------------|
  * | L      | author, counter                       | operation (msgpack array)  |
- * | I      | kind, id, author, counter             | empty: the record's ops    |
+ * | I      | kind, id, author, first counter       | counters of one batch      |
  * | R      | kind, id                              | record state (projection)  |
  * | S      | status, kind, id                      | empty: review-status index |
  * | C      | kind, id                              | conflicts (projection)     |
@@ -16,7 +16,10 @@
  * | H      | peer, time                            | sync history               |
  */
 import { pack, unpack } from './msgpack.js'
-import type { RecordState } from './merge.js'
+import type { Counters } from './counterVector.js'
+import { pollenError } from './errors.js'
+import type { Head, RecordState } from './merge.js'
+import type { OpType } from './operation.js'
 
 const SEP = '\u0000'
 
@@ -65,18 +68,57 @@ export function decodeValue<T>(bytes: Uint8Array): T {
   return unpack(bytes) as T
 }
 
+const TYPES: readonly OpType[] = ['put', 'delete', 'purge']
+/** Format tag of a stored state: a state in another format is refused, not misread. */
+const STATE_FORMAT = 2
+
+/** One head as stored: [author index, counter, type index, hlc, [author index, counter, …]]. */
+type PackedHead = [number, number, number, number, number[]]
+
 /**
- * Encodes a record state. applyToState keeps every part in canonical order (sorted version
- * keys, heads sorted by author and counter, sorted deps), and the fields are written in a
- * fixed order here, so states reached through different arrival orders, or by a rebuild,
- * are byte-identical.
+ * Encodes a record state as a positional array. Every author a state names (heads, their
+ * deps, the first operation) is also a key of its version — the version is the pointwise
+ * maximum of every applied operation and its deps — so authors are written once, in the
+ * version, and referred to by index. applyToState keeps every part in canonical order (sorted version keys, heads sorted
+ * by author and counter, sorted deps) and layers are written sorted here, so states reached
+ * through different arrival orders, or by a rebuild, are byte-identical.
  */
 export function encodeState(s: RecordState): Uint8Array {
-  const layers: Record<string, RecordState['layers'][string]> = {}
-  for (const l of Object.keys(s.layers).sort()) layers[l] = s.layers[l]
-  return pack({ kind: s.kind, id: s.id, partition: s.partition, version: s.version, first: { hlc: s.first.hlc, author: s.first.author }, deletes: s.deletes, purges: s.purges, layers })
+  const authors = Object.keys(s.version)
+  const index = new Map<string, number>()
+  const version: number[] = []
+  authors.forEach((a, i) => {
+    index.set(a, i)
+    version.push(s.version[a])
+  })
+  const ix = (a: string): number => {
+    const i = index.get(a)
+    // A programmer error (applyToState always merges heads and deps into the version).
+    if (i === undefined) throw new TypeError(`record state ${s.kind}/${s.id} names author ${a} outside its version`)
+    return i
+  }
+  const head = (h: Head): PackedHead => {
+    const deps: number[] = []
+    for (const a in h.deps) deps.push(ix(a), h.deps[a])
+    return [ix(h.author), h.counter, TYPES.indexOf(h.type), h.hlc, deps]
+  }
+  const layers: (string | PackedHead[])[] = []
+  for (const l of Object.keys(s.layers).sort()) layers.push(l, s.layers[l].map(head))
+  return pack([STATE_FORMAT, s.kind, s.id, s.partition, authors, version, s.first.hlc, ix(s.first.author), s.deletes.map(head), s.purges.map(head), layers])
 }
 
 export function decodeState(bytes: Uint8Array): RecordState {
-  return unpack(bytes) as RecordState
+  const raw = unpack(bytes) as [number, string, string, string, string[], number[], number, number, PackedHead[], PackedHead[], (string | PackedHead[])[]]
+  if (!Array.isArray(raw) || raw[0] !== STATE_FORMAT) throw pollenError('POLLEN_STORAGE', 'a stored record state has an unknown format: run `pollen rebuild`')
+  const [, kind, id, partition, authors, counts, firstHlc, firstAuthor, deletes, purges, flatLayers] = raw
+  const version: Counters = {}
+  authors.forEach((a, i) => (version[a] = counts[i]))
+  const head = ([a, counter, type, hlc, flat]: PackedHead): Head => {
+    const deps: Counters = {}
+    for (let i = 0; i < flat.length; i += 2) deps[authors[flat[i]]] = flat[i + 1]
+    return { author: authors[a], counter, type: TYPES[type], hlc, deps }
+  }
+  const layers: Record<string, Head[]> = {}
+  for (let i = 0; i < flatLayers.length; i += 2) layers[flatLayers[i] as string] = (flatLayers[i + 1] as PackedHead[]).map(head)
+  return { kind, id, partition, version, first: { hlc: firstHlc, author: authors[firstAuthor] }, deletes: deletes.map(head), purges: purges.map(head), layers }
 }

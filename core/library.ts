@@ -117,17 +117,20 @@ export class Library {
     }
     const partition = state?.partition ?? input.partition ?? this.#opts.defaultPartition
     const winners = state ? visibleLayers(state) : {}
-    const currentSource = live && winners[''] ? (decodeBody(winners['']) as { source?: Source } | null)?.source : undefined
+    const current = live ? await tx.bodies(Object.values(winners)) : new Map<OpRef, Uint8Array | null>()
+    const bodyOfWinner = (layer: string): Uint8Array | null => (live && winners[layer] ? current.get(opRef(winners[layer])) ?? null : null)
+    const currentSource = (bodyOf<{ source?: Source }>({ body: bodyOfWinner('') }) ?? undefined)?.source
     const source: Source = currentSource ?? { instance: this.log.instance, ...this.#opts.source }
     const bodies = splitResource(input, source)
     // A put replaces the resource: languages it no longer has get an empty text layer.
     if (live) for (const layer of Object.keys(winners)) if (layer !== '' && !bodies.has(layer)) bodies.set(layer, {})
     let wrote = 0
     for (const [layer, body] of bodies) {
-      const current = live ? winners[layer] : undefined
+      const winner = live ? winners[layer] : undefined
       const heads = state?.layers[layer] ?? []
-      if (current && heads.length === 1 && current.body && equalBytes(current.body, encodeBody(body))) continue
-      if (!current && layer !== '' && Object.keys(body).length === 0) continue
+      const held = bodyOfWinner(layer)
+      if (winner && heads.length === 1 && held && equalBytes(held, encodeBody(body))) continue
+      if (!winner && layer !== '' && Object.keys(body).length === 0) continue
       await tx.add({ kind: RESOURCE, id: input.id, partition, type: 'put', layer, body })
       wrote += 1
     }
@@ -149,7 +152,7 @@ export class Library {
   /** One resource in any review status, or POLLEN_NOT_FOUND. */
   async get(id: string): Promise<ResourceView> {
     const state = await this.log.state(RESOURCE, id)
-    const view = state ? resourceView(state, await this.log.review(RESOURCE, id), this.log.instance) : null
+    const view = state ? resourceView(state, await this.log.review(RESOURCE, id), this.log.instance, await this.log.bodies(Object.values(visibleLayers(state)))) : null
     if (!view) throw pollenError('POLLEN_NOT_FOUND', `no resource with id ${id}`)
     return view
   }
@@ -195,7 +198,7 @@ export class Library {
     for await (const [, v] of this.log.store.range(prefixRange(key.conflicts()))) {
       const entry = decodeValue<ConflictEntry>(v)
       const state = await this.log.state(entry.kind, entry.id)
-      if (state) out.push(conflictView(state))
+      if (state) out.push(conflictView(state, await this.log.bodies(Object.values(state.layers).flat())))
     }
     return out
   }
@@ -214,7 +217,8 @@ export class Library {
       if (head.type !== 'put') {
         await tx.add({ kind: RESOURCE, id, partition: state.partition, type: head.type, layer: '' })
       } else {
-        await tx.add({ kind: RESOURCE, id, partition: state.partition, type: 'put', layer: conflict.layer, body: decodeBody(head) ?? {} })
+        const body = (await tx.bodies([head])).get(keep) ?? null
+        await tx.add({ kind: RESOURCE, id, partition: state.partition, type: 'put', layer: conflict.layer, body: bodyOf({ body }) ?? {} })
       }
     })
   }
@@ -226,17 +230,14 @@ export class Library {
   }
 }
 
-function decodeBody(h: Head): unknown {
-  return bodyOf(h)
+function headView(h: Head, bodies: ReadonlyMap<OpRef, Uint8Array | null>): HeadView {
+  return { op: opRef(h), type: h.type, time: new Date(Math.floor(h.hlc / 4096)).toISOString(), author: h.author, body: bodyOf({ body: bodies.get(opRef(h)) ?? null }) }
 }
 
-function headView(h: Head): HeadView {
-  return { op: opRef(h), type: h.type, time: new Date(Math.floor(h.hlc / 4096)).toISOString(), author: h.author, body: decodeBody(h) }
-}
-
-function conflictView(state: RecordState): ConflictView {
+/** A record's conflicts as shown to a user; `bodies` holds the body bytes of its heads. */
+function conflictView(state: RecordState, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ConflictView {
   const titleLayer = Object.entries(visibleLayers(state)).find(([l]) => l !== '')
-  const title = titleLayer ? (decodeBody(titleLayer[1]) as { title?: string } | null)?.title : undefined
+  const title = titleLayer ? bodyOf<{ title?: string }>({ body: bodies.get(opRef(titleLayer[1])) ?? null })?.title : undefined
   return {
     id: state.id,
     kind: state.kind,
@@ -244,7 +245,7 @@ function conflictView(state: RecordState): ConflictView {
     ...(title ? { title } : {}),
     layers: conflictsOf(state).map((c) => {
       const heads = state.layers[c.layer]
-      const byRef = (r: OpRef) => headView(heads.find((h) => opRef(h) === r) as Head)
+      const byRef = (r: OpRef) => headView(heads.find((h) => opRef(h) === r) as Head, bodies)
       return { layer: c.layer, winner: byRef(c.winner), losers: c.losers.map(byRef) }
     }),
   }

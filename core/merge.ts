@@ -9,15 +9,17 @@
 import type { Counters } from './counterVector.js'
 import { dominates, instanceOf, opRef, type OpType, type Operation, type OpRef } from './operation.js'
 
-/** What the state keeps of one head operation. */
+/**
+ * What the state keeps of one head operation: enough to order heads and pick winners. The
+ * body stays in the operation's log entry (read when a view is assembled), so a change does
+ * not write every head's body again into the state.
+ */
 export interface Head {
   author: string
   counter: number
   type: OpType
   hlc: number
   deps: Counters
-  /** Body bytes for puts (null once purged). */
-  body: Uint8Array | null
 }
 
 /** The merged state of one record, stored as a projection. */
@@ -43,7 +45,7 @@ export type ApplyEffect = 'new' | 'updated' | 'unchanged'
 export function headOf(op: Operation): Head {
   const deps: Counters = {}
   for (const a of Object.keys(op.deps).sort()) deps[a] = op.deps[a]
-  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps, body: op.body }
+  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps }
 }
 
 /** The instance a record belongs to: the author of its earliest operation. */
@@ -116,11 +118,10 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
     state.partition = op.partition
   }
   let changed = prev === undefined || state.first !== base.first
-  const kept = survivesPurges(base, op) ? op : { ...op, body: null }
 
   if (op.type === 'put') {
     const current = state.layers[op.layer] ?? base.deletes
-    const next = addMaximal(current, kept)
+    const next = addMaximal(current, op)
     // A layer exists once any of its operations arrived, even one a delete already saw:
     // otherwise whether it exists would depend on arrival order.
     if (next || !state.layers[op.layer]) {
@@ -130,21 +131,19 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
     return { state, changed }
   }
 
-  const deletes = addMaximal(base.deletes, kept)
+  const deletes = addMaximal(base.deletes, op)
   if (deletes) {
     state.deletes = deletes
     changed = true
   }
   for (const layer of Object.keys(state.layers)) {
-    const next = addMaximal(state.layers[layer], kept)
+    const next = addMaximal(state.layers[layer], op)
     if (next) state.layers[layer] = next
   }
   if (op.type === 'purge') {
-    const purges = addMaximal(base.purges, kept)
+    // The bodies it drops live in the log entries (OpLog rewrites them in the same batch).
+    const purges = addMaximal(base.purges, op)
     if (purges) state.purges = purges
-    for (const layer of Object.keys(state.layers)) {
-      state.layers[layer] = state.layers[layer].map((h) => (h.body && !dominates(h, op) ? { ...h, body: null } : h))
-    }
     changed = true
   }
   return { state, changed }

@@ -9,20 +9,14 @@ import { HybridClock } from './hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
 import { applyToState, conflictsOf, survivesPurges, type RecordState } from './merge.js'
 import { Mutex } from './mutex.js'
-import { decodeOperation, dominates, encodeOperation, equalBytes, instanceOf, makeOperation, opRef, verifyOperation, type OpType, type Operation } from './operation.js'
-import { projectionWrites, statusOf, type ReviewDecision } from './projection.js'
+import { decodeOperation, equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from './operation.js'
+import { indexWrites, projectionWrites, statusOf, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { rebuildProjections } from './rebuild.js'
+import { logWrites, purgeBodies, readBodies } from './logEntries.js'
+import { LocalTransaction, type Transaction } from './transaction.js'
 
-/** One change a local transaction makes. */
-export interface LocalChange {
-  kind: string
-  id: string
-  partition: string
-  type: OpType
-  layer: string
-  body?: unknown
-}
+export type { LocalChange, Transaction } from './transaction.js'
 
 /** How one record fared in a batch (for sync results). */
 export type RecordEffect = 'new' | 'updated' | 'deleted' | 'unchanged'
@@ -60,18 +54,6 @@ interface SelfMeta {
 }
 
 const recordKey = (kind: string, id: string): string => `${kind}\u0000${id}`
-
-/** A local transaction under construction: reads see its own earlier changes. */
-export interface Transaction {
-  /** The record's state including this transaction's changes so far. */
-  state(kind: string, id: string): Promise<RecordState | undefined>
-  /** Adds one change; returns the operation it becomes. */
-  add(change: LocalChange): Promise<Operation>
-  /** Starts a new transaction group in the same batch (groups travel whole in one chunk). */
-  next(): void
-  /** Reads many records' states in one storage call ahead of `state`. */
-  prefetch(kind: string, ids: readonly string[]): Promise<void>
-}
 
 export class OpLog {
   readonly store: KVStore
@@ -209,71 +191,11 @@ export class OpLog {
    */
   async transact<T>(fn: (tx: Transaction) => Promise<T>): Promise<{ result: T; ops: Operation[] }> {
     return this.#mutex.run(async () => {
-      const before = new Map<string, RecordState | undefined>()
-      const current = new Map<string, RecordState | undefined>()
-      const ops: Operation[] = []
-      let counter = this.#self.counter
-      let txStart = counter + 1
-      const load = async (kind: string, id: string): Promise<RecordState | undefined> => {
-        const k = recordKey(kind, id)
-        if (!current.has(k)) {
-          const s = await this.state(kind, id)
-          before.set(k, s)
-          current.set(k, s)
-        }
-        return current.get(k)
-      }
-      const tx: Transaction = {
-        state: load,
-        add: async (change) => {
-          const prev = await load(change.kind, change.id)
-          counter += 1
-          const op = makeOperation({
-            author: this.#self.author,
-            counter,
-            kind: change.kind,
-            id: change.id,
-            partition: prev?.partition ?? change.partition,
-            type: change.type,
-            layer: change.layer,
-            hlc: this.#clock.tick(),
-            tx: txStart,
-            deps: prev ? { ...prev.version } : {},
-            body: change.type === 'put' ? change.body : null,
-          })
-          current.set(recordKey(change.kind, change.id), applyToState(prev, op).state)
-          ops.push(op)
-          return op
-        },
-        next: () => {
-          txStart = counter + 1
-        },
-        prefetch: async (kind, ids) => {
-          const wanted = [...new Set(ids)].filter((id) => !current.has(recordKey(kind, id)))
-          const raws = await this.store.getMany(wanted.map((id) => key.state(kind, id)))
-          wanted.forEach((id, i) => {
-            const s = raws[i] ? decodeState(raws[i] as Uint8Array) : undefined
-            before.set(recordKey(kind, id), s)
-            current.set(recordKey(kind, id), s)
-          })
-        },
-      }
+      const tx = new LocalTransaction(this.store, this.#self.author, this.#self.counter, this.#clock)
       const result = await fn(tx)
+      const { ops, counter } = tx
       if (ops.length === 0) return { result, ops }
-      const batch: BatchOp[] = []
-      const pendingOps = new Map<string, Operation>()
-      for (const op of ops) pendingOps.set(key.op(op.author, op.counter), op)
-      const touched = [...current.entries()].filter(([k, s]) => s && s !== before.get(k)) as [string, RecordState][]
-      const reviews = await this.store.getMany(touched.map(([, s]) => key.review(s.kind, s.id)))
-      touched.forEach(([k, after], i) => {
-        const review = reviews[i] ? decodeValue<ReviewDecision>(reviews[i] as Uint8Array) : undefined
-        batch.push(...projectionWrites(after, before.get(k), review, review, this.instance))
-      })
-      await this.#purgeBodies(ops, pendingOps, batch)
-      for (const [k, op] of pendingOps) {
-        batch.push({ type: 'put', key: k, value: encodeOperation(op) })
-        batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
-      }
+      const batch = await tx.writes(this.instance)
       // We hold every operation of our own, in every layer.
       const advances: VectorAdvance[] = [{ prefix: '', layer: ALL_LAYERS, author: this.#self.author, counter }]
       const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
@@ -288,6 +210,11 @@ export class OpLog {
     })
   }
 
+  /** Body bytes of operations by reference, read from their log entries (null when purged or absent). */
+  async bodies(refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>> {
+    return readBodies(this.store, refs.map(opRef))
+  }
+
   /**
    * Applies operations received from a peer in one atomic batch, with the vector claims the
    * chunk allows. Every operation is verified first; a counter reused with other content, or
@@ -299,21 +226,25 @@ export class OpLog {
     return this.#mutex.run(async () => {
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
       // One storage read for everything the batch needs: held copies, states, review decisions.
+      // An operation above the highest counter held for its author cannot be held: no read.
       const recordKeys = [...new Set(incoming.map((op) => recordKey(op.kind, op.id)))]
       const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
+      const maybeHeld = incoming.filter((op) => op.counter <= this.maxHeld(op.author))
       const values = await this.store.getMany([
-        ...incoming.map((op) => key.op(op.author, op.counter)),
+        ...maybeHeld.map((op) => key.op(op.author, op.counter)),
         ...pairs.map(([kind, id]) => key.state(kind, id)),
         ...pairs.map(([kind, id]) => key.review(kind, id)),
       ])
-      const existing = values.slice(0, incoming.length)
-      const states = values.slice(incoming.length, incoming.length + pairs.length)
-      const reviews = values.slice(incoming.length + pairs.length)
+      const existing = new Map<Operation, Uint8Array | undefined>()
+      maybeHeld.forEach((op, i) => existing.set(op, values[i]))
+      const states = values.slice(maybeHeld.length, maybeHeld.length + pairs.length)
+      const reviews = values.slice(maybeHeld.length + pairs.length)
       const fresh: Operation[] = []
       const seen = new Map<string, Operation>()
-      incoming.forEach((op, i) => {
+      incoming.forEach((op) => {
         const k = key.op(op.author, op.counter)
-        const held = existing[i] ? decodeOperation(existing[i] as Uint8Array) : seen.get(k)
+        const raw = existing.get(op)
+        const held = raw ? decodeOperation(raw) : seen.get(k)
         if (op.author === this.#self.author && op.counter > this.#self.counter) {
           throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
         }
@@ -360,11 +291,8 @@ export class OpLog {
         else result.unchanged += 1
         if (conflictsOf(after).length > (prev ? conflictsOf(prev).length : 0)) result.conflicts += 1
       }
-      await this.#purgeBodies(fresh, pendingOps, batch)
-      for (const [k, op] of pendingOps) {
-        batch.push({ type: 'put', key: k, value: encodeOperation(op) })
-        batch.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, op.counter), value: new Uint8Array(0) })
-      }
+      await purgeBodies(this.store, fresh, pendingOps, batch)
+      batch.push(...logWrites(pendingOps))
       const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
       batch.push(...this.#vectorWrites(raised), ...extra)
       if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
@@ -404,28 +332,9 @@ export class OpLog {
       if (!state) throw pollenError('POLLEN_NOT_FOUND', `no ${kind} with id ${id}`)
       const prev = await this.review(kind, id)
       const batch: BatchOp[] = [{ type: 'put', key: key.review(kind, id), value: encodeValue(decision) }]
-      batch.push(...projectionWrites(state, state, decision, prev, this.instance).filter((b) => !b.key.startsWith('R')))
+      batch.push(...indexWrites(state, state, decision, prev, this.instance))
       await this.store.write(batch)
     })
-  }
-
-  /** Drops the payload of every operation of a purged record written before the purge. */
-  async #purgeBodies(ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[]): Promise<void> {
-    for (const purge of ops) {
-      if (purge.type !== 'purge') continue
-      for (const [k, op] of pending) {
-        if (op.kind === purge.kind && op.id === purge.id && op.body && !dominates(op, purge)) pending.set(k, { ...op, body: null })
-      }
-      for await (const k of this.store.keys(prefixRange(key.recordOps(purge.kind, purge.id)))) {
-        const [, , author, counter] = parts(k)
-        const opKey = key.op(author, Number(counter))
-        if (pending.has(opKey)) continue
-        const raw = await this.store.get(opKey)
-        if (!raw) continue
-        const op = decodeOperation(raw)
-        if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: opKey, value: encodeOperation({ ...op, body: null }) })
-      }
-    }
   }
 
   #vectorWrites(advances: readonly VectorAdvance[]): BatchOp[] {
@@ -452,7 +361,7 @@ function encodeStateChanged(a: RecordState, b: RecordState): boolean {
 // Two states of one record differ in what readers see only if some layer's heads differ.
 function versionKeyed(s: RecordState): string[] {
   const out: string[] = []
-  for (const l of Object.keys(s.layers).sort()) out.push(l, ...s.layers[l].map((h) => `${h.author}:${h.counter}:${h.body ? 1 : 0}`).sort())
+  for (const l of Object.keys(s.layers).sort()) out.push(l, ...s.layers[l].map((h) => `${h.author}:${h.counter}`).sort())
   out.push('|', ...s.deletes.map((h) => `${h.author}:${h.counter}`).sort())
   return out
 }

@@ -59,8 +59,14 @@ export function instanceOf(author: string): string {
   return i === -1 ? author : author.slice(0, i)
 }
 
-export function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(oneShotHash('sha256', bytes, 'buffer'))
+export function sha256(bytes: Uint8Array | string): Uint8Array {
+  // A view of the digest's own memory: no second copy per hash (this runs twice per operation).
+  const digest = oneShotHash('sha256', bytes, 'buffer')
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length)
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
 }
 
 function sortedDeps(deps: Counters): (string | number)[] {
@@ -75,8 +81,9 @@ function sortedDeps(deps: Counters): (string | number)[] {
  * easy to reproduce in another implementation.
  */
 export function computeHash(op: Omit<Operation, 'hash' | 'body'>): Uint8Array {
-  const header = [1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.bodyHash ? Buffer.from(op.bodyHash).toString('hex') : null]
-  return sha256(Buffer.from(JSON.stringify(header), 'utf8'))
+  const header = [1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.bodyHash ? hex(op.bodyHash) : null]
+  // Hashing the string hashes its UTF-8 bytes without an intermediate Buffer.
+  return sha256(JSON.stringify(header))
 }
 
 /** Bodies are UTF-8 JSON bytes: the author's exact bytes travel and are hashed. */
@@ -87,10 +94,28 @@ export function encodeBody(body: unknown): Uint8Array {
 /** Builds a complete operation (body hash and content hash) from its fields. */
 export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'body'> & { body: unknown }): Operation {
   const body = fields.body === null || fields.body === undefined ? null : encodeBody(fields.body)
-  const bodyHash = body ? sha256(body) : null
-  const op: Omit<Operation, 'hash'> = { ...fields, body, bodyHash }
-  return { ...op, hash: computeHash(op) }
+  // One object of one shape, its hash filled in place: no spread copies on the append path.
+  const op: Operation = {
+    author: fields.author,
+    counter: fields.counter,
+    kind: fields.kind,
+    id: fields.id,
+    partition: fields.partition,
+    type: fields.type,
+    layer: fields.layer,
+    hlc: fields.hlc,
+    tx: fields.tx,
+    deps: fields.deps,
+    body,
+    bodyHash: body ? sha256(body) : null,
+    hash: EMPTY_HASH,
+  }
+  op.hash = computeHash(op)
+  return op
 }
+
+/** Placeholder while an operation's hash is computed (never stored or compared). */
+const EMPTY_HASH = new Uint8Array(0)
 
 /** Decodes an operation's body (null when deleted or purged); throws POLLEN_BAD_MESSAGE on bad JSON. */
 export function bodyOf<T = unknown>(op: Pick<Operation, 'body'>): T | null {

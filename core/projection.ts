@@ -3,7 +3,7 @@
  * resource view. Computed from state alone (plus the local review decision), so incremental
  * maintenance and a rebuild from the log write the same bytes.
  */
-import { bodyOf } from './operation.js'
+import { bodyOf, opRef, type OpRef } from './operation.js'
 import { hlcIso } from './hlc.js'
 import { conflictsOf, isLive, originOf, visibleLayers, type LayerConflict, type RecordState } from './merge.js'
 import { assembleResource, type ResourceView, type ReviewStatus } from './resource.js'
@@ -41,8 +41,23 @@ export function projectionWrites(
   reviewBefore: ReviewDecision | undefined,
   self: string,
 ): BatchOp[] {
+  return [{ type: 'put', key: key.state(after.kind, after.id), value: encodeState(after) }, ...indexWrites(after, before, reviewAfter, reviewBefore, self)]
+}
+
+/**
+ * The writes that move a record's review-status index entry and conflict entry from
+ * `before` to `after` (the state itself is written by the caller, or not at all when only
+ * the review decision changed).
+ */
+export function indexWrites(
+  after: RecordState,
+  before: RecordState | undefined,
+  reviewAfter: ReviewDecision | undefined,
+  reviewBefore: ReviewDecision | undefined,
+  self: string,
+): BatchOp[] {
   const { kind, id } = after
-  const out: BatchOp[] = [{ type: 'put', key: key.state(kind, id), value: encodeState(after) }]
+  const out: BatchOp[] = []
   const was = statusOf(before, reviewBefore, self)
   const now = statusOf(after, reviewAfter, self)
   if (was !== now) {
@@ -59,19 +74,23 @@ export function projectionWrites(
   return out
 }
 
-/** The resource view of a state, or null when the record is deleted. */
-export function resourceView(state: RecordState, review: ReviewDecision | undefined, self: string): ResourceView | null {
+/**
+ * The resource view of a state, or null when the record is deleted. `bodies` holds the body
+ * bytes of (at least) the visible winners by op reference: the state keeps no bodies, they
+ * are read from the winners' log entries.
+ */
+export function resourceView(state: RecordState, review: ReviewDecision | undefined, self: string, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ResourceView | null {
   const status = statusOf(state, review, self)
   if (!status) return null
   const winners = visibleLayers(state)
-  const bodies = new Map<string, unknown>()
+  const layers = new Map<string, unknown>()
   let updated = 0
   for (const [layer, head] of Object.entries(winners)) {
     if (head.hlc > updated) updated = head.hlc
-    bodies.set(layer, bodyOf(head) ?? {})
+    layers.set(layer, bodyOf({ body: bodies.get(opRef(head)) ?? null }) ?? {})
   }
   return assembleResource(
     { id: state.id, partition: state.partition, origin: originOf(state), updated: hlcIso(updated), status, conflicts: conflictsOf(state).length },
-    bodies,
+    layers,
   )
 }

@@ -6,7 +6,7 @@
 import { decodeOperation } from './operation.js'
 import { decodeState, decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
 import { applyToState, type RecordState } from './merge.js'
-import { projectionWrites, type ReviewDecision } from './projection.js'
+import { indexWrites, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /** What rebuild needs of the log (kept narrow to avoid a cycle with OpLog). */
@@ -80,7 +80,7 @@ export async function rebuildProjections(log: RebuildTarget, onProgress?: (done:
   for await (const [, v] of store.range(prefixRange(key.states()))) {
     const state = decodeState(v)
     const review = reviews.get(`${state.kind}\u0000${state.id}`)
-    batch.push(...projectionWrites(state, undefined, review, review, log.instance).filter((b) => !b.key.startsWith('R')))
+    batch.push(...indexWrites(state, undefined, review, review, log.instance))
     records += 1
     if (batch.length >= BATCH_WRITES) {
       await store.write(batch)

@@ -4,7 +4,8 @@
  */
 import t, { type Test } from 'tap'
 import { isPollenError } from '../../core/errors.js'
-import { encodeState } from '../../core/keys.js'
+import { decodeState, encodeState, key } from '../../core/keys.js'
+import { pack } from '../../core/msgpack.js'
 import { applyToState, conflictsOf, isLive, originOf, winnerOf, type RecordState } from '../../core/merge.js'
 import { makeOperation, opRef, verifyOperation, type OpType, type Operation } from '../../core/operation.js'
 import { allOps, memoryInstance, projectionDump, type TestInstance } from '../helpers/instances.js'
@@ -68,6 +69,23 @@ t.test('pure: a concurrent delete beats a put and the put is a loser', async (t)
   const s = merged(t, [create, put, del])
   t.notOk(isLive(s), 'the record is deleted')
   t.same(conflictsOf(s), [{ layer: '', winner: opRef(del), losers: [opRef(put)] }])
+})
+
+t.test('pure: a stored state decodes to the same state and re-encodes to the same bytes', async (t) => {
+  const create = op(A, 1, { hlc: 100, layer: '' })
+  const en = op(A, 2, { hlc: 110, deps: { [A]: 1 } })
+  const edit = op(F, 1, { hlc: 300, deps: { [A]: 2 } })
+  const rival = op(B, 1, { hlc: 310, deps: { [A]: 2 } })
+  const purge = op(C, 1, { hlc: 320, type: 'purge', deps: { [A]: 2 } })
+  const s = merged(t, [create, en, edit, rival, purge])
+  t.same(Object.keys(s.version), [A, B, C, F], 'four authors in the version')
+  t.ok(s.purges.length === 1 && s.layers.en.length === 3, 'a purge and three concurrent heads in one layer')
+  const bytes = encodeState(s)
+  const back = decodeState(bytes)
+  t.same(back, s, 'decoding gives the same state')
+  t.same(Buffer.from(encodeState(back)), Buffer.from(bytes), 're-encoding gives the same bytes')
+  for (const a of [A, B, C, F]) t.equal(Buffer.from(bytes).toString('latin1').split(a).length - 1, 1, `author ${a[0]}… is written once`)
+  t.throws(() => decodeState(pack({ kind: 'resource', id: 'r1' })), { code: 'POLLEN_STORAGE' }, 'a state in another format is refused')
 })
 
 t.test('pure: origin beats a later non-origin put; then later timestamp; then higher author', async (t) => {
@@ -231,7 +249,10 @@ t.test('instances: purge drops earlier bodies from the log; ops still verify', a
     for (const o of ops) t.doesNotThrow(() => verifyOperation(o), `${name}: ${o.type} ${opRef(o)} still verifies`)
     t.equal((await x.log.getOp(A, 1))?.body, null, `${name}: getOp gives the first op without body`)
     const state = (await x.log.state('resource', id)) as RecordState
-    t.same(Object.values(state.layers).flat().filter((h) => h.body !== null), [], `${name}: no head keeps a body`)
+    const heads = Object.values(state.layers).flat()
+    t.ok(heads.some((h) => h.type === 'put'), `${name}: the record has put heads (b's concurrent put)`)
+    t.same([...(await x.log.bodies(heads)).values()].filter((b) => b !== null), [], `${name}: no head's body can be read`)
+    t.notOk(Buffer.from((await x.store.get(key.state('resource', id))) as Uint8Array).includes('secret'), `${name}: the state holds no text`)
   }
   await a.lib.put({ id, title: { en: 'public again' } })
   await send(a, b)

@@ -1,0 +1,82 @@
+/**
+ * The log's own entries: operations (`L`), the record index (`I`) that finds a record's
+ * operations when a purge drops their bodies, and body reads for views. Kept apart from
+ * OpLog so the write path's batch shape is decided in one place.
+ */
+import { decodeValue, encodeValue, key, parts } from './keys.js'
+import { decodeOperation, dominates, encodeOperation, type OpRef, type Operation } from './operation.js'
+import { prefixRange, type BatchOp, type KVStore } from './store.js'
+
+/**
+ * The batch writes for operations about to be stored (keyed by their `L` key): one `L` entry
+ * each, and one `I` entry per record and author listing that author's counters in the batch.
+ * A local transaction writes a resource as four consecutive operations, and a chunk carries
+ * them together, so grouping writes one index entry where there were four: every entry costs
+ * the native batch call more than its bytes do.
+ */
+export function logWrites(pending: ReadonlyMap<string, Operation>): BatchOp[] {
+  const out: BatchOp[] = []
+  const groups = new Map<string, { op: Operation; counters: number[] }>()
+  for (const [k, op] of pending) {
+    out.push({ type: 'put', key: k, value: encodeOperation(op) })
+    const g = `${op.kind}\u0000${op.id}\u0000${op.author}`
+    const group = groups.get(g)
+    if (group) group.counters.push(op.counter)
+    else groups.set(g, { op, counters: [op.counter] })
+  }
+  for (const { op, counters } of groups.values()) {
+    counters.sort((a, b) => a - b)
+    // Keyed by the group's first counter: unique, since an (author, counter) is stored once.
+    out.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, counters[0]), value: encodeValue(counters) })
+  }
+  return out
+}
+
+/** The `L` keys of every operation of a record, from its index entries. */
+export async function recordOpKeys(store: KVStore, kind: string, id: string): Promise<string[]> {
+  const out: string[] = []
+  for await (const [k, v] of store.range(prefixRange(key.recordOps(kind, id)))) {
+    const [, , author] = parts(k)
+    for (const counter of decodeValue<number[]>(v)) out.push(key.op(author, counter))
+  }
+  return out
+}
+
+/**
+ * Drops the payload of every operation of a purged record written before the purge: in the
+ * operations about to be stored (`pending`, changed in place) and, as batch writes, in those
+ * already stored.
+ */
+export async function purgeBodies(store: KVStore, ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[]): Promise<void> {
+  for (const purge of ops) {
+    if (purge.type !== 'purge') continue
+    for (const [k, op] of pending) {
+      if (op.kind === purge.kind && op.id === purge.id && op.body && !dominates(op, purge)) pending.set(k, { ...op, body: null })
+    }
+    const stored = (await recordOpKeys(store, purge.kind, purge.id)).filter((k) => !pending.has(k))
+    const raws = await store.getMany(stored)
+    stored.forEach((k, i) => {
+      const raw = raws[i]
+      if (!raw) return
+      const op = decodeOperation(raw)
+      if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: k, value: encodeOperation({ ...op, body: null }) })
+    })
+  }
+}
+
+/** Body bytes of operations by reference, read from their log entries (null when purged or absent). */
+export async function readBodies(store: KVStore, refs: readonly OpRef[]): Promise<Map<OpRef, Uint8Array | null>> {
+  const unique = [...new Set(refs)]
+  const raws = await store.getMany(
+    unique.map((ref) => {
+      const i = ref.lastIndexOf(':')
+      return key.op(ref.slice(0, i), Number(ref.slice(i + 1)))
+    }),
+  )
+  const out = new Map<OpRef, Uint8Array | null>()
+  unique.forEach((ref, i) => {
+    const raw = raws[i]
+    out.set(ref, raw ? decodeOperation(raw).body : null)
+  })
+  return out
+}
