@@ -59,6 +59,8 @@ export interface PollenDaemonOptions {
   logLevel?: string
   /** When set, the daemon runs under `node --cpu-prof` writing profiles here. */
   cpuProfDir?: string
+  /** Extra node flags for the daemon process (diagnostics only, e.g. `--import` a probe). */
+  nodeArgs?: string[]
 }
 
 /** A pollen daemon on its own data directory. */
@@ -78,6 +80,11 @@ export class PollenDaemon {
     private readonly opts: PollenDaemonOptions,
   ) {
     this.cpuProfDir = opts.cpuProfDir
+  }
+
+  /** A daemon on an existing data directory (a log kept from an earlier diagnostic run). */
+  static existing(opts: PollenDaemonOptions, dataDir: string): PollenDaemon {
+    return new PollenDaemon(opts.name, dataDir, opts)
   }
 
   /** `pollen init` on a fresh temp directory, then sets the bench's config keys. */
@@ -115,7 +122,7 @@ export class PollenDaemon {
     if (this.proc) throw new Error(`daemon ${this.name} already running`)
     if (!this.port) this.port = await freePort()
     fs.rmSync(this.socket, { force: true })
-    const prof = this.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${this.cpuProfDir}`] : []
+    const prof = [...(this.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${this.cpuProfDir}`] : []), ...(this.opts.nodeArgs ?? [])]
     const t0 = performance.now()
     // `--data-dir` before the command word (the CLI takes flags anywhere): other tooling on a
     // shared machine that stops daemons by matching "cli.js daemon" leaves the bench's alone.

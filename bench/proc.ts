@@ -31,6 +31,59 @@ export function rssBytes(pid: number): number | null {
   return statusField(pid, 'VmRSS')
 }
 
+/** Resident memory by kind: anonymous (heap, malloc), file-backed (binary, mmapped LevelDB tables), shared. */
+export interface RssParts {
+  rss: number
+  anon: number
+  file: number
+  shmem: number
+}
+
+export function rssParts(pid: number): RssParts | null {
+  let text: string
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+  } catch {
+    return null
+  }
+  const kb = (f: string) => Number(new RegExp(`^${f}:\\s+(\\d+)\\s+kB`, 'm').exec(text)?.[1] ?? NaN) * 1024
+  const r = { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') }
+  return Object.values(r).some(Number.isNaN) ? null : r
+}
+
+/** Peaks of a process's resident memory by kind, from /proc samples (VmHWM has no such split). */
+export interface RssPeaks {
+  /** The sample with the highest VmRSS. */
+  atPeak: RssParts
+  /** The highest RssAnon and RssFile seen (not necessarily at the same moment). */
+  maxAnon: number
+  maxFile: number
+  samples: number
+}
+
+/** Samples /proc/PID/status every `everyMs` until stopped. */
+export function sampleRss(pid: number, everyMs = 100): { stop(): RssPeaks | null } {
+  let peaks: RssPeaks | null = null
+  const take = () => {
+    const s = rssParts(pid)
+    if (!s) return
+    if (!peaks) peaks = { atPeak: s, maxAnon: s.anon, maxFile: s.file, samples: 0 }
+    peaks.samples += 1
+    if (s.rss > peaks.atPeak.rss) peaks.atPeak = s
+    peaks.maxAnon = Math.max(peaks.maxAnon, s.anon)
+    peaks.maxFile = Math.max(peaks.maxFile, s.file)
+  }
+  take()
+  const t = setInterval(take, everyMs)
+  return {
+    stop() {
+      clearInterval(t)
+      take()
+      return peaks
+    },
+  }
+}
+
 /** Peak resident set size in bytes since start or the last {@link resetPeakRss}. */
 export function peakRssBytes(pid: number): number | null {
   return statusField(pid, 'VmHWM')

@@ -10,7 +10,7 @@ import type { SyncResult } from '../core/syncClient.js'
 import { EmulatedLink, symmetricLink, type LinkOptions } from './link.js'
 import { connect, PollenDaemon } from './pollenPeer.js'
 import { PouchBench, type PouchRunResult } from './pouch.js'
-import { cpuSeconds } from './proc.js'
+import { cpuSeconds, sampleRss, type RssPeaks } from './proc.js'
 
 /** A link as scenarios describe it. */
 export interface LinkShape {
@@ -55,6 +55,9 @@ export interface PollenRun {
   clientCpuSec: number
   serverPeakRssBytes: number | null
   clientPeakRssBytes: number | null
+  /** With measurePeak: resident memory by kind (anonymous vs file-backed), sampled every 100 ms. */
+  serverRss?: RssPeaks | null
+  clientRss?: RssPeaks | null
   lastError: string | null
 }
 
@@ -96,6 +99,7 @@ export class PollenPair {
       this.server.resetPeak()
       this.client.resetPeak()
     }
+    const samplers = opts.measurePeak ? [sampleRss(this.server.pid), sampleRss(this.client.pid)] : null
     const cpuS = this.server.cpu() ?? 0
     const cpuC = this.client.cpu() ?? 0
     const results: SyncResult[] = []
@@ -107,6 +111,7 @@ export class PollenPair {
       if (results.length >= maxAttempts) throw new Error(`pollen sync did not complete in ${maxAttempts} attempts; last: ${r.code} ${r.error}`)
     }
     const ms = performance.now() - t0
+    const [serverRss, clientRss] = samplers ? samplers.map((x) => x.stop()) : [undefined, undefined]
     const s = this.link.stats()
     const last = results[results.length - 1]
     const failed = results.filter((r) => !r.ok)
@@ -129,6 +134,7 @@ export class PollenPair {
       clientCpuSec: (this.client.cpu() ?? 0) - cpuC,
       serverPeakRssBytes: opts.measurePeak ? this.server.peakRss() : null,
       clientPeakRssBytes: opts.measurePeak ? this.client.peakRss() : null,
+      ...(samplers ? { serverRss, clientRss } : {}),
       lastError: failed.length ? `${failed[failed.length - 1].code}: ${failed[failed.length - 1].error}` : null,
     }
   }
