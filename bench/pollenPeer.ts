@@ -12,7 +12,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { SyncResult } from '../core/syncClient.js'
-import { cpuSeconds, peakRssBytes, resetPeakRss, rssBytes, track } from './proc.js'
+import { cpuSeconds, mainThreadCpuSeconds, peakRssBytes, resetPeakRss, rssBytes, track } from './proc.js'
 
 /** The compiled CLI, from dist/bench/pollenPeer.js. */
 export const CLI = fileURLToPath(new URL('../daemon/cli.js', import.meta.url))
@@ -288,6 +288,10 @@ export class PollenDaemon {
 
   cpu(): number | null {
     return cpuSeconds(this.pid)
+  }
+
+  mainThreadCpu(): number | null {
+    return mainThreadCpuSeconds(this.pid)
   }
 }
 

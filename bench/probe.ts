@@ -4,7 +4,7 @@
  * (bench/memProbe.ts: heap, external, RssAnon, RssFile), then nothing-new syncs with the
  * CPU of each daemon per sync from /proc.
  *
- *   node dist/bench/probe.js DIR [resources=100000] [nothingNewSyncs=10] [--keep-client]
+ *   node dist/bench/probe.js DIR [resources=100000] [nothingNewSyncs=10] [--keep-client | --rebuild]
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -60,6 +60,15 @@ async function main(): Promise<void> {
     fs.renameSync(path.dirname(d.dataDir), path.dirname(srcDir))
   }
   const src = await withProbe('src', dir, srcDir)
+  if (process.argv.includes('--rebuild')) {
+    const c0 = src.d.cpu() ?? 0
+    const r = await src.d.rebuild()
+    console.log(`rebuild: ${r.ops} operations in ${(r.wallMs / 1000).toFixed(1)} s, CPU ${((src.d.cpu() ?? 0) - c0).toFixed(1)} s, VmHWM ${((src.d.peakRss() ?? 0) / 2 ** 20).toFixed(0)} MiB`)
+    await new Promise((res) => setTimeout(res, 300))
+    report('rebuild', src.file)
+    await src.d.stop()
+    return
+  }
   const cliDir = path.join(dir, `client-${n}`, 'data')
   const reuse = keepClient && fs.existsSync(cliDir)
   const cli = await withProbe(`client${process.pid}`, dir, reuse ? cliDir : undefined)

@@ -101,8 +101,21 @@ export function resetPeakRss(pid: number): boolean {
 
 /** User + system CPU seconds the process has used so far (null when unreadable). */
 export function cpuSeconds(pid: number): number | null {
+  return statCpu(`/proc/${pid}/stat`)
+}
+
+/**
+ * CPU seconds of the process's main thread alone (JavaScript; the thread id is the pid).
+ * The rest is LevelDB's compaction thread, libuv's pool (LevelDB reads and writes, zlib)
+ * and V8's GC helpers.
+ */
+export function mainThreadCpuSeconds(pid: number): number | null {
+  return statCpu(`/proc/${pid}/task/${pid}/stat`)
+}
+
+function statCpu(file: string): number | null {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const text = fs.readFileSync(file, 'utf8')
     // The command name (field 2) may contain spaces; fields after its closing ")" are fixed.
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
     // rest[0] is field 3 (state); utime is field 14, stime field 15.

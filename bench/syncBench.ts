@@ -53,6 +53,8 @@ export interface PollenRun {
   daemonMs: number
   serverCpuSec: number
   clientCpuSec: number
+  /** The part of clientCpuSec on the daemon's main (JavaScript) thread. */
+  clientMainCpuSec: number
   serverPeakRssBytes: number | null
   clientPeakRssBytes: number | null
   /** With measurePeak: resident memory by kind (anonymous vs file-backed), sampled every 100 ms. */
@@ -102,6 +104,7 @@ export class PollenPair {
     const samplers = opts.measurePeak ? [sampleRss(this.server.pid), sampleRss(this.client.pid)] : null
     const cpuS = this.server.cpu() ?? 0
     const cpuC = this.client.cpu() ?? 0
+    const mainC = this.client.mainThreadCpu() ?? 0
     const results: SyncResult[] = []
     const t0 = performance.now()
     for (;;) {
@@ -132,6 +135,7 @@ export class PollenPair {
       daemonMs: last.ms,
       serverCpuSec: (this.server.cpu() ?? 0) - cpuS,
       clientCpuSec: (this.client.cpu() ?? 0) - cpuC,
+      clientMainCpuSec: (this.client.mainThreadCpu() ?? 0) - mainC,
       serverPeakRssBytes: opts.measurePeak ? this.server.peakRss() : null,
       clientPeakRssBytes: opts.measurePeak ? this.client.peakRss() : null,
       ...(samplers ? { serverRss, clientRss } : {}),
