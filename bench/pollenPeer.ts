@@ -18,11 +18,21 @@ import { cpuSeconds, mainThreadCpuSeconds, peakRssBytes, resetPeakRss, rssBytes,
 export const CLI = fileURLToPath(new URL('../daemon/cli.js', import.meta.url))
 
 /** Environment for daemons: no inherited data dir, runtime dir or NODE_OPTIONS. */
+/**
+ * Daemons run with the NODE_OPTIONS of the shipped systemd unit (heap limits), read from
+ * `systemd/pollen.service` so the bench measures what a deployment runs.
+ */
+export function unitNodeOptions(unit = fileURLToPath(new URL('../../systemd/pollen.service', import.meta.url))): string {
+  const m = /^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(fs.readFileSync(unit, 'utf8'))
+  if (!m) throw new Error(`no NODE_OPTIONS line in ${unit}`)
+  return m[1].trim()
+}
+
 function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env }
   delete env.POLLEN_DATA_DIR
   delete env.RUNTIME_DIRECTORY
-  delete env.NODE_OPTIONS
+  env.NODE_OPTIONS = unitNodeOptions()
   return env
 }
 
