@@ -174,28 +174,24 @@ export class PollenDaemon {
   }
 
   /** Stops with SIGTERM (SIGKILL after 20 s); resolves when the process is gone. */
-  async stop(): Promise<void> {
-    const proc = this.proc
-    if (!proc) return
-    this.agent.destroy()
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r))
-      proc.kill('SIGTERM')
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000)
-      await exited
-      clearTimeout(timer)
-    }
-    this.proc = null
+  stop(): Promise<void> {
+    return this.#end('SIGTERM')
   }
 
-  async kill(): Promise<void> {
+  kill(): Promise<void> {
+    return this.#end('SIGKILL')
+  }
+
+  async #end(signal: NodeJS.Signals): Promise<void> {
     const proc = this.proc
     if (!proc) return
     this.agent.destroy()
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r))
-      proc.kill('SIGKILL')
+      proc.kill(signal)
+      const timer = signal === 'SIGKILL' ? undefined : setTimeout(() => proc.kill('SIGKILL'), 20_000)
       await exited
+      clearTimeout(timer)
     }
     this.proc = null
   }

@@ -30,18 +30,16 @@ export interface ConflictEntry {
   layers: LayerConflict[]
 }
 
+/** A record's move: its state after and before, its review decision after and before, and this instance's id. */
+export type RecordMove = [after: RecordState, before: RecordState | undefined, reviewAfter: ReviewDecision | undefined, reviewBefore: ReviewDecision | undefined, self: string]
+
 /**
  * The writes that move a record's projections from `before` to `after`: its state, its
  * review-status index entry and its conflict entry.
  */
-export function projectionWrites(
-  after: RecordState,
-  before: RecordState | undefined,
-  reviewAfter: ReviewDecision | undefined,
-  reviewBefore: ReviewDecision | undefined,
-  self: string,
-): BatchOp[] {
-  return [{ type: 'put', key: key.state(after.kind, after.id), value: encodeState(after) }, ...indexWrites(after, before, reviewAfter, reviewBefore, self)]
+export function projectionWrites(...move: RecordMove): BatchOp[] {
+  const [after] = move
+  return [{ type: 'put', key: key.state(after.kind, after.id), value: encodeState(after) }, ...indexWrites(...move)]
 }
 
 /**
@@ -49,13 +47,7 @@ export function projectionWrites(
  * `before` to `after` (the state itself is written by the caller, or not at all when only
  * the review decision changed).
  */
-export function indexWrites(
-  after: RecordState,
-  before: RecordState | undefined,
-  reviewAfter: ReviewDecision | undefined,
-  reviewBefore: ReviewDecision | undefined,
-  self: string,
-): BatchOp[] {
+export function indexWrites(...[after, before, reviewAfter, reviewBefore, self]: RecordMove): BatchOp[] {
   const { kind, id } = after
   const out: BatchOp[] = []
   const was = statusOf(before, reviewBefore, self)
