@@ -1,6 +1,7 @@
 /**
  * The sync API over HTTP (fastify): `POST /v1/sync/open` answers with a stream of frames
- * (the session, then the pull's chunks); `POST /v1/sync/:session/push` takes a stream of
+ * (the session, then the pull's chunks); `POST /v1/sync/:session/ack` takes the client's
+ * acknowledgement of pulled chunks (204); `POST /v1/sync/:session/push` takes a stream of
  * frames and answers with the totals. Errors before streaming are JSON `{code, message}`
  * with a 4xx status; an error mid-stream is an in-band error frame.
  */
@@ -108,7 +109,10 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
   app.post('/v1/sync/open', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the open request as ${FRAME_TYPE}`)
     const user = await auth(req)
-    const frames = await server.open(user, req.body)
+    // A pull waiting for the client's acks stops when its connection goes.
+    const gone = new AbortController()
+    reply.raw.once('close', () => gone.abort())
+    const frames = await server.open(user, req.body, gone.signal)
     hooks.onServed?.({ route: 'open', ok: true })
     reply.type(FRAME_TYPE)
     // A sync with nothing new is this one response: no Date header, and no chunked encoding
@@ -121,6 +125,14 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     // Up to 64 KiB of frames are produced ahead of the socket, so the next chunk is ready when
     // the link can take it — and a slow link shows up soon as time the encoder waits (§7.1).
     return reply.send(Readable.from(prepend([answer.value, next.value], out), { objectMode: false, highWaterMark: 64 * 1024 }))
+  })
+
+  app.post('/v1/sync/:session/ack', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the ack as ${FRAME_TYPE}`)
+    const user = await auth(req)
+    await server.ack(user, (req.params as { session: string }).session, req.body)
+    reply.raw.sendDate = false
+    return reply.code(204).send()
   })
 
   app.post('/v1/sync/:session/push', async (req: FastifyRequest, reply: FastifyReply) => {

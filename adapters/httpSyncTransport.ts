@@ -1,7 +1,8 @@
 /**
- * The sync client's HTTP transport: one keep-alive connection per sync, the API key in the
- * Authorization header (never in the URL), streamed request and response bodies, byte counts
- * of both, and an idle timeout so a dead link fails instead of hanging (ORB's requests had none).
+ * The sync client's HTTP transport: keep-alive connections (a second one carries acks while a
+ * pull streams on the first), the API key in the Authorization header (never in the URL),
+ * streamed request and response bodies, byte counts of both, and an idle timeout so a dead
+ * link fails instead of hanging (ORB's requests had none).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
@@ -30,7 +31,7 @@ export class HttpSyncTransport implements SyncTransport {
 
   constructor(baseUrl: string, opts: HttpTransportOptions = {}) {
     this.#base = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
-    this.#agent = this.#base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 })
+    this.#agent = this.#base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 })
     this.#idle = opts.idleTimeoutMs ?? 60_000
     this.#maxFrame = opts.maxFrameBytes ?? 4 * 1024 * 1024
     this.#signal = opts.signal
@@ -148,6 +149,12 @@ export class HttpSyncTransport implements SyncTransport {
     const res = await this.#request('v1/sync/open', creds, body)
     if (res.statusCode !== 200) throw await this.#errorOf(res)
     return readFrames(this.#counted(res), this.#maxFrame)
+  }
+
+  async ack(creds: Credentials, session: string, body: Uint8Array): Promise<void> {
+    const res = await this.#request(`v1/sync/${encodeURIComponent(session)}/ack`, creds, body)
+    if (res.statusCode !== 204) throw await this.#errorOf(res)
+    await this.#readAll(res)
   }
 
   async push(creds: Credentials, session: string, frames: AsyncIterable<Uint8Array>): Promise<unknown> {

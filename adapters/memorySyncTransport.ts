@@ -42,6 +42,12 @@ export class MemorySyncTransport implements SyncTransport {
     return readFrames(bytes(), server.limits.maxFrameBytes)
   }
 
+  async ack(creds: Credentials, session: string, body: Uint8Array): Promise<void> {
+    this.requests += 1
+    this.bytesOut += body.length
+    await this.#server.ack(await this.#server.authenticate(creds.user, creds.key), session, body)
+  }
+
   async push(creds: Credentials, session: string, frames: AsyncIterable<Uint8Array>): Promise<unknown> {
     this.requests += 1
     const self = this

@@ -36,27 +36,35 @@ const HEADROOM = 1.1
 /** Chunks in each measurement window; the quality is reconsidered after each window. */
 const WINDOW = 4
 /** Restarts of the compression stream allowed per stream (each loses the window's context). */
-const MAX_SWITCHES = 3
+const MAX_SWITCHES = 4
 
-/** Milliseconds a window of chunks spent compressing, making payloads, and waiting for the link. */
+/**
+ * Milliseconds a window of chunks spent compressing, on fixed work (making payloads,
+ * packing, signing: `reading`), and waiting for the link; `link`, when the receiver's acks measured the link's rate, is how long the link
+ * needs to carry the window's output.
+ */
 export interface WindowTimes {
   encoding: number
   reading: number
   waiting: number
+  link?: number
 }
 
 /**
  * The quality for the next window, given how the last one spent its time at `current`:
  * the highest quality in [`min`, `max`] whose encoder, by the COST and SIZE tables, would
- * still produce faster than the link carries its output (with HEADROOM). A window that
- * never waited for the link gives no reason to spend more: it keeps `current` or, when the
- * encoder is what the link waits for, steps down.
+ * still produce faster than the link carries its output (with HEADROOM). Without a measured
+ * link time, the link's time is what the window took; a window that never waited for the
+ * link then gives no reason to spend more: it keeps `current` or, when the encoder is what
+ * the link waits for, steps down. `seen[q]`, when given, is what compressing the same
+ * input took at quality q earlier in the stream; it replaces the table's estimate, so a
+ * quality found too slow is not tried again and again.
  */
-export function pickQuality(current: number, min: number, max: number, ms: WindowTimes): number {
-  const link = ms.encoding + ms.reading + ms.waiting
+export function pickQuality(current: number, min: number, max: number, ms: WindowTimes, seen: Readonly<Record<number, number>> = {}): number {
+  const link = ms.link ?? ms.encoding + ms.reading + ms.waiting
   for (let q = Math.min(max, 11); q >= min; q--) {
-    if (q > current && !(ms.waiting > 0)) continue
-    const work = ms.encoding * (COST[q] / COST[current]) + ms.reading
+    if (q > current && ms.link === undefined && !(ms.waiting > 0)) continue
+    const work = (q === current ? ms.encoding : (seen[q] ?? ms.encoding * (COST[q] / COST[current]))) + ms.reading
     if (q === current ? work < link : work * HEADROOM <= link * (SIZE[q] / SIZE[current])) return q
   }
   return Math.min(current, min)
@@ -112,6 +120,11 @@ export class ChunkEncoder {
   readonly #secretKey: Uint8Array
   #seq = 0
   #ms: WindowTimes = { encoding: 0, reading: 0, waiting: 0 }
+  #windowBytes = 0
+  #windowRaw = 0
+  /** Milliseconds per input byte measured at each quality used so far. */
+  readonly #costs: Record<number, number> = {}
+  #rate: number | undefined
   #lastYield = 0
   #readSinceYield = 0
 
@@ -147,6 +160,14 @@ export class ChunkEncoder {
   }
 
   /**
+   * The link's rate in bytes per millisecond as the receiver's acks measured it, or
+   * undefined when unknown (or when the receiver, not the link, sets the pace).
+   */
+  linkRate(bytesPerMs: number | undefined): void {
+    this.#rate = bytesPerMs
+  }
+
+  /**
    * Compresses and signs one payload as the next chunk. Call it when the consumer asks for
    * the next chunk: the time between the previous return and this call, less what
    * `reading` reported, is time the stream waited for the link, which decides the quality.
@@ -160,8 +181,14 @@ export class ChunkEncoder {
     this.#readSinceYield = 0
     let reset: number | undefined
     if (this.#seq > 0 && this.#seq % WINDOW === 0 && this.#switches < MAX_SWITCHES) {
-      const q = pickQuality(this.#quality, this.#opts.quality, this.#opts.slowLinkQuality, this.#ms)
+      if (this.#rate) this.#ms.link = this.#windowBytes / this.#rate
+      this.#costs[this.#quality] = this.#ms.encoding / this.#windowRaw
+      const seen: Record<number, number> = {}
+      for (const [q, perByte] of Object.entries(this.#costs)) seen[Number(q)] = perByte * this.#windowRaw
+      const q = pickQuality(this.#quality, this.#opts.quality, this.#opts.slowLinkQuality, this.#ms, seen)
       this.#ms = { encoding: 0, reading: 0, waiting: 0 }
+      this.#windowBytes = 0
+      this.#windowRaw = 0
       if (q !== this.#quality) {
         // Restart from a fresh context: more CPU for a smaller stream when the link is the
         // bottleneck, less when the encoder is.
@@ -172,13 +199,20 @@ export class ChunkEncoder {
         reset = q
       }
     }
-    const data = await collect(this.#stream, pack(payload), Number.MAX_SAFE_INTEGER)
+    const raw = pack(payload)
+    this.#windowRaw += raw.length
+    const compressing = this.#now()
+    const data = await collect(this.#stream, raw, Number.MAX_SAFE_INTEGER)
+    const compressed = this.#now()
     const hash = sha256(data)
+    this.#windowBytes += data.length
     const seq = this.#seq++
     const frame: ChunkFrame = { t: 'chunk', session: this.#session, seq, data, hash, sig: sign(chunkSigned(this.#session, this.#direction, seq, hash), this.#secretKey) }
     if (reset !== undefined) frame.reset = reset
     this.#lastYield = this.#now()
-    this.#ms.encoding += this.#lastYield - started
+    // Only compression scales with the quality; packing, hashing and signing are fixed work.
+    this.#ms.encoding += compressed - compressing
+    this.#ms.reading += this.#lastYield - started - (compressed - compressing)
     return frame
   }
 

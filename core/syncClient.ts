@@ -17,6 +17,7 @@ import type { ApplyResult, OpLog } from './opLog.js'
 import { opCount, unpackOps } from './opColumns.js'
 import { decodeOpenedTerms, encodeOpenTerms } from './openTerms.js'
 import { coveredByAny, covers } from './partition.js'
+import { AckSender, encodePullAck } from './pullPacing.js'
 import {
   beginSigned, encodeFrame, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
   type OpenRequest, type OpenTerms, type SyncMode,
@@ -175,13 +176,20 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
     // Chunk n+1 is verified and decompressed while chunk n is being written: storage and
     // CPU work overlap. Writes stay in order, one atomic batch per chunk.
     let writing: Promise<void> = Promise.resolve()
+    // Taken chunks are acknowledged beside the stream, so the server paces itself by the link (§8.4).
+    const acks = new AckSender((a) => transport.ack(creds, opened.session, encodePullAck(a)))
+    const nextFrame = () => {
+      acks.waiting()
+      return frames.next()
+    }
     try {
-      for (let next = await frames.next(); !next.done; next = await frames.next()) {
+      for (let next = await nextFrame(); !next.done; next = await nextFrame()) {
         if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
         const frame = next.value
         if (isErrorFrame(frame)) throw remote(frame)
         if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
         if (isChunkFrame(frame)) {
+          acks.taken(frame.seq, frame.data.length)
           const payload = await decoder.decode(frame)
           const ops = unpackOps(payload.ops, opts.maxChunkOps ?? 10_000)
           for (const op of ops) {

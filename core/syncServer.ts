@@ -14,6 +14,7 @@ import { instanceIdOf, sign, verify, type Identity } from './identity.js'
 import type { OpLog, VectorAdvance } from './opLog.js'
 import type { Operation } from './operation.js'
 import { unpackOps } from './opColumns.js'
+import { decodePullAck, PullPacer } from './pullPacing.js'
 import { decodeOpenTerms, encodeOpenedTerms } from './openTerms.js'
 import { coveredByAny, covers } from './partition.js'
 import { narrowFilter } from './scope.js'
@@ -70,6 +71,8 @@ interface Session {
   pushing: boolean
   /** True while its pull streams or its push is applied; an idle one waits for a push. */
   active: boolean
+  /** While its pull streams: how far it may run ahead of the client's acks. */
+  pacer?: PullPacer
 }
 
 /** Totals of one served session, for metrics and logs. */
@@ -116,7 +119,7 @@ export class SyncServer {
    * Opens a session. Yields the signed answer first, then — for a pull — the chunks and a
    * signed end frame. Everything is checked before the first frame is produced.
    */
-  async open(user: UserInfo, body: Uint8Array): Promise<AsyncIterable<Frame>> {
+  async open(user: UserInfo, body: Uint8Array, signal?: AbortSignal): Promise<AsyncIterable<Frame>> {
     if (body.length > this.#limits.maxOpenBytes) throw pollenError('POLLEN_BODY_TOO_LARGE', `the open request is ${body.length} bytes; the limit is ${this.#limits.maxOpenBytes}`)
     let raw: unknown
     try {
@@ -177,10 +180,22 @@ export class SyncServer {
     const answer = encodeOpenedTerms(terms, req)
     const response: OpenResponse = { t: 'opened', body: answer, sig: sign(openedSigned(req.nonce, answer), this.#opts.identity.secretKey) }
     this.#sessions.set(id, session)
-    return this.#pullFrames(id, response, first?.done === false ? first.value : undefined, chunks)
+    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, signal)
   }
 
-  async *#pullFrames(id: string, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined): AsyncIterable<Frame> {
+  /**
+   * Takes a client's acknowledgement of pulled chunks (a small request beside the pull
+   * stream, §8.4). One that arrives after its pull ended has nothing left to pace.
+   */
+  async ack(user: UserInfo, sessionId: string, body: Uint8Array): Promise<void> {
+    const ack = decodePullAck(body)
+    const session = this.#sessions.get(sessionId)
+    if (!session || session.user.name !== user.name) throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
+    session.pacer?.ack(ack)
+  }
+
+  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, signal?: AbortSignal): AsyncIterable<Frame> {
+    const id = session.id
     // A session without a push ends with its pull stream.
     const release = () => {
       const s = this.#sessions.get(id)
@@ -198,18 +213,32 @@ export class SyncServer {
       return
     }
     const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
+    const pacer = new PullPacer()
+    session.pacer = pacer
+    const chunk = async (payload: ChunkPayload) => {
+      const frame = await encoder.encode(payload)
+      pacer.sent(frame.data.length)
+      return frame
+    }
     try {
       yield response
-      yield await encoder.encode(first)
+      yield await chunk(first)
       for (;;) {
         const started = Date.now()
         const next = await rest.next()
         encoder.reading(Date.now() - started)
         if (next.done) break
-        yield await encoder.encode(next.value)
+        const waited = await pacer.ready(signal)
+        // A client that was busy rather than waiting for data set this pace, not the link:
+        // more compression would not make the pull faster.
+        if (pacer.receiverBusy) encoder.reading(waited)
+        encoder.linkRate(pacer.receiverBusy ? undefined : pacer.rate)
+        if (signal?.aborted) return
+        yield await chunk(next.value)
       }
       yield { t: 'end', session: id, chunks: encoder.count, sig: sign(endSigned(id, 'pull', encoder.count), this.#opts.identity.secretKey) }
     } finally {
+      session.pacer = undefined
       encoder.close()
       release()
     }

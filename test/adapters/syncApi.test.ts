@@ -19,6 +19,7 @@ import { OpLog } from '../../core/opLog.js'
 import { makeOperation, type Operation } from '../../core/operation.js'
 import { packOps } from '../../core/opColumns.js'
 import { decodeOpenedTerms, encodeOpenTerms } from '../../core/openTerms.js'
+import { encodePullAck } from '../../core/pullPacing.js'
 import {
   beginSigned, encodeFrame, endSigned, isOpenResponse, openedSigned, openSigned, readFrames, PROTOCOL_VERSION,
   type ChunkFrame, type OpenedTerms, type OpenTerms, type SyncMode,
@@ -371,4 +372,22 @@ t.test('too many sessions for one user', async (t) => {
   t.equal((await post(fx.port, '/v1/sync/open', openRequest(cli2, 'write', { mode: 'push' }), { authorization: fx.auth('write') })).status, 200, 'a second client instance gets a session')
   await unchanged(t, fx, async () => refused(t, await post(fx.port, '/v1/sync/open', openRequest(cli3, 'write', { mode: 'push' }), { authorization: fx.auth('write') }), 429, 'POLLEN_SESSION_LIMIT', 'third session'))
   t.equal((await post(fx.port, '/v1/sync/open', openRequest(fx.cli, 'scoped', { mode: 'push' }), { authorization: fx.auth('scoped') })).status, 200, 'another user is not affected')
+})
+
+t.test('ack: refusals with stable codes; a well-formed ack after the pull is taken with 204 and changes nothing', async (t) => {
+  const fx = await fixture(t)
+  const { session } = await open(t, fx, 'write', 'both')
+  const ackTo = (s: string, body: Uint8Array, headers: Record<string, string> = { authorization: fx.auth('write') }) => post(fx.port, `/v1/sync/${s}/ack`, body, headers)
+  const good = encodePullAck({ seq: 0, idleMs: 5, spanMs: 10 })
+  await unchanged(t, fx, async () => {
+    refused(t, await ackTo(randomBytes(16).toString('hex'), good), 404, 'POLLEN_SESSION_UNKNOWN', 'an unknown session')
+    refused(t, await ackTo(session, good, { authorization: fx.auth('read') }), 404, 'POLLEN_SESSION_UNKNOWN', "another user's session")
+    refused(t, await ackTo(session, good, { authorization: `Pollen write:${fx.keys.read}` }), 401, 'POLLEN_UNAUTHORIZED', 'a wrong key')
+    refused(t, await ackTo(session, new Uint8Array([0xc1, 0x00])), 400, 'POLLEN_BAD_MESSAGE', 'not msgpack')
+    refused(t, await ackTo(session, encode([0, 20, 10])), 400, 'POLLEN_BAD_MESSAGE', 'idle longer than the span')
+    refused(t, await ackTo(session, encode({ seq: 0 })), 400, 'POLLEN_BAD_MESSAGE', 'a map, not [seq, idle, span]')
+    const ok = await ackTo(session, good)
+    t.equal(ok.status, 204, 'an ack that arrives after its pull ended is taken')
+    t.equal(ok.body.length, 0, 'with no body')
+  })
 })

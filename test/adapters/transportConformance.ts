@@ -9,12 +9,14 @@
  * `makeTransport(server)` gives a fresh transport (fresh counters) per sync; `close()` ends it.
  */
 import type { Test } from 'tap'
+import { randomBytes } from 'node:crypto'
 import { encode } from '@msgpack/msgpack'
 import { isPollenError } from '../../core/errors.js'
 import { key } from '../../core/keys.js'
 import { makeOperation, type Operation } from '../../core/operation.js'
 import { syncWithPeer, type SyncResult } from '../../core/syncClient.js'
 import { encodeFrame, isErrorFrame, type SyncMode } from '../../core/syncMessages.js'
+import { encodePullAck } from '../../core/pullPacing.js'
 import type { SyncServer } from '../../core/syncServer.js'
 import type { SyncTransport } from '../../core/syncTransport.js'
 import type { Role } from '../../core/users.js'
@@ -117,6 +119,21 @@ export function runTransportConformance(t: Test, name: string, makeTransport: Ma
     for (const id of inB) t.equal(await client.store.get(key.state('resource', id)), undefined, `lib:b resource ${id} was not sent`)
     t.equal((await allOps(client.log)).length, opsA.length, 'nothing else arrived')
     t.equal((await client.lib.get(inA[0])).status, 'pending', 'a synced resource lands as pending')
+  })
+
+  t.test(`${name}: a pull of more than 32 KiB is acknowledged beside the stream and arrives whole`, async (t) => {
+    const server = await node('srv')
+    const client = await node('cli')
+    // Random text does not compress: 40 resources carry about 100 KiB of chunk data.
+    const ids: string[] = []
+    for (let i = 0; i < 40; i++) ids.push((await server.lib.put({ partition: 'lib:big', title: { en: `big ${i}` }, description: { en: randomBytes(2400).toString('base64') } })).id)
+    const ops = await allOps(server.log)
+    const r = await syncOver(makeTransport, client, server, { mode: 'pull' })
+    t.ok(r.ok, r.error ?? 'ok')
+    t.ok(r.bytesIn > 64 * 1024, `the pull moved ${r.bytesIn} bytes`)
+    t.ok(r.requests > 1, `the open request and ${r.requests - 1} acks`)
+    t.equal(r.pulled, ops.length, 'every operation arrived')
+    await assertHeld(t, server, client, ops, ids)
   })
 
   t.test(`${name}: a push arrives`, async (t) => {
@@ -225,6 +242,10 @@ export function runTransportConformance(t: Test, name: string, makeTransport: Ma
         yield encodeFrame({ t: 'end', session: 'nope', chunks: 0, sig: new Uint8Array(64) })
       }
       t.equal(await codeOf(() => transport.push(creds, '0123456789abcdef0123456789abcdef', none())), 'POLLEN_SESSION_UNKNOWN', 'a push to an unknown session')
+      const ack = encodePullAck({ seq: 0, idleMs: 0, spanMs: 0 })
+      t.equal(await codeOf(() => transport.ack(creds, '0123456789abcdef0123456789abcdef', ack)), 'POLLEN_SESSION_UNKNOWN', 'an ack for an unknown session')
+      t.equal(await codeOf(() => transport.ack(creds, '0123456789abcdef0123456789abcdef', new Uint8Array([0xc1]))), 'POLLEN_BAD_MESSAGE', 'an ack that is not msgpack')
+      t.equal(await codeOf(() => transport.ack({ user, key: 'wrong' }, '0123456789abcdef0123456789abcdef', ack)), 'POLLEN_UNAUTHORIZED', 'an ack with a wrong key')
       t.ok(transport.requests >= 4, `requests counted on failures too (${transport.requests})`)
     } finally {
       await close()

@@ -266,3 +266,13 @@ t.test('pickQuality: the highest quality the encoder can make faster than the li
   t.equal(pickQuality(10, 5, 11, { encoding: 200, reading: 10, waiting: 0 }), 9, 'at 10 the link never waited: the encoder is the bottleneck, step down')
   t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0 }), 5, 'at the start quality with no waiting: stay')
 })
+
+t.test('pickQuality: a link time measured from acks decides before any wait, and a quality seen too slow is not retried', async (t) => {
+  // Nothing waited yet (buffers still absorb the stream), but the acks timed the link.
+  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0, link: 600 }), 11, 'a slow link measured: the best quality at once')
+  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0, link: 12 }), 5, 'a link as fast as the encoder: stay')
+  const window = { encoding: 200, reading: 10, waiting: 300, link: 500 }
+  t.equal(pickQuality(10, 5, 11, window), 11, 'by the table, 11 would keep ahead of this link')
+  t.equal(pickQuality(10, 5, 11, window, { 11: 700 }), 10, 'but 11 took 700 ms on this input before: stay at 10')
+  t.equal(pickQuality(11, 5, 11, { encoding: 700, reading: 10, waiting: 0, link: 500 }, { 10: 200 }), 10, 'at 11 the encoder is slower than the link: back to the 10 it measured')
+})

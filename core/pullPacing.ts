@@ -1,0 +1,214 @@
+/**
+ * Pacing of a pull by the receiver's acknowledgements (docs/protocol.md §8.4).
+ *
+ * A server cannot see a slow link from its own socket: kernel buffers, a reverse proxy or an
+ * emulated link absorb megabytes before a write blocks, so it would encode the whole pull
+ * at its fast starting quality long before the link could carry it. Instead the client says
+ * which chunk it has taken (a small separate request), and the server keeps at most a window
+ * of unacknowledged bytes in flight. The time it then waits is the link's pace, which the
+ * encoder turns into compression quality (§7.1). The window grows with the measured rate,
+ * so a fast long link is not throttled to window/RTT.
+ */
+import { pollenError } from './errors.js'
+import { pack, unpack } from './msgpack.js'
+
+/** What the client reports: it has taken chunk `seq`; `idleMs` of the last `spanMs` it waited for the link. */
+export interface PullAck {
+  seq: number
+  idleMs: number
+  spanMs: number
+}
+
+/** The client acknowledges once at least this many chunk bytes arrived since its last ack. */
+export const ACK_EVERY_BYTES = 32 * 1024
+/** Unacknowledged bytes the server may have in flight before the first rate is known. */
+export const MIN_WINDOW = 128 * 1024
+const MAX_WINDOW = 64 * 1024 * 1024
+/** The window holds this many seconds at the measured rate: above any RTT pollen expects. */
+const WINDOW_SECONDS = 2
+/** A receiver that waited for the link less than this share of its time is the bottleneck itself. */
+const BUSY_IDLE_SHARE = 0.25
+/** After one wait this long the session stops pacing (a client that does not ack, or acks lost). */
+export const STALL_MS = 30_000
+
+const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+
+/** `[seq, idleMs, spanMs]` */
+export function encodePullAck(a: PullAck): Uint8Array {
+  return pack([a.seq, Math.round(a.idleMs), Math.round(a.spanMs)])
+}
+
+/** Decodes an ack body; throws POLLEN_BAD_MESSAGE. */
+export function decodePullAck(bytes: Uint8Array): PullAck {
+  let v: unknown
+  try {
+    v = unpack(bytes)
+  } catch (cause) {
+    throw pollenError('POLLEN_BAD_MESSAGE', 'the ack is not valid msgpack', { cause })
+  }
+  if (!Array.isArray(v) || v.length !== 3 || !v.every(isUint) || v[1] > v[2]) {
+    throw pollenError('POLLEN_BAD_MESSAGE', 'the ack is malformed: expected [seq, idleMs, spanMs], whole numbers, idleMs ≤ spanMs')
+  }
+  return { seq: v[0], idleMs: v[1], spanMs: v[2] }
+}
+
+/** The serving side: how far a pull may run ahead of what its receiver has taken. */
+export class PullPacer {
+  /** Cumulative chunk bytes after each chunk sent. */
+  readonly #sent: number[] = []
+  #acked = -1
+  #ackedBytes = 0
+  #window = MIN_WINDOW
+  #rate: number | undefined
+  #clientMs = 0
+  /** (client time, acked bytes) of recent acks, for the rate. */
+  #samples: Array<[number, number]> = []
+  #wake: (() => void) | undefined
+  #stalled = false
+  #receiverBusy = false
+  readonly #now: () => number
+  readonly #stallMs: number
+
+  constructor(opts: { now?: () => number; stallMs?: number } = {}) {
+    this.#now = opts.now ?? (() => performance.now())
+    this.#stallMs = opts.stallMs ?? STALL_MS
+  }
+
+  /** Bytes in flight that the window allows. */
+  get window(): number {
+    return this.#window
+  }
+
+  /** Bytes sent and not yet acknowledged. */
+  get unacked(): number {
+    return (this.#sent.at(-1) ?? 0) - this.#ackedBytes
+  }
+
+  /** Bytes per millisecond the receiver took over the last few seconds, once measured. */
+  get rate(): number | undefined {
+    return this.#rate
+  }
+
+  /** True when the receiver's last report says it, not the link, set the pace. */
+  get receiverBusy(): boolean {
+    return this.#receiverBusy
+  }
+
+  /** Records that the next chunk (seq = chunks sent so far) went out with `bytes` of data. */
+  sent(bytes: number): void {
+    this.#sent.push((this.#sent.at(-1) ?? 0) + bytes)
+  }
+
+  /** Takes an acknowledgement; an older one than already taken is ignored. */
+  ack(a: PullAck): void {
+    if (a.seq >= this.#sent.length) throw pollenError('POLLEN_BAD_MESSAGE', `chunk ${a.seq} was acknowledged, but only ${this.#sent.length} were sent`)
+    if (a.seq <= this.#acked) return
+    this.#acked = a.seq
+    this.#ackedBytes = this.#sent[a.seq]
+    this.#receiverBusy = a.spanMs > 0 && a.idleMs < a.spanMs * BUSY_IDLE_SHARE
+    // The rate is timed by the client's clock (its spans between acks), so the delay of the
+    // acks themselves (the first one opens a connection) does not distort it. The first
+    // span includes the session's start-up, so it only sets the baseline.
+    this.#clientMs += a.spanMs
+    this.#samples.push([this.#clientMs, this.#ackedBytes])
+    const last = this.#clientMs
+    while (this.#samples.length > 2 && last - this.#samples[1][0] >= WINDOW_SECONDS * 1000) this.#samples.shift()
+    const [t0, b0] = this.#samples[0]
+    if (last - t0 >= 100) {
+      this.#rate = (this.#ackedBytes - b0) / (last - t0)
+      this.#window = Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, Math.round(this.#rate * WINDOW_SECONDS * 1000)))
+    }
+    this.#wake?.()
+  }
+
+  /**
+   * Resolves once the window has room for another chunk (or the session stopped pacing, or
+   * `signal` aborted); returns the milliseconds it waited.
+   */
+  async ready(signal?: AbortSignal): Promise<number> {
+    if (this.#stalled || this.unacked < this.#window || signal?.aborted) return 0
+    const started = this.#now()
+    await new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        this.#wake = undefined
+        resolve()
+      }
+      timer = setTimeout(() => {
+        this.#stalled = true
+        done()
+      }, this.#stallMs)
+      signal?.addEventListener('abort', done)
+      this.#wake = () => {
+        if (this.unacked < this.#window) done()
+      }
+    })
+    return this.#now() - started
+  }
+}
+
+/**
+ * The receiving side: decides when to acknowledge. One ack is in flight at a time; chunks
+ * taken meanwhile are covered by the next one, so a fast link sends few acks and a pull of
+ * under ACK_EVERY_BYTES sends none.
+ */
+export class AckSender {
+  readonly #send: (a: PullAck) => Promise<void>
+  readonly #now: () => number
+  #bytes = 0
+  #idle = 0
+  #since: number
+  #pending: PullAck | undefined
+  #inFlight: Promise<void> | undefined
+  #waitStarted: number | undefined
+
+  constructor(send: (a: PullAck) => Promise<void>, now: () => number = () => performance.now()) {
+    this.#send = send
+    this.#now = now
+    this.#since = now()
+  }
+
+  /** The receiver starts waiting for the next frame. */
+  waiting(): void {
+    this.#waitStarted = this.#now()
+  }
+
+  /** Chunk `seq` with `bytes` of data was taken (ends a wait begun with `waiting`). */
+  taken(seq: number, bytes: number): void {
+    const now = this.#now()
+    if (this.#waitStarted !== undefined) this.#idle += now - this.#waitStarted
+    this.#waitStarted = undefined
+    this.#bytes += bytes
+    if (this.#bytes < ACK_EVERY_BYTES) return
+    const span = Math.max(now - this.#since, this.#idle)
+    // Chunks taken while an ack was in flight fold into the next one.
+    const before = this.#pending
+    this.#pending = { seq, idleMs: this.#idle + (before?.idleMs ?? 0), spanMs: span + (before?.spanMs ?? 0) }
+    this.#bytes = 0
+    this.#idle = 0
+    this.#since = now
+    this.#flush()
+  }
+
+  #flush(): void {
+    if (this.#inFlight || !this.#pending) return
+    const a = this.#pending
+    this.#pending = undefined
+    // An ack only paces the sender; one that fails is covered by the next, or by the
+    // sender's stall limit, so its error is not the sync's.
+    this.#inFlight = this.#send(a)
+      .catch(() => undefined)
+      .then(() => {
+        this.#inFlight = undefined
+        this.#flush()
+      })
+  }
+
+  /** Settles when no ack is in flight (so a finished sync leaves no request behind). */
+  async settled(): Promise<void> {
+    this.#pending = undefined
+    while (this.#inFlight) await this.#inFlight
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The serving side's pull pacing (core/syncServer.ts with core/pullPacing.ts): a client that
+ * takes chunks without acknowledging them stops the stream after one window of bytes; its
+ * acks let the stream go on to the signed end.
+ */
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { instanceIdOf, sign } from '../../core/identity.js'
+import { pack } from '../../core/msgpack.js'
+import { decodeOpenedTerms, encodeOpenTerms } from '../../core/openTerms.js'
+import { encodePullAck, MIN_WINDOW } from '../../core/pullPacing.js'
+import { isChunkFrame, isEndFrame, isOpenResponse, openSigned, PROTOCOL_VERSION, type OpenTerms } from '../../core/syncMessages.js'
+import { grant, node, type Node } from '../helpers/syncNet.js'
+
+/** Whether `p` settles within `ms` (a stream that is not paused makes its next chunk in a few ms). */
+async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<boolean> {
+  let done = false
+  void p.then(() => (done = true))
+  await new Promise((r) => setTimeout(r, ms))
+  return done
+}
+
+function openRequest(client: Node, user: string): { terms: OpenTerms; bytes: Uint8Array } {
+  const terms: OpenTerms = {
+    v: PROTOCOL_VERSION, user,
+    client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
+    server: '', nonce: new Uint8Array(randomBytes(16)), time: Date.now(), mode: 'pull',
+    filter: { prefixes: [''], languages: ['en', 'fr'] }, holder: [],
+  }
+  const body = encodeOpenTerms(terms)
+  return { terms, bytes: pack({ t: 'open', body, sig: sign(openSigned(body), client.identity.secretKey) }) }
+}
+
+t.test('a pull runs at most one window of bytes ahead of the client acks', async (t) => {
+  const server = await node('srv', ['en', 'fr'], { maxOps: 40, maxBytes: 32 * 1024 })
+  const client = await node('cli')
+  // Random text does not compress: about 300 KiB of chunk data, several windows' worth.
+  for (let i = 0; i < 100; i++) await server.lib.put({ partition: 'lib:a', title: { en: `r ${i}` }, description: { en: randomBytes(2400).toString('base64') } })
+  const userName = await grant(server, client)
+  const user = await server.users.authenticate(userName, server.keys.get(userName) as string)
+  const request = openRequest(client, userName)
+  const frames = (await server.server.open(user, request.bytes))[Symbol.asyncIterator]()
+  const opened = (await frames.next()).value
+  if (!isOpenResponse(opened)) return t.fail('no open answer')
+  const { session } = decodeOpenedTerms(opened.body, { request: request.terms })
+
+  // Take chunks, acknowledging none, until they fill the window.
+  let inFlight = 0
+  let taken = 0
+  while (inFlight < MIN_WINDOW) {
+    const r = await frames.next()
+    if (r.done || !isChunkFrame(r.value)) return t.fail('the stream ended inside the first window')
+    inFlight += r.value.data.length
+    taken += 1
+  }
+  t.ok(taken > 1, `${taken} chunks, ${inFlight} bytes, filled the window`)
+  const pending = frames.next()
+  t.notOk(await settlesWithin(pending, 500), 'with the window full and nothing acknowledged, no further chunk comes')
+  await server.server.ack(user, session, encodePullAck({ seq: taken - 1, idleMs: 0, spanMs: 0 }))
+  let chunks = taken
+  let ended = false
+  for (let r = await pending; !r.done; r = await frames.next()) {
+    if (isEndFrame(r.value)) {
+      ended = true
+      t.equal(r.value.chunks, chunks, 'the end frame counts every chunk')
+      continue
+    }
+    if (!isChunkFrame(r.value)) return t.fail('unexpected frame')
+    await server.server.ack(user, session, encodePullAck({ seq: chunks, idleMs: 0, spanMs: 0 }))
+    chunks += 1
+  }
+  t.ok(ended, 'acknowledged chunk by chunk, the pull reaches its signed end')
+})
