@@ -33,6 +33,8 @@ const COST = [0.09, 0.11, 0.37, 0.6, 0.45, 1, 1.5, 1.9, 2.2, 3.3, 20, 38]
 const SIZE = [1.29, 1.21, 1.09, 1.07, 1.04, 1, 0.98, 0.96, 0.95, 0.94, 0.86, 0.84]
 /** The encoder must be this much faster than the link at the quality it switches to. */
 const HEADROOM = 1.1
+/** Share of a window spent waiting for the link above which the link, not the sender, set its pace. */
+const LINK_BOUND = 0.1
 /** Chunks in each measurement window; the quality is reconsidered after each window. */
 const WINDOW = 4
 /** Restarts of the compression stream allowed per stream (each loses the window's context). */
@@ -53,17 +55,20 @@ export interface WindowTimes {
 /**
  * The quality for the next window, given how the last one spent its time at `current`:
  * the highest quality in [`min`, `max`] whose encoder, by the COST and SIZE tables, would
- * still produce faster than the link carries its output (with HEADROOM). Without a measured
- * link time, the link's time is what the window took; a window that never waited for the
- * link then gives no reason to spend more: it keeps `current` or, when the encoder is what
- * the link waits for, steps down. `seen[q]`, when given, is what compressing the same
- * input took at quality q earlier in the stream; it replaces the table's estimate, so a
- * quality found too slow is not tried again and again.
+ * still produce faster than the link carries its output (with HEADROOM). The link's time is
+ * `link` when measured, else the window's whole time. Only a window that waited for the
+ * link a real share of its time (LINK_BOUND) gives a reason to spend more: otherwise the
+ * sender itself set the pace (a measured rate is then just its own), and it keeps `current`
+ * or, when the encoder is what the link waits for, steps down. `seen[q]`, when given, is
+ * what compressing the same input took at quality q earlier in the stream; it replaces the
+ * table's estimate, so a quality found too slow is not tried again and again.
  */
 export function pickQuality(current: number, min: number, max: number, ms: WindowTimes, seen: Readonly<Record<number, number>> = {}): number {
-  const link = ms.link ?? ms.encoding + ms.reading + ms.waiting
+  const total = ms.encoding + ms.reading + ms.waiting
+  const link = ms.link ?? total
+  const linkBound = ms.waiting > total * LINK_BOUND
   for (let q = Math.min(max, 11); q >= min; q--) {
-    if (q > current && ms.link === undefined && !(ms.waiting > 0)) continue
+    if (q > current && !linkBound) continue
     const work = (q === current ? ms.encoding : (seen[q] ?? ms.encoding * (COST[q] / COST[current]))) + ms.reading
     if (q === current ? work < link : work * HEADROOM <= link * (SIZE[q] / SIZE[current])) return q
   }

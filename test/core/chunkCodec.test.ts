@@ -268,9 +268,11 @@ t.test('pickQuality: the highest quality the encoder can make faster than the li
 })
 
 t.test('pickQuality: a link time measured from acks decides before any wait, and a quality seen too slow is not retried', async (t) => {
-  // Nothing waited yet (buffers still absorb the stream), but the acks timed the link.
-  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0, link: 600 }), 11, 'a slow link measured: the best quality at once')
-  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0, link: 12 }), 5, 'a link as fast as the encoder: stay')
+  // The first wait on the window, with the link's rate timed by the acks.
+  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 100 }), 9, 'from the window alone: quality 9')
+  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 100, link: 600 }), 11, 'with the slow link measured: the best quality at once')
+  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0, link: 600 }), 5, 'a sender that never waited set the pace itself: the rate is its own, stay')
+  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 80, waiting: 5, link: 600 }), 5, 'waiting 5 ms of 95 is not the link setting the pace')
   const window = { encoding: 200, reading: 10, waiting: 300, link: 500 }
   t.equal(pickQuality(10, 5, 11, window), 11, 'by the table, 11 would keep ahead of this link')
   t.equal(pickQuality(10, 5, 11, window, { 11: 700 }), 10, 'but 11 took 700 ms on this input before: stay at 10')
