@@ -17,22 +17,29 @@ import { cpuSeconds, mainThreadCpuSeconds, peakRssBytes, resetPeakRss, rssBytes,
 /** The compiled CLI, from dist/bench/pollenPeer.js. */
 export const CLI = fileURLToPath(new URL('../daemon/cli.js', import.meta.url))
 
-/** Environment for daemons: no inherited data dir, runtime dir or NODE_OPTIONS. */
+/** Variables of the shipped unit that shape the runtime (heap limits, malloc arenas). */
+const RUNTIME_VARIABLES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const
+
 /**
- * Daemons run with the NODE_OPTIONS of the shipped systemd unit (heap limits), read from
- * `systemd/pollen.service` so the bench measures what a deployment runs.
+ * The runtime environment of the shipped systemd unit, read from `systemd/pollen.service`,
+ * so the bench's daemons run as a deployment does. Every variable of RUNTIME_VARIABLES must
+ * be set there.
  */
-export function unitNodeOptions(unit = fileURLToPath(new URL('../../systemd/pollen.service', import.meta.url))): string {
-  const m = /^Environment="?NODE_OPTIONS=([^"\n]*)"?$/m.exec(fs.readFileSync(unit, 'utf8'))
-  if (!m) throw new Error(`no NODE_OPTIONS line in ${unit}`)
-  return m[1].trim()
+export function unitEnvironment(unit = fileURLToPath(new URL('../../systemd/pollen.service', import.meta.url))): Record<(typeof RUNTIME_VARIABLES)[number], string> {
+  const text = fs.readFileSync(unit, 'utf8')
+  const value = (name: string): string => {
+    const m = new RegExp(`^Environment="?${name}=([^"\n]*)"?$`, 'm').exec(text)
+    if (!m) throw new Error(`no ${name} line in ${unit}`)
+    return m[1].trim()
+  }
+  return { NODE_OPTIONS: value('NODE_OPTIONS'), MALLOC_ARENA_MAX: value('MALLOC_ARENA_MAX') }
 }
 
+/** Environment for daemons: no inherited data dir or runtime dir; the unit's runtime variables. */
 function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env }
+  const env: NodeJS.ProcessEnv = { ...process.env, ...unitEnvironment() }
   delete env.POLLEN_DATA_DIR
   delete env.RUNTIME_DIRECTORY
-  env.NODE_OPTIONS = unitNodeOptions()
   return env
 }
 

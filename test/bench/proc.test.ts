@@ -2,7 +2,7 @@
 import t from 'tap'
 import { existsSync } from 'node:fs'
 import { rssParts, sampleRss } from '../../bench/proc.js'
-import { unitNodeOptions } from '../../bench/pollenPeer.js'
+import { unitEnvironment } from '../../bench/pollenPeer.js'
 
 t.test('RSS splits into anonymous, file-backed and shared pages, and the sampler keeps the peaks', { skip: existsSync('/proc/self/status') ? false : 'needs /proc (Linux)' }, async (t) => {
   const now = rssParts(process.pid)
@@ -21,8 +21,9 @@ t.test('RSS splits into anonymous, file-backed and shared pages, and the sampler
   t.equal(rssParts(2 ** 22 + 12345), null, 'null for a process that does not exist')
 })
 
-t.test('bench daemons run with the systemd unit NODE_OPTIONS', async (t) => {
-  const opts = unitNodeOptions()
-  t.match(opts, /--max-old-space-size=\d+/, 'the heap limit of the unit')
-  t.notMatch(opts, /"/, 'no quotes carried over')
+t.test('bench daemons run with the systemd unit runtime environment', async (t) => {
+  const env = unitEnvironment()
+  t.match(env.NODE_OPTIONS, /--max-old-space-size=\d+/, 'the heap limit of the unit')
+  t.notMatch(env.NODE_OPTIONS, /"/, 'no quotes carried over')
+  t.match(env.MALLOC_ARENA_MAX, /^\d+$/, 'the malloc arena limit of the unit')
 })
