@@ -71,16 +71,17 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     if (req.routeOptions.url === '/v1/sync/:session/push') done(null, payload)
     else {
       const chunks: Buffer[] = []
+      const max = req.routeOptions.bodyLimit ?? limits.maxOpenBytes
       let size = 0
       let failed = false
       payload.on('data', (c: Buffer) => {
         if (failed) return
         size += c.length
-        if (size > limits.maxOpenBytes) {
+        if (size > max) {
           // Refuse at once, but keep reading (and dropping) so the answer reaches the client.
           failed = true
           chunks.length = 0
-          done(pollenError('POLLEN_BODY_TOO_LARGE', `the open request exceeds ${limits.maxOpenBytes} bytes`), undefined)
+          done(pollenError('POLLEN_BODY_TOO_LARGE', `the request body exceeds ${max} bytes`), undefined)
         } else chunks.push(c)
       })
       payload.on('end', () => {
@@ -127,7 +128,8 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     return reply.send(Readable.from(prepend([answer.value, next.value], out), { objectMode: false, highWaterMark: 64 * 1024 }))
   })
 
-  app.post('/v1/sync/:session/ack', async (req: FastifyRequest, reply: FastifyReply) => {
+  // An ack is about 10 bytes.
+  app.post('/v1/sync/:session/ack', { bodyLimit: 64 }, async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the ack as ${FRAME_TYPE}`)
     const user = await auth(req)
     await server.ack(user, (req.params as { session: string }).session, req.body)

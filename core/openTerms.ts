@@ -73,17 +73,17 @@ const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as num
 const isEpoch = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 999_999
 const isStrings = (v: unknown, max: number): v is string[] => Array.isArray(v) && v.length <= 1000 && v.every((s) => isStr(s, max))
 
-/** `[v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holderRows]` */
+/** `[v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holderRows, acks]` */
 export function encodeOpenTerms(t: OpenTerms): Uint8Array {
   const table = new AuthorTable()
   const holder = table.rows(t.holder)
-  return pack([t.v, t.user, t.client.publicKey, epochOf(t.client.author, t.client.instance), t.server, t.nonce, t.time, t.mode, t.filter.prefixes, t.filter.languages, table.authors, holder])
+  return pack([t.v, t.user, t.client.publicKey, epochOf(t.client.author, t.client.instance), t.server, t.nonce, t.time, t.mode, t.filter.prefixes, t.filter.languages, table.authors, holder, t.acks])
 }
 
 /** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
-  const [v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holder] = decodeArray(bytes, 'the open request', 12)
-  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && isUint(time) && MODES.includes(mode as SyncMode))) {
+  const [v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holder, acks] = decodeArray(bytes, 'the open request', 13)
+  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && isUint(time) && MODES.includes(mode as SyncMode) && typeof acks === 'boolean')) {
     return bad('the open request is malformed')
   }
   const filter = { prefixes, languages }
@@ -99,6 +99,7 @@ export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
     mode: mode as SyncMode,
     filter,
     holder: vectors(authors, holder, 'the open request'),
+    acks,
   }
 }
 

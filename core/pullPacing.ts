@@ -12,7 +12,11 @@
 import { pollenError } from './errors.js'
 import { pack, unpack } from './msgpack.js'
 
-/** What the client reports: it has taken chunk `seq`; `idleMs` of the last `spanMs` it waited for the link. */
+/**
+ * What the client reports: it has taken chunk `seq` (and all before it); of the `spanMs`
+ * since the session's answer arrived it spent `idleMs` waiting for data. Both are totals, so
+ * an ack that is lost costs nothing: the next one carries its share.
+ */
 export interface PullAck {
   seq: number
   idleMs: number
@@ -28,7 +32,10 @@ const MAX_WINDOW = 64 * 1024 * 1024
 const WINDOW_SECONDS = 2
 /** A receiver that waited for the link less than this share of its time is the bottleneck itself. */
 const BUSY_IDLE_SHARE = 0.25
-/** After one wait this long the session stops pacing (a client that does not ack, or acks lost). */
+/**
+ * A wait this long (or four windows at the measured rate, if longer) means the acks are not
+ * getting through: the session stops waiting until an ack arrives again.
+ */
 export const STALL_MS = 30_000
 
 const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
@@ -61,6 +68,7 @@ export class PullPacer {
   #window = MIN_WINDOW
   #rate: number | undefined
   #clientMs = 0
+  #clientIdle = 0
   /** (client time, acked bytes) of recent acks, for the rate. */
   #samples: Array<[number, number]> = []
   #wake: (() => void) | undefined
@@ -102,14 +110,17 @@ export class PullPacer {
   /** Takes an acknowledgement; an older one than already taken is ignored. */
   ack(a: PullAck): void {
     if (a.seq >= this.#sent.length) throw pollenError('POLLEN_BAD_MESSAGE', `chunk ${a.seq} was acknowledged, but only ${this.#sent.length} were sent`)
-    if (a.seq <= this.#acked) return
+    if (a.seq <= this.#acked || a.spanMs < this.#clientMs || a.idleMs < this.#clientIdle) return
+    const span = a.spanMs - this.#clientMs
+    this.#receiverBusy = span > 0 && a.idleMs - this.#clientIdle < span * BUSY_IDLE_SHARE
     this.#acked = a.seq
     this.#ackedBytes = this.#sent[a.seq]
-    this.#receiverBusy = a.spanMs > 0 && a.idleMs < a.spanMs * BUSY_IDLE_SHARE
-    // The rate is timed by the client's clock (its spans between acks), so the delay of the
-    // acks themselves (the first one opens a connection) does not distort it. The first
-    // span includes the session's start-up, so it only sets the baseline.
-    this.#clientMs += a.spanMs
+    this.#clientMs = a.spanMs
+    this.#clientIdle = a.idleMs
+    this.#stalled = false
+    // The rate is timed by the client's clock, so the delay of the acks themselves (the
+    // first one opens a connection) does not distort it. The first ack's span includes the
+    // session's start-up, so it only sets the baseline.
     this.#samples.push([this.#clientMs, this.#ackedBytes])
     const last = this.#clientMs
     while (this.#samples.length > 2 && last - this.#samples[1][0] >= WINDOW_SECONDS * 1000) this.#samples.shift()
@@ -136,10 +147,11 @@ export class PullPacer {
         this.#wake = undefined
         resolve()
       }
+      const stallMs = Math.max(this.#stallMs, this.#rate ? (4 * this.#window) / this.#rate : 0)
       timer = setTimeout(() => {
         this.#stalled = true
         done()
-      }, this.#stallMs)
+      }, stallMs)
       signal?.addEventListener('abort', done)
       this.#wake = () => {
         if (this.unacked < this.#window) done()
@@ -157,17 +169,18 @@ export class PullPacer {
 export class AckSender {
   readonly #send: (a: PullAck) => Promise<void>
   readonly #now: () => number
+  readonly #started: number
   #bytes = 0
   #idle = 0
-  #since: number
   #pending: PullAck | undefined
   #inFlight: Promise<void> | undefined
   #waitStarted: number | undefined
+  #closed = false
 
   constructor(send: (a: PullAck) => Promise<void>, now: () => number = () => performance.now()) {
     this.#send = send
     this.#now = now
-    this.#since = now()
+    this.#started = now()
   }
 
   /** The receiver starts waiting for the next frame. */
@@ -181,24 +194,21 @@ export class AckSender {
     if (this.#waitStarted !== undefined) this.#idle += now - this.#waitStarted
     this.#waitStarted = undefined
     this.#bytes += bytes
-    if (this.#bytes < ACK_EVERY_BYTES) return
-    const span = Math.max(now - this.#since, this.#idle)
-    // Chunks taken while an ack was in flight fold into the next one.
-    const before = this.#pending
-    this.#pending = { seq, idleMs: this.#idle + (before?.idleMs ?? 0), spanMs: span + (before?.spanMs ?? 0) }
+    if (this.#bytes < ACK_EVERY_BYTES || this.#closed) return
     this.#bytes = 0
-    this.#idle = 0
-    this.#since = now
+    // Totals since the start; rounding down keeps idle ≤ span on the wire.
+    this.#pending = { seq, idleMs: Math.floor(this.#idle), spanMs: Math.max(Math.floor(now - this.#started), Math.floor(this.#idle)) }
     this.#flush()
   }
 
   #flush(): void {
-    if (this.#inFlight || !this.#pending) return
+    if (this.#inFlight || !this.#pending || this.#closed) return
     const a = this.#pending
     this.#pending = undefined
-    // An ack only paces the sender; one that fails is covered by the next, or by the
-    // sender's stall limit, so its error is not the sync's.
-    this.#inFlight = this.#send(a)
+    // An ack only paces the sender; one that fails is covered by the next (totals), or by
+    // the sender's stall limit, so its error is not the sync's.
+    this.#inFlight = Promise.resolve()
+      .then(() => this.#send(a))
       .catch(() => undefined)
       .then(() => {
         this.#inFlight = undefined
@@ -206,9 +216,14 @@ export class AckSender {
       })
   }
 
-  /** Settles when no ack is in flight (so a finished sync leaves no request behind). */
-  async settled(): Promise<void> {
+  /** The pull ended: no more acks (one in flight may still arrive). */
+  close(): void {
+    this.#closed = true
     this.#pending = undefined
+  }
+
+  /** Settles when no ack is in flight. */
+  async settled(): Promise<void> {
     while (this.#inFlight) await this.#inFlight
   }
 }

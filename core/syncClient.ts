@@ -135,7 +135,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   const terms: OpenTerms = {
     v: PROTOCOL_VERSION, user: peer.user,
     client: { instance: instanceIdOf(identity.publicKey), publicKey: identity.publicKey, author: log.author },
-    server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), time: (opts.now ?? Date.now)(), mode, filter, holder,
+    server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), time: (opts.now ?? Date.now)(), mode, filter, holder, acks: true,
   }
   const body = encodeOpenTerms(terms)
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
@@ -208,6 +208,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
         } else if (isEndFrame(frame)) {
           if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
           if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)
+          acks.close()
           await writing
           await finish()
           ended = true
@@ -215,6 +216,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
       }
       await writing
     } finally {
+      acks.close()
       await writing.catch(() => undefined)
       decoder.close()
     }

@@ -31,6 +31,8 @@ export interface OpenTerms {
   filter: Filter
   /** The client's claims that bear on the filter (what it holds). */
   holder: VectorEntry[]
+  /** The client acknowledges pulled chunks (§8.4), so the server may pace the pull by them. */
+  acks: boolean
 }
 
 /** Client → server: the terms as msgpack bytes and the client's signature over them. */

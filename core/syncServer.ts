@@ -48,6 +48,8 @@ export const DEFAULT_LIMITS: SyncLimits = {
 
 /** How long a session waits for its push once its pull has been streamed. */
 const IDLE_PUSH_TTL_MS = 120_000
+/** How long acks for a pull that ended are still taken (they cross the end on the link). */
+const ENDED_ACKS_MS = 60_000
 
 export interface SyncServerOptions {
   identity: Identity
@@ -59,6 +61,8 @@ export interface SyncServerOptions {
   now?: () => number
   /** Told when a client shows we were restored from a backup (we re-key). */
   onRekey?: (author: string) => void
+  /** Pull pacing (§8.4); tests lengthen the stall limit to prove acks arrive. */
+  pacing?: { stallMs?: number }
 }
 
 interface Session {
@@ -89,6 +93,8 @@ export class SyncServer {
   readonly #limits: SyncLimits
   readonly #sessions = new Map<string, Session>()
   readonly #nonces = new Map<string, number>()
+  /** Pull-only sessions that ended lately, by id → user and expiry: their late acks are taken. */
+  readonly #ended = new Map<string, { user: string; expires: number }>()
   readonly #now: () => number
   readonly instance: string
 
@@ -107,6 +113,7 @@ export class SyncServer {
     const now = this.#now()
     for (const [id, s] of this.#sessions) if (s.expires < now) this.#sessions.delete(id)
     for (const [n, exp] of this.#nonces) if (exp < now) this.#nonces.delete(n)
+    for (const [id, e] of this.#ended) if (e.expires < now) this.#ended.delete(id)
   }
 
   /** Authenticates a user by name and API key (from the Authorization header). */
@@ -180,7 +187,7 @@ export class SyncServer {
     const answer = encodeOpenedTerms(terms, req)
     const response: OpenResponse = { t: 'opened', body: answer, sig: sign(openedSigned(req.nonce, answer), this.#opts.identity.secretKey) }
     this.#sessions.set(id, session)
-    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, signal)
+    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req.acks, signal)
   }
 
   /**
@@ -190,18 +197,24 @@ export class SyncServer {
   async ack(user: UserInfo, sessionId: string, body: Uint8Array): Promise<void> {
     const ack = decodePullAck(body)
     const session = this.#sessions.get(sessionId)
-    if (!session || session.user.name !== user.name) throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
+    if (!session || session.user.name !== user.name) {
+      if (this.#ended.get(sessionId)?.user === user.name) return
+      throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
+    }
     session.pacer?.ack(ack)
   }
 
-  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, signal?: AbortSignal): AsyncIterable<Frame> {
+  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, paced: boolean, signal?: AbortSignal): AsyncIterable<Frame> {
     const id = session.id
     // A session without a push ends with its pull stream.
     const release = () => {
       const s = this.#sessions.get(id)
       if (!s) return
-      if (!s.push) this.#sessions.delete(id)
-      else {
+      if (!s.push) {
+        this.#sessions.delete(id)
+        // Acks the client sent before the end reached it may still arrive.
+        if (paced && first) this.#ended.set(id, { user: s.user.name, expires: this.#now() + ENDED_ACKS_MS })
+      } else {
         // Waiting for a push that may never come (nothing to push): idle, and short-lived.
         s.active = false
         s.expires = Math.min(s.expires, this.#now() + IDLE_PUSH_TTL_MS)
@@ -213,11 +226,14 @@ export class SyncServer {
       return
     }
     const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
-    const pacer = new PullPacer()
+    // Only a client that said it acknowledges chunks is waited for.
+    const pacer = paced ? new PullPacer({ stallMs: this.#opts.pacing?.stallMs }) : undefined
     session.pacer = pacer
     const chunk = async (payload: ChunkPayload) => {
       const frame = await encoder.encode(payload)
-      pacer.sent(frame.data.length)
+      pacer?.sent(frame.data.length)
+      // A pull that keeps streaming keeps its session (its acks find it), however long it runs.
+      session.expires = Math.max(session.expires, this.#now() + this.#limits.sessionTtlMs)
       return frame
     }
     try {
@@ -228,11 +244,13 @@ export class SyncServer {
         const next = await rest.next()
         encoder.reading(Date.now() - started)
         if (next.done) break
-        const waited = await pacer.ready(signal)
-        // A client that was busy rather than waiting for data set this pace, not the link:
-        // more compression would not make the pull faster.
-        if (pacer.receiverBusy) encoder.reading(waited)
-        encoder.linkRate(pacer.receiverBusy ? undefined : pacer.rate)
+        if (pacer) {
+          const waited = await pacer.ready(signal)
+          // A client that was busy rather than waiting for data set this pace, not the link:
+          // more compression would not make the pull faster.
+          if (pacer.receiverBusy) encoder.reading(waited)
+          encoder.linkRate(pacer.receiverBusy ? undefined : pacer.rate)
+        }
         if (signal?.aborted) return
         yield await chunk(next.value)
       }
@@ -241,6 +259,8 @@ export class SyncServer {
       session.pacer = undefined
       encoder.close()
       release()
+      // Ended early (the connection closed): the log iterator must not outlive the stream.
+      await rest.return?.()
     }
   }
 

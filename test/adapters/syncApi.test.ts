@@ -93,12 +93,13 @@ function refused(t: Test, r: Reply, status: number, code: string, what: string):
   t.type(body.message, 'string', `${what}: a message`)
 }
 
-function openTerms(cli: Node, user: string, o: { mode?: SyncMode; time?: number; prefixes?: string[] } = {}): OpenTerms {
+function openTerms(cli: Node, user: string, o: { mode?: SyncMode; time?: number; prefixes?: string[]; acks?: boolean } = {}): OpenTerms {
   return {
     v: PROTOCOL_VERSION, user,
     client: { instance: instanceIdOf(cli.identity.publicKey), publicKey: cli.identity.publicKey, author: cli.log.author },
     server: '', nonce: new Uint8Array(randomBytes(16)), time: o.time ?? Date.now(), mode: o.mode ?? 'pull',
-    filter: { prefixes: o.prefixes ?? [''], languages: ['en', 'fr'] }, holder: [],
+    // A raw client here does not acknowledge chunks unless a test says so.
+    filter: { prefixes: o.prefixes ?? [''], languages: ['en', 'fr'] }, holder: [], acks: o.acks ?? false,
   }
 }
 
@@ -390,4 +391,21 @@ t.test('ack: refusals with stable codes; a well-formed ack after the pull is tak
     t.equal(ok.status, 204, 'an ack that arrives after its pull ended is taken')
     t.equal(ok.body.length, 0, 'with no body')
   })
+})
+
+t.test('ack: late acks for a pull-only session that ended are taken from a client that acks, not from one that said it would not', async (t) => {
+  const fx = await fixture(t)
+  const ack = encodePullAck({ seq: 0, idleMs: 0, spanMs: 1 })
+  for (const acks of [true, false]) {
+    const terms = openTerms(fx.cli, 'write', { mode: 'pull', acks })
+    const r = await post(fx.port, '/v1/sync/open', requestOf(fx.cli, terms), { authorization: fx.auth('write') })
+    const first = (await framesOf(r.body))[0]
+    if (!isOpenResponse(first)) return t.fail('no open answer')
+    const { session } = decodeOpenedTerms(first.body, { request: terms })
+    const late = await post(fx.port, `/v1/sync/${session}/ack`, ack, { authorization: fx.auth('write') })
+    if (acks) t.equal(late.status, 204, 'the pull ended, its client acks: a late ack is taken')
+    else refused(t, late, 404, 'POLLEN_SESSION_UNKNOWN', 'a client that said it does not ack has no pull to pace')
+    refused(t, await post(fx.port, `/v1/sync/${session}/ack`, ack, { authorization: fx.auth('read') }), 404, 'POLLEN_SESSION_UNKNOWN', 'not for another user')
+  }
+  refused(t, await post(fx.port, '/v1/sync/' + randomBytes(16).toString('hex') + '/ack', new Uint8Array(65), { authorization: fx.auth('write') }), 413, 'POLLEN_BODY_TOO_LARGE', 'an ack body over 64 bytes')
 })

@@ -121,16 +121,18 @@ export function runTransportConformance(t: Test, name: string, makeTransport: Ma
     t.equal((await client.lib.get(inA[0])).status, 'pending', 'a synced resource lands as pending')
   })
 
-  t.test(`${name}: a pull of more than 32 KiB is acknowledged beside the stream and arrives whole`, async (t) => {
-    const server = await node('srv')
+  t.test(`${name}: a pull of several windows is paced by acks beside the stream and arrives whole`, async (t) => {
+    // With a stall limit far beyond the test's timeout, the pull can only finish if every
+    // window is released by an ack that reached the server.
+    const server = await node('srv', ['en', 'fr'], undefined, { pacing: { stallMs: 3_600_000 } })
     const client = await node('cli')
-    // Random text does not compress: 40 resources carry about 100 KiB of chunk data.
+    // Random text does not compress: 160 resources carry about 400 KiB of chunk data.
     const ids: string[] = []
-    for (let i = 0; i < 40; i++) ids.push((await server.lib.put({ partition: 'lib:big', title: { en: `big ${i}` }, description: { en: randomBytes(2400).toString('base64') } })).id)
+    for (let i = 0; i < 160; i++) ids.push((await server.lib.put({ partition: 'lib:big', title: { en: `big ${i}` }, description: { en: randomBytes(2400).toString('base64') } })).id)
     const ops = await allOps(server.log)
     const r = await syncOver(makeTransport, client, server, { mode: 'pull' })
     t.ok(r.ok, r.error ?? 'ok')
-    t.ok(r.bytesIn > 64 * 1024, `the pull moved ${r.bytesIn} bytes`)
+    t.ok(r.bytesIn > 3 * 128 * 1024, `the pull moved ${r.bytesIn} bytes, over three first windows`)
     t.ok(r.requests > 1, `the open request and ${r.requests - 1} acks`)
     t.equal(r.pulled, ops.length, 'every operation arrived')
     await assertHeld(t, server, client, ops, ids)

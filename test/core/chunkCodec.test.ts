@@ -267,7 +267,7 @@ t.test('pickQuality: the highest quality the encoder can make faster than the li
   t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0 }), 5, 'at the start quality with no waiting: stay')
 })
 
-t.test('pickQuality: a link time measured from acks decides before any wait, and a quality seen too slow is not retried', async (t) => {
+t.test('pickQuality: a link time measured from acks decides at the first wait, and a quality seen too slow is not retried', async (t) => {
   // The first wait on the window, with the link's rate timed by the acks.
   t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 100 }), 9, 'from the window alone: quality 9')
   t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 100, link: 600 }), 11, 'with the slow link measured: the best quality at once')

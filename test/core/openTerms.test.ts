@@ -23,6 +23,7 @@ function request(o: Partial<OpenTerms> = {}): OpenTerms {
     server: sInst, nonce: new Uint8Array(16).fill(7), time: 1_700_000_000_000, mode: 'both',
     filter: { prefixes: ['lib:who'], languages: ['en', 'fr'] },
     holder: [{ prefix: 'lib:who', layer: '', counters: { [sAuthor]: 1_000_000, [cAuthor]: 12 } }, { prefix: 'lib:who', layer: 'en', counters: { [sAuthor]: 999_000 } }],
+    acks: true,
     ...o,
   }
 }
@@ -80,7 +81,7 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
   const cases: [string, Uint8Array][] = [
     ['not msgpack', new Uint8Array([0xc1])],
     ['a map, not an array', pack({ v: 1 })],
-    ['11 fields', pack(fields.slice(0, 11))],
+    ['12 fields', pack(fields.slice(0, 12))],
     ['protocol version 2', variant(0, 2)],
     ['a 31-byte key', variant(2, new Uint8Array(31))],
     ['epoch 0', variant(3, 0)],
@@ -88,6 +89,7 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
     ['an unknown mode', variant(7, 'sideways')],
     ['prefixes that are not strings', variant(8, [1])],
     ['holder rows indexing past the author table', variant(11, [['lib:who', '', 5, 1]])],
+    ['acks that is not a boolean', variant(12, 1)],
   ]
   for (const [what, bytes] of cases) t.equal(await codeOf(() => decodeOpenTerms(bytes)), 'POLLEN_BAD_MESSAGE', what)
 

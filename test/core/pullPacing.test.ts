@@ -35,15 +35,16 @@ t.test('PullPacer: a full window blocks the next chunk until an ack makes room',
 t.test('PullPacer: the rate from the client spans sets the window (2 s of data, never under the minimum)', async (t) => {
   const pacer = new PullPacer()
   for (let i = 0; i < 20; i++) pacer.sent(100 * KiB)
+  // Spans and idle times are totals since the session's answer, on the client's clock.
   pacer.ack({ seq: 0, idleMs: 900, spanMs: 1000 })
   t.equal(pacer.rate, undefined, 'the first span (start-up included) only sets the baseline')
-  pacer.ack({ seq: 4, idleMs: 800, spanMs: 1000 })
+  pacer.ack({ seq: 4, idleMs: 1700, spanMs: 2000 })
   t.equal(pacer.rate, (400 * KiB) / 1000, '400 KiB in 1 s of the client clock')
   t.equal(pacer.window, 800 * KiB, 'the window holds 2 s at that rate')
   t.notOk(pacer.receiverBusy, 'the client waited for the link most of the time')
-  pacer.ack({ seq: 2, idleMs: 0, spanMs: 5 })
+  pacer.ack({ seq: 2, idleMs: 1800, spanMs: 2100 })
   t.equal(pacer.rate, (400 * KiB) / 1000, 'an older ack than one already taken is ignored')
-  pacer.ack({ seq: 5, idleMs: 10, spanMs: 10_000 })
+  pacer.ack({ seq: 5, idleMs: 1710, spanMs: 12_000 })
   t.equal(pacer.window, MIN_WINDOW, 'a slow link never shrinks the window under the minimum')
   t.ok(pacer.receiverBusy, 'a client that waited 10 ms of 10 s set the pace itself')
 })
@@ -55,13 +56,19 @@ t.test('PullPacer: an ack of a chunk never sent is refused', async (t) => {
   t.equal(pacer.unacked, 10, 'nothing acknowledged')
 })
 
-t.test('PullPacer: a client that never acks stalls the stream once, then pacing stops', async (t) => {
+t.test('PullPacer: acks that stop coming stall the stream once; the next ack brings pacing back', async (t) => {
   const pacer = new PullPacer({ stallMs: 20 })
   pacer.sent(MIN_WINDOW)
   const waited = await pacer.ready()
   t.ok(waited >= 15, `waited for the stall limit (${waited.toFixed(0)} ms)`)
   pacer.sent(MIN_WINDOW)
   t.equal(await pacer.ready(), 0, 'after a stall the session no longer waits')
+  pacer.ack({ seq: 0, idleMs: 0, spanMs: 10 })
+  t.equal(pacer.unacked, MIN_WINDOW, 'one window still unacknowledged')
+  const again = pacer.ready()
+  t.notOk(await settles(again), 'an ack arrived: the window holds again')
+  pacer.ack({ seq: 1, idleMs: 0, spanMs: 20 })
+  t.ok(await settles(again), 'and the next ack releases it')
 })
 
 t.test('PullPacer: an aborted connection ends the wait at once', async (t) => {
@@ -97,25 +104,32 @@ t.test('AckSender: no ack for a small pull; one in flight at a time; later chunk
   acks.waiting()
   clock = 100
   acks.taken(0, ACK_EVERY_BYTES - 1)
+  await new Promise((r) => setImmediate(r))
   t.equal(sent.length, 0, 'under 32 KiB taken: no ack')
   acks.waiting()
   clock = 300
   acks.taken(1, 10)
+  await new Promise((r) => setImmediate(r))
   t.same(sent, [{ seq: 1, idleMs: 300, spanMs: 300 }], 'the first ack: all 300 ms were spent waiting')
   clock = 400
   acks.taken(2, ACK_EVERY_BYTES)
   acks.waiting()
   clock = 450
   acks.taken(3, ACK_EVERY_BYTES)
+  await new Promise((r) => setImmediate(r))
   t.equal(sent.length, 1, 'while one ack is in flight, no second request')
   release?.()
   await new Promise((r) => setImmediate(r))
-  t.same(sent[1], { seq: 3, idleMs: 50, spanMs: 150 }, 'the next ack covers both chunks, with their wait and span')
+  await new Promise((r) => setImmediate(r))
+  t.same(sent[1], { seq: 3, idleMs: 350, spanMs: 450 }, 'the next ack covers both chunks; idle and span are totals')
+  acks.close()
+  acks.taken(4, ACK_EVERY_BYTES)
   release?.()
   await acks.settled()
+  t.equal(sent.length, 2, 'after close (the pull ended), no more acks')
 })
 
-t.test('AckSender: a failed ack is not the sync\'s failure', async (t) => {
+t.test("AckSender: a failed ack is not the sync's failure", async (t) => {
   let calls = 0
   const acks = new AckSender(async () => {
     calls += 1
@@ -126,4 +140,10 @@ t.test('AckSender: a failed ack is not the sync\'s failure', async (t) => {
   acks.taken(1, ACK_EVERY_BYTES)
   await acks.settled()
   t.equal(calls, 2, 'each ack was tried; the errors were swallowed')
+  const throwing = new AckSender(() => {
+    throw new Error('thrown before any promise')
+  })
+  throwing.taken(0, ACK_EVERY_BYTES)
+  await throwing.settled()
+  t.pass('a send that throws at once is swallowed too')
 })

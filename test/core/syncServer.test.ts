@@ -20,12 +20,12 @@ async function settlesWithin<T>(p: Promise<T>, ms: number): Promise<boolean> {
   return done
 }
 
-function openRequest(client: Node, user: string): { terms: OpenTerms; bytes: Uint8Array } {
+function openRequest(client: Node, user: string, acks = true): { terms: OpenTerms; bytes: Uint8Array } {
   const terms: OpenTerms = {
     v: PROTOCOL_VERSION, user,
     client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
     server: '', nonce: new Uint8Array(randomBytes(16)), time: Date.now(), mode: 'pull',
-    filter: { prefixes: [''], languages: ['en', 'fr'] }, holder: [],
+    filter: { prefixes: [''], languages: ['en', 'fr'] }, holder: [], acks,
   }
   const body = encodeOpenTerms(terms)
   return { terms, bytes: pack({ t: 'open', body, sig: sign(openSigned(body), client.identity.secretKey) }) }
@@ -70,4 +70,21 @@ t.test('a pull runs at most one window of bytes ahead of the client acks', async
     chunks += 1
   }
   t.ok(ended, 'acknowledged chunk by chunk, the pull reaches its signed end')
+})
+
+t.test('a client that does not say it acknowledges chunks is never waited for', async (t) => {
+  // A stall limit of an hour: had the server waited for acks, this pull would never end.
+  const server = await node('srv', ['en', 'fr'], { maxOps: 40, maxBytes: 32 * 1024 }, { pacing: { stallMs: 3_600_000 } })
+  const client = await node('cli')
+  for (let i = 0; i < 100; i++) await server.lib.put({ partition: 'lib:a', title: { en: `r ${i}` }, description: { en: randomBytes(2400).toString('base64') } })
+  const userName = await grant(server, client)
+  const user = await server.users.authenticate(userName, server.keys.get(userName) as string)
+  let bytes = 0
+  let ended = false
+  for await (const f of await server.server.open(user, openRequest(client, userName, false).bytes)) {
+    if (isChunkFrame(f)) bytes += f.data.length
+    if (isEndFrame(f)) ended = true
+  }
+  t.ok(ended, 'the pull reached its end without a single ack')
+  t.ok(bytes > MIN_WINDOW, `${bytes} bytes, over a window`)
 })

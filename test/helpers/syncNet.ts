@@ -10,7 +10,7 @@ import { Library } from '../../core/library.js'
 import { OpLog } from '../../core/opLog.js'
 import { syncWithPeer, type SyncResult } from '../../core/syncClient.js'
 import type { SyncMode } from '../../core/syncMessages.js'
-import { SyncServer } from '../../core/syncServer.js'
+import { SyncServer, type SyncServerOptions } from '../../core/syncServer.js'
 import { Users, type Role } from '../../core/users.js'
 import type { ChunkLimits } from '../../core/chunker.js'
 
@@ -28,7 +28,7 @@ export interface Node {
   pins: Map<string, string>
 }
 
-export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits): Promise<Node> {
+export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits, serverOpts: Pick<SyncServerOptions, 'pacing'> = {}): Promise<Node> {
   const identity = newIdentity()
   const store = await LevelStore.openMemory()
   const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages })
@@ -40,7 +40,7 @@ export async function node(name: string, languages: string[] = ['en', 'fr'], chu
     log,
     lib: new Library(log, { source: { name }, defaultPartition: 'lib' }),
     users,
-    server: new SyncServer({ identity, log, users, chunk }),
+    server: new SyncServer({ identity, log, users, chunk, ...serverOpts }),
     keys: new Map(),
     pins: new Map(),
   }
