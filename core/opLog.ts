@@ -80,6 +80,10 @@ export class OpLog {
    * counter held per author (one seek per author). Nothing is replayed.
    */
   static async open(store: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number }): Promise<OpLog> {
+    // Operations stored in the former layout would be invisible, not misread: refuse instead.
+    for await (const _ of store.keys(prefixRange(key.formerOps(), { limit: 1 }))) {
+      throw pollenError('POLLEN_STORAGE', 'this data directory keeps its operations in an older storage format (before the first release, without a migration): re-create it and sync or import again')
+    }
     const raw = await store.get(key.meta('self'))
     const self: SelfMeta = raw ? decodeValue<SelfMeta>(raw) : { author: opts.author, counter: 0, hlc: 0 }
     if (self.author !== opts.author) {
