@@ -1,14 +1,15 @@
 /**
- * The log's own entries: operations (`L`), the record index (`I`) that finds a record's
+ * The log's own entries: operations (`A`), the record index (`I`) that finds a record's
  * operations when a purge drops their bodies, and body reads for views. Kept apart from
  * OpLog so the write path's batch shape is decided in one place.
  */
 import { decodeValue, encodeValue, key, parts } from './keys.js'
-import { decodeOperation, dominates, encodeOperation, type OpRef, type Operation } from './operation.js'
+import { dominates, type OpRef, type Operation } from './operation.js'
+import { decodeOperation, encodeOperation, storedBody, withoutBody } from './storedOp.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /**
- * The batch writes for operations about to be stored (keyed by their `L` key): one `L` entry
+ * The batch writes for operations about to be stored (keyed by their `A` key): one `A` entry
  * each, and one `I` entry per record and author listing that author's counters in the batch.
  * A local transaction writes a resource as four consecutive operations, and a chunk carries
  * them together, so grouping writes one index entry where there were four: every entry costs
@@ -32,7 +33,7 @@ export function logWrites(pending: ReadonlyMap<string, Operation>): BatchOp[] {
   return out
 }
 
-/** The `L` keys of every operation of a record, from its index entries. */
+/** The `A` keys of every operation of a record, from its index entries. */
 export async function recordOpKeys(store: KVStore, kind: string, id: string): Promise<string[]> {
   const out: string[] = []
   for await (const [k, v] of store.range(prefixRange(key.recordOps(kind, id)))) {
@@ -59,7 +60,7 @@ export async function purgeBodies(store: KVStore, ops: readonly Operation[], pen
       const raw = raws[i]
       if (!raw) return
       const op = decodeOperation(raw)
-      if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: k, value: encodeOperation({ ...op, body: null }) })
+      if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: k, value: withoutBody(raw) })
     })
   }
 }
@@ -76,7 +77,7 @@ export async function readBodies(store: KVStore, refs: readonly OpRef[]): Promis
   const out = new Map<OpRef, Uint8Array | null>()
   unique.forEach((ref, i) => {
     const raw = raws[i]
-    out.set(ref, raw ? decodeOperation(raw).body : null)
+    out.set(ref, raw ? storedBody(raw) : null)
   })
   return out
 }

@@ -3,7 +3,7 @@
  * status and conflict indexes. The merge is order-independent, so the result equals what
  * incremental maintenance wrote. A marker key makes an interrupted rebuild resume at open.
  */
-import { decodeOperation } from './operation.js'
+import { decodeOperation } from './storedOp.js'
 import { decodeState, decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
 import { applyToState, type RecordState } from './merge.js'
 import { indexWrites, type ReviewDecision } from './projection.js'
