@@ -85,13 +85,20 @@ function addMaximal(heads: readonly Head[], op: Operation): Head[] | null {
   return [...heads.filter((h) => !dominates(op, h)), headOf(op)].sort(byRef)
 }
 
-/** Pointwise maximum with the operation and its dependencies; keys kept sorted (canonical). */
-function mergeVersion(version: Counters, op: Operation): Counters {
-  const merged: Counters = { ...version }
-  for (const a in op.deps) if (op.deps[a] > (merged[a] ?? 0)) merged[a] = op.deps[a]
-  if (op.counter > (merged[op.author] ?? 0)) merged[op.author] = op.counter
+/** Raises `version` in place to the pointwise maximum with the operation and its dependencies. */
+function raiseVersion(version: Counters, op: Operation): void {
+  for (const a in op.deps) if (op.deps[a] > (version[a] ?? 0)) version[a] = op.deps[a]
+  if (op.counter > (version[op.author] ?? 0)) version[op.author] = op.counter
+}
+
+/** The counters with their keys in sorted (canonical) order; the same object when they already are. */
+function sortedCounters(c: Counters): Counters {
+  const keys = Object.keys(c)
+  let sorted = true
+  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1] < keys[i]
+  if (sorted) return c
   const out: Counters = {}
-  for (const a of Object.keys(merged).sort()) out[a] = merged[a]
+  for (const a of keys.sort()) out[a] = c[a]
   return out
 }
 
@@ -110,17 +117,39 @@ export function emptyState(op: Operation): RecordState {
  * modified) and whether anything a reader sees changed. Order-independent by construction.
  */
 export function applyToState(prev: RecordState | undefined, op: Operation): { state: RecordState; changed: boolean } {
-  const base = prev ?? emptyState(op)
-  const state: RecordState = { ...base, layers: { ...base.layers }, version: mergeVersion(base.version, op) }
+  const state = workingState(prev, op)
+  const changed = applyInPlace(state, op) || prev === undefined
+  return { state: settled(state), changed }
+}
+
+/**
+ * A copy of `prev` (or a fresh state for `first`, the record's first operation here) that
+ * `applyInPlace` may change: a batch of a record's operations is applied to one copy instead
+ * of copying the whole state once per operation. Head arrays are shared with `prev`: they are
+ * only ever replaced, never changed in place.
+ */
+export function workingState(prev: RecordState | undefined, first: Operation): RecordState {
+  if (!prev) return emptyState(first)
+  return { ...prev, version: { ...prev.version }, layers: { ...prev.layers } }
+}
+
+/**
+ * Applies one operation to a working state (see `workingState`) in place, exactly as
+ * `applyToState` would; returns whether anything a reader sees changed (a record's first
+ * operation aside). The version's keys may be out of canonical order until `settled`.
+ */
+export function applyInPlace(state: RecordState, op: Operation): boolean {
+  raiseVersion(state.version, op)
+  let changed = false
   if (op.hlc < state.first.hlc || (op.hlc === state.first.hlc && op.author < state.first.author)) {
     // The earliest operation names the record's origin and partition, whatever arrived first.
     state.first = { hlc: op.hlc, author: op.author }
     state.partition = op.partition
+    changed = true
   }
-  let changed = prev === undefined || state.first !== base.first
 
   if (op.type === 'put') {
-    const current = state.layers[op.layer] ?? base.deletes
+    const current = state.layers[op.layer] ?? state.deletes
     const next = addMaximal(current, op)
     // A layer exists once any of its operations arrived, even one a delete already saw:
     // otherwise whether it exists would depend on arrival order.
@@ -128,10 +157,10 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
       state.layers[op.layer] = next ?? [...current]
       changed = true
     }
-    return { state, changed }
+    return changed
   }
 
-  const deletes = addMaximal(base.deletes, op)
+  const deletes = addMaximal(state.deletes, op)
   if (deletes) {
     state.deletes = deletes
     changed = true
@@ -142,11 +171,17 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
   }
   if (op.type === 'purge') {
     // The bodies it drops live in the log entries (OpLog rewrites them in the same batch).
-    const purges = addMaximal(base.purges, op)
+    const purges = addMaximal(state.purges, op)
     if (purges) state.purges = purges
     changed = true
   }
-  return { state, changed }
+  return changed
+}
+
+/** A working state in canonical form again (its version's keys sorted), ready to store. */
+export function settled(state: RecordState): RecordState {
+  state.version = sortedCounters(state.version)
+  return state
 }
 
 /** The winner per layer, dropping layers whose winner is a delete. */
