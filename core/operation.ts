@@ -59,10 +59,14 @@ export function instanceOf(author: string): string {
 }
 
 export function sha256(bytes: Uint8Array | string): Uint8Array {
-  // A view of the digest's own memory: no second copy per hash (this runs twice per operation).
-  const digest = oneShotHash('sha256', bytes, 'buffer')
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length)
+  // A digest returned as bytes gets an ArrayBuffer of its own, which costs more than hashing
+  // a short header (this runs twice per operation); as a string copied into Node's shared
+  // buffer pool it does not.
+  return pooled(Buffer.from(oneShotHash('sha256', bytes, 'binary'), 'binary'))
 }
+
+/** A plain Uint8Array view of a (pooled) Buffer's bytes. */
+const pooled = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length)
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
@@ -81,9 +85,11 @@ function sortedDeps(deps: Counters): (string | number)[] {
  * (core/storedOp.ts), so an operation hashed here is stored without a second serialisation.
  */
 export function headerText(op: Omit<Operation, 'hash' | 'body'>): string {
-  const cached = headers.get(op)
-  if (cached !== undefined) return cached
-  return JSON.stringify([1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.bodyHash ? hex(op.bodyHash) : null])
+  return headers.get(op) ?? headerWith(op, op.bodyHash ? hex(op.bodyHash) : null)
+}
+
+function headerWith(op: Omit<Operation, 'hash' | 'body'>, bodyHashHex: string | null): string {
+  return JSON.stringify([1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), bodyHashHex])
 }
 
 /**
@@ -100,8 +106,7 @@ export function computeHash(op: Omit<Operation, 'hash' | 'body'>): Uint8Array {
 }
 
 /** Fills in `op.hash` from its header (computed once and kept for storing). */
-function fillHash(op: Operation): void {
-  const text = headerText(op)
+function fillHash(op: Operation, text = headerText(op)): void {
   headers.set(op, text)
   op.hash = sha256(text)
 }
@@ -202,8 +207,12 @@ export function verifyOperation(op: Operation): void {
  * also checked every field by the rules of `verifyOperation`, which then skips it entirely.
  */
 export function completeOperation(op: Operation, checked: boolean): Operation {
-  if (op.body instanceof Uint8Array) op.bodyHash = sha256(op.body)
-  fillHash(op)
+  if (op.body instanceof Uint8Array) {
+    // The header wants the body hash in hex: hash straight to hex, and the bytes from that.
+    const bodyHashHex = oneShotHash('sha256', op.body, 'hex')
+    op.bodyHash = pooled(Buffer.from(bodyHashHex, 'hex'))
+    fillHash(op, headerWith(op, bodyHashHex))
+  } else fillHash(op)
   if (checked) verified.add(op)
   return op
 }
