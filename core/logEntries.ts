@@ -10,26 +10,34 @@ import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /**
  * The batch writes for operations about to be stored (keyed by their `A` key): one `A` entry
- * each, and one `I` entry per record and author listing that author's counters in the batch.
- * A local transaction writes a resource as four consecutive operations, and a chunk carries
- * them together, so grouping writes one index entry where there were four: every entry costs
- * the native batch call more than its bytes do.
+ * each, and one `I` entry per run of consecutive operations of one record and author, listing
+ * their counters. A local transaction writes a resource as four consecutive operations, and
+ * a chunk carries them together, so a run writes one index entry where there were four: every
+ * entry costs the native batch call more than its bytes do. (Any split into runs is a valid
+ * index: a record's entries are read together, whatever their number.)
  */
 export function logWrites(pending: ReadonlyMap<string, Operation>): BatchOp[] {
   const out: BatchOp[] = []
-  const groups = new Map<string, { op: Operation; counters: number[] }>()
+  const index: BatchOp[] = []
+  let run: Operation | undefined
+  let counters: number[] = []
+  const closeRun = (): void => {
+    if (!run) return
+    counters.sort((a, b) => a - b)
+    // Keyed by the run's first counter: unique, since an (author, counter) is stored once.
+    index.push({ type: 'put', key: key.recordOp(run.kind, run.id, run.author, counters[0]), value: encodeValue(counters) })
+  }
   for (const [k, op] of pending) {
     out.push({ type: 'put', key: k, value: encodeOperation(op) })
-    const g = `${op.kind}\u0000${op.id}\u0000${op.author}`
-    const group = groups.get(g)
-    if (group) group.counters.push(op.counter)
-    else groups.set(g, { op, counters: [op.counter] })
+    if (run && run.author === op.author && run.id === op.id && run.kind === op.kind) counters.push(op.counter)
+    else {
+      closeRun()
+      run = op
+      counters = [op.counter]
+    }
   }
-  for (const { op, counters } of groups.values()) {
-    counters.sort((a, b) => a - b)
-    // Keyed by the group's first counter: unique, since an (author, counter) is stored once.
-    out.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, counters[0]), value: encodeValue(counters) })
-  }
+  closeRun()
+  for (const w of index) out.push(w)
   return out
 }
 

@@ -43,9 +43,8 @@ export interface RecordState {
 export type ApplyEffect = 'new' | 'updated' | 'unchanged'
 
 export function headOf(op: Operation): Head {
-  const deps: Counters = {}
-  for (const a of Object.keys(op.deps).sort()) deps[a] = op.deps[a]
-  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps }
+  // Operations are never changed once made, so a head may share their deps when sorted.
+  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps: sortedCounters(op.deps) }
 }
 
 /** The instance a record belongs to: the author of its earliest operation. */
@@ -81,8 +80,12 @@ const byRef = (a: Head, b: Head): number => (a.author === b.author ? a.counter -
  * counter, the canonical order), or null if `op` was already seen.
  */
 function addMaximal(heads: readonly Head[], op: Operation): Head[] | null {
+  // A layer's first operation, the common case in a pull: no comparison, no sort.
+  if (heads.length === 0) return [headOf(op)]
   if (heads.some((h) => (h.author === op.author && h.counter === op.counter) || dominates(h, op))) return null
-  return [...heads.filter((h) => !dominates(op, h)), headOf(op)].sort(byRef)
+  const out = heads.filter((h) => !dominates(op, h))
+  out.push(headOf(op))
+  return out.sort(byRef)
 }
 
 /** Raises `version` in place to the pointwise maximum with the operation and its dependencies. */

@@ -109,7 +109,16 @@ export function packOps(ops: readonly Operation[]): OpColumns {
  * Both sides derive it from the layer column.
  */
 function layerOrder(layer: readonly number[]): number[] {
-  return [...layer.keys()].sort((a, b) => layer[a] - layer[b] || a - b)
+  // Bucketed, not sorted: a chunk has a handful of distinct layers.
+  const buckets = new Map<number, number[]>()
+  layer.forEach((l, i) => {
+    const b = buckets.get(l)
+    if (b) b.push(i)
+    else buckets.set(l, [i])
+  })
+  const out: number[] = []
+  for (const l of [...buckets.keys()].sort((a, b) => a - b)) for (const i of buckets.get(l) as number[]) out.push(i)
+  return out
 }
 
 const bad = (what: string): never => {
