@@ -27,7 +27,7 @@ import { pack, unpack } from './msgpack.js'
 import type { Counters } from './counterVector.js'
 import { pollenError } from './errors.js'
 import type { Head, RecordState } from './merge.js'
-import type { OpType } from './operation.js'
+import { isAscending, type OpType } from './operation.js'
 
 const SEP = '\u0000'
 
@@ -113,7 +113,8 @@ export function encodeState(s: RecordState): Uint8Array {
     return [ix(h.author), h.counter, TYPES.indexOf(h.type), h.hlc, deps]
   }
   const layers: (string | PackedHead[])[] = []
-  for (const l of Object.keys(s.layers).sort()) layers.push(l, s.layers[l].map(head))
+  const names = Object.keys(s.layers)
+  for (const l of isAscending(names) ? names : names.sort()) layers.push(l, s.layers[l].map(head))
   return pack([STATE_FORMAT, s.kind, s.id, s.partition, authors, version, s.first.hlc, ix(s.first.author), s.deletes.map(head), s.purges.map(head), layers])
 }
 

@@ -4,7 +4,7 @@
  * OpLog so the write path's batch shape is decided in one place.
  */
 import { decodeValue, encodeValue, key, parts } from './keys.js'
-import { dominates, type OpRef, type Operation } from './operation.js'
+import { dominates, isAscending, type OpRef, type Operation } from './operation.js'
 import { decodeOperation, encodeOperation, storedBody, withoutBody } from './storedOp.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
@@ -23,7 +23,7 @@ export function logWrites(pending: ReadonlyMap<string, Operation>): BatchOp[] {
   let counters: number[] = []
   const closeRun = (): void => {
     if (!run) return
-    counters.sort((a, b) => a - b)
+    if (!isAscending(counters)) counters.sort((a, b) => a - b)
     // Keyed by the run's first counter: unique, since an (author, counter) is stored once.
     index.push({ type: 'put', key: key.recordOp(run.kind, run.id, run.author, counters[0]), value: encodeValue(counters) })
   }

@@ -7,7 +7,7 @@
  * then the later timestamp, then the higher author id. The other heads are the conflicts.
  */
 import type { Counters } from './counterVector.js'
-import { dominates, instanceOf, opRef, type OpType, type Operation, type OpRef } from './operation.js'
+import { dominates, instanceOf, isAscending, opRef, type OpType, type Operation, type OpRef } from './operation.js'
 
 /**
  * What the state keeps of one head operation: enough to order heads and pick winners. The
@@ -97,13 +97,12 @@ function raiseVersion(version: Counters, op: Operation): void {
 /** The counters with their keys in sorted (canonical) order; the same object when they already are. */
 function sortedCounters(c: Counters): Counters {
   const keys = Object.keys(c)
-  let sorted = true
-  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1] < keys[i]
-  if (sorted) return c
+  if (isAscending(keys)) return c
   const out: Counters = {}
   for (const a of keys.sort()) out[a] = c[a]
   return out
 }
+
 
 /** True when `op` was written after every purge of the record, so it keeps its body. */
 export function survivesPurges(state: RecordState | undefined, op: Pick<Operation, 'deps'>): boolean {
@@ -214,12 +213,14 @@ export interface LayerConflict {
 }
 
 export function conflictsOf(state: RecordState): LayerConflict[] {
-  const origin = originOf(state)
+  // Called several times per record a batch touches, and most records have no conflict:
+  // nothing is allocated or sorted for those.
   const out: LayerConflict[] = []
-  for (const [layer, heads] of Object.entries(state.layers)) {
+  for (const layer in state.layers) {
+    const heads = state.layers[layer]
     if (heads.length < 2) continue
-    const w = winnerOf(heads, origin) as Head
+    const w = winnerOf(heads, originOf(state)) as Head
     out.push({ layer, winner: opRef(w), losers: heads.filter((h) => h !== w).map(opRef).sort() })
   }
-  return out.sort((a, b) => (a.layer < b.layer ? -1 : 1))
+  return out.length > 1 ? out.sort((a, b) => (a.layer < b.layer ? -1 : 1)) : out
 }

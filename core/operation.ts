@@ -74,8 +74,18 @@ function hex(bytes: Uint8Array): string {
 
 function sortedDeps(deps: Counters): (string | number)[] {
   const flat: (string | number)[] = []
-  for (const a of Object.keys(deps).sort()) flat.push(a, deps[a])
+  const authors = Object.keys(deps)
+  for (const a of isAscending(authors) ? authors : authors.sort()) flat.push(a, deps[a])
   return flat
+}
+
+/**
+ * True when the values are in ascending order. Sorting allocates even when there is nothing
+ * to move, and the lists sorted per operation (keys, counters) almost always are in order.
+ */
+export function isAscending<T extends string | number>(values: readonly T[]): boolean {
+  for (let i = 1; i < values.length; i++) if (!(values[i - 1] < values[i])) return false
+  return true
 }
 
 /**
