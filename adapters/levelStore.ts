@@ -32,15 +32,9 @@ export class LevelStore implements KVStore {
     this.#db = db
   }
 
-  /**
-   * Opens (creating if needed) a LevelDB directory. The write buffer is 8 MiB, twice
-   * LevelDB's default: a bulk pull writes about 700 bytes per operation, and half as many
-   * level-0 tables means half as many compactions rewriting the record families, whose random
-   * keys overlap every table (measured on an 80,000-operation pull: LevelDB's compaction
-   * thread 1.2 s -> 0.85 s of CPU), for at most 8 MiB more memory while a pull runs.
-   */
+  /** Opens (creating if needed) a LevelDB directory. */
   static async openDisk(location: string): Promise<LevelStore> {
-    const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view', writeBufferSize: 8 << 20 }) as unknown as Level
+    const db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Level
     try {
       await db.open()
     } catch (err) {
