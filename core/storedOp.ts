@@ -1,23 +1,29 @@
 /**
  * The stored form of an operation (the value of its `A` entry, core/keys.ts):
  *
- *     [flags: u8][content hash: 32 bytes][header length: u32 LE][header text][body bytes]
+ *     [flags: u8][content hash: 32][body hash: 32][text length: u32 LE][header text][body]
  *
- * The header text is the exact UTF-8 JSON the content hash is computed over
- * (`headerText`), so an operation whose hash was just computed — every operation made here
- * or received — is stored by copying that text and its body, with no other serialisation.
- * Flags bit 0 says whether the body is kept (a purge clears it and drops the bytes; the
- * header, with the body hash, stays). Reading parses the header with JSON.parse and takes
- * the body and hash as views of the stored bytes; a body alone is read without parsing.
+ * The header text is the UTF-8 JSON the content hash is computed over (`headerText`), less
+ * its last element, the body hash in hex, which is stored as its 32 bytes instead (zeros and
+ * kept in the text when there is none). So an operation whose hash was just computed — every
+ * operation made here or received — is stored by copying that text and its body, with no
+ * other serialisation. Flags: bit 0, the body is kept (a purge clears it and drops the bytes;
+ * the header and body hash stay); bit 1, the body hash is in its slot. Reading parses the
+ * text with JSON.parse and takes body and hashes as views of the stored bytes; a body alone
+ * is read without parsing.
  */
 import type { Counters } from './counterVector.js'
 import { pollenError } from './errors.js'
 import { headerText, type Operation, type OpType } from './operation.js'
 
 const HAS_BODY = 1
+const HAS_BODY_HASH = 2
 const HASH_AT = 1
-const LENGTH_AT = HASH_AT + 32
+const BODY_HASH_AT = HASH_AT + 32
+const LENGTH_AT = BODY_HASH_AT + 32
 const HEADER_AT = LENGTH_AT + 4
+/** Characters the body hash takes at the end of a header text: `,"` + 64 hex digits + `"`. */
+const HEX_TAIL = 67
 /** The version number that leads every header text. */
 const HEADER_VERSION = 1
 const TYPES: readonly OpType[] = ['put', 'delete', 'purge']
@@ -30,12 +36,17 @@ const corrupt = (what: string): never => {
 
 /** The stored bytes of an operation. */
 export function encodeOperation(op: Operation): Uint8Array {
-  const header = headerText(op)
+  const full = headerText(op)
+  const bodyHash = op.bodyHash?.length === 32 ? op.bodyHash : null
+  // The text ends `,"<64 hex digits>"]`: keep `]`, drop the hex (its bytes have their slot).
+  const header = bodyHash ? full.slice(0, full.length - HEX_TAIL - 1) + ']' : full
   const headerBytes = Buffer.byteLength(header)
   const body = op.body
   const out = Buffer.allocUnsafe(HEADER_AT + headerBytes + (body ? body.length : 0))
-  out[0] = body ? HAS_BODY : 0
+  out[0] = (body ? HAS_BODY : 0) | (bodyHash ? HAS_BODY_HASH : 0)
   out.set(op.hash, HASH_AT)
+  if (bodyHash) out.set(bodyHash, BODY_HASH_AT)
+  else out.fill(0, BODY_HASH_AT, LENGTH_AT)
   out.writeUInt32LE(headerBytes, LENGTH_AT)
   out.write(header, HEADER_AT, headerBytes, 'utf8')
   if (body) out.set(body, HEADER_AT + headerBytes)
@@ -43,16 +54,17 @@ export function encodeOperation(op: Operation): Uint8Array {
 }
 
 function headerEnd(b: Uint8Array): number {
-  if (b.length < HEADER_AT || b[0] > HAS_BODY) corrupt('unknown layout')
+  if (b.length < HEADER_AT || b[0] > (HAS_BODY | HAS_BODY_HASH)) corrupt('unknown layout')
   const end = HEADER_AT + asBuffer(b).readUInt32LE(LENGTH_AT)
   return end <= b.length ? end : corrupt('header past the end')
 }
 
-/** An operation from its stored bytes (body and hash are views of them). */
+/** An operation from its stored bytes (body and hashes are views of them). */
 export function decodeOperation(bytes: Uint8Array): Operation {
   const end = headerEnd(bytes)
   const h: unknown = JSON.parse(asBuffer(bytes).toString('utf8', HEADER_AT, end))
-  if (!Array.isArray(h) || h.length !== 12 || h[0] !== HEADER_VERSION) return corrupt('unknown header')
+  const slot = (bytes[0] & HAS_BODY_HASH) !== 0
+  if (!Array.isArray(h) || h.length !== (slot ? 11 : 12) || h[0] !== HEADER_VERSION) return corrupt('unknown header')
   const [, author, counter, kind, id, partition, type, layer, hlc, tx, flat, bodyHashHex] = h as [number, string, number, string, string, string, OpType, string, number, number, (string | number)[], string | null]
   if (!TYPES.includes(type) || !Array.isArray(flat)) corrupt('malformed header')
   const deps: Counters = {}
@@ -69,8 +81,8 @@ export function decodeOperation(bytes: Uint8Array): Operation {
     tx,
     deps,
     body: bytes[0] & HAS_BODY ? bytes.subarray(end) : null,
-    bodyHash: bodyHashHex === null ? null : fromHex(bodyHashHex),
-    hash: bytes.subarray(HASH_AT, LENGTH_AT),
+    bodyHash: slot ? bytes.subarray(BODY_HASH_AT, LENGTH_AT) : bodyHashHex === null ? null : fromHex(bodyHashHex),
+    hash: bytes.subarray(HASH_AT, BODY_HASH_AT),
   }
 }
 
