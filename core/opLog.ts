@@ -7,9 +7,10 @@ import { ALL_LAYERS, CounterVectors, type VectorEntry } from './counterVector.js
 import { pollenError } from './errors.js'
 import { HybridClock } from './hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
-import { applyToState, conflictsOf, survivesPurges, type RecordState } from './merge.js'
+import { applyInPlace, conflictsOf, settled, survivesPurges, workingState, type RecordState } from './merge.js'
 import { Mutex } from './mutex.js'
-import { decodeOperation, equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from './operation.js'
+import { equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from './operation.js'
+import { decodeOperation } from './storedOp.js'
 import { indexWrites, projectionWrites, statusOf, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { rebuildProjections } from './rebuild.js'
@@ -63,6 +64,8 @@ export class OpLog {
   readonly #clock: HybridClock
   #self: SelfMeta
   #languages: string[]
+  /** False until this store holds a review decision (only setReview writes them). */
+  #anyReviews = true
   /** Optional observer of committed batches. */
   observer: LogObserver | undefined
 
@@ -80,6 +83,10 @@ export class OpLog {
    * counter held per author (one seek per author). Nothing is replayed.
    */
   static async open(store: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number }): Promise<OpLog> {
+    // Operations stored in the former layout would be invisible, not misread: refuse instead.
+    for await (const _ of store.keys(prefixRange(key.formerOps(), { limit: 1 }))) {
+      throw pollenError('POLLEN_STORAGE', 'this data directory keeps its operations in an older storage format (before the first release, without a migration): re-create it and sync or import again')
+    }
     const raw = await store.get(key.meta('self'))
     const self: SelfMeta = raw ? decodeValue<SelfMeta>(raw) : { author: opts.author, counter: 0, hlc: 0 }
     if (self.author !== opts.author) {
@@ -111,6 +118,8 @@ export class OpLog {
       cursor = key.opsOf(author) + '\uffff'
     }
     const log = new OpLog(store, self, CounterVectors.from(entries), maxHeld, [...opts.languages], opts.now)
+    log.#anyReviews = false
+    for await (const _ of store.keys(prefixRange(key.reviews(), { limit: 1 }))) log.#anyReviews = true
     if (await store.get(key.meta('rebuilding'))) await log.rebuild()
     return log
   }
@@ -226,24 +235,24 @@ export class OpLog {
     return this.#mutex.run(async () => {
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
       // One storage read for everything the batch needs: held copies, states, review decisions.
-      // An operation above the highest counter held for its author cannot be held: no read.
+      // An operation above the highest counter held for its author cannot be held: no read;
+      // nor can a review decision when none was ever recorded here.
+      const opKeys = incoming.map((op) => key.op(op.author, op.counter))
       const recordKeys = [...new Set(incoming.map((op) => recordKey(op.kind, op.id)))]
       const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
-      const maybeHeld = incoming.filter((op) => op.counter <= this.maxHeld(op.author))
-      const values = await this.store.getMany([
-        ...maybeHeld.map((op) => key.op(op.author, op.counter)),
-        ...pairs.map(([kind, id]) => key.state(kind, id)),
-        ...pairs.map(([kind, id]) => key.review(kind, id)),
-      ])
-      const existing = new Map<Operation, Uint8Array | undefined>()
-      maybeHeld.forEach((op, i) => existing.set(op, values[i]))
-      const states = values.slice(maybeHeld.length, maybeHeld.length + pairs.length)
-      const reviews = values.slice(maybeHeld.length + pairs.length)
+      const maybeHeld = incoming.flatMap((op, i) => (op.counter <= this.maxHeld(op.author) ? [i] : []))
+      const reads = maybeHeld.map((i) => opKeys[i])
+      for (const [kind, id] of pairs) reads.push(key.state(kind, id))
+      if (this.#anyReviews) for (const [kind, id] of pairs) reads.push(key.review(kind, id))
+      const values = await this.store.getMany(reads)
+      const existing = new Map<number, Uint8Array | undefined>()
+      maybeHeld.forEach((i, j) => existing.set(i, values[j]))
       const fresh: Operation[] = []
+      const freshKeys: string[] = []
       const seen = new Map<string, Operation>()
-      incoming.forEach((op) => {
-        const k = key.op(op.author, op.counter)
-        const raw = existing.get(op)
+      incoming.forEach((op, i) => {
+        const k = opKeys[i]
+        const raw = existing.get(i)
         const held = raw ? decodeOperation(raw) : seen.get(k)
         if (op.author === this.#self.author && op.counter > this.#self.counter) {
           throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
@@ -259,27 +268,34 @@ export class OpLog {
         }
         seen.set(k, op)
         fresh.push(op)
+        freshKeys.push(k)
       })
       const before = new Map<string, RecordState | undefined>()
       const reviewOf = new Map<string, ReviewDecision | undefined>()
+      const statesAt = maybeHeld.length
+      const reviewsAt = statesAt + pairs.length
       recordKeys.forEach((rk, i) => {
-        before.set(rk, states[i] ? decodeState(states[i] as Uint8Array) : undefined)
-        reviewOf.set(rk, reviews[i] ? decodeValue<ReviewDecision>(reviews[i] as Uint8Array) : undefined)
+        const state = values[statesAt + i]
+        const review = this.#anyReviews ? values[reviewsAt + i] : undefined
+        before.set(rk, state ? decodeState(state) : undefined)
+        reviewOf.set(rk, review ? decodeValue<ReviewDecision>(review) : undefined)
       })
-      const current = new Map(before)
+      // Each touched record's operations apply to one working copy of its state, in order.
+      const current = new Map<string, RecordState>()
       const pendingOps = new Map<string, Operation>()
-      for (const op of fresh) {
+      fresh.forEach((op, i) => {
         const rk = recordKey(op.kind, op.id)
-        const prev = current.get(rk)
-        const stored = survivesPurges(prev, op) ? op : { ...op, body: null }
-        pendingOps.set(key.op(op.author, op.counter), stored)
-        current.set(rk, applyToState(prev, stored).state)
+        let state = current.get(rk)
+        if (!state) current.set(rk, (state = workingState(before.get(rk), op)))
+        const stored = survivesPurges(state, op) ? op : { ...op, body: null }
+        pendingOps.set(freshKeys[i], stored)
+        applyInPlace(state, stored)
         this.#clock.observe(op.hlc)
         result.applied += 1
-      }
+      })
       const batch: BatchOp[] = []
-      for (const rk of new Set(fresh.map((op) => recordKey(op.kind, op.id)))) {
-        const after = current.get(rk) as RecordState
+      for (const [rk, working] of current) {
+        const after = settled(working)
         const prev = before.get(rk)
         const review = reviewOf.get(rk)
         batch.push(...projectionWrites(after, prev, review, review, this.instance))
@@ -334,6 +350,7 @@ export class OpLog {
       const batch: BatchOp[] = [{ type: 'put', key: key.review(kind, id), value: encodeValue(decision) }]
       batch.push(...indexWrites(state, state, decision, prev, this.instance))
       await this.store.write(batch)
+      this.#anyReviews = true
     })
   }
 

@@ -5,7 +5,6 @@
  * receivers verify bytes, never a re-serialised object.
  */
 import { hash as oneShotHash } from 'node:crypto'
-import { pack, unpack } from './msgpack.js'
 import type { Counters } from './counterVector.js'
 import { pollenError } from './errors.js'
 import { isPartition } from './partition.js'
@@ -45,7 +44,7 @@ export type OpRef = string
 export const AUTHOR_RE = /^[0-9a-f]{32}\.[1-9][0-9]{0,5}$/
 export const KIND_RE = /^[a-z][a-z0-9_-]{0,31}$/
 export const LANG_RE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/
-const ID_RE = /^[\x21-\x7e]{1,128}$/
+export const ID_RE = /^[\x21-\x7e]{1,128}$/
 /** Largest encoded body one operation may carry. */
 export const MAX_BODY_BYTES = 256 * 1024
 
@@ -60,10 +59,14 @@ export function instanceOf(author: string): string {
 }
 
 export function sha256(bytes: Uint8Array | string): Uint8Array {
-  // A view of the digest's own memory: no second copy per hash (this runs twice per operation).
-  const digest = oneShotHash('sha256', bytes, 'buffer')
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.length)
+  // A digest returned as bytes gets an ArrayBuffer of its own, which costs more than hashing
+  // a short header (this runs twice per operation); as a string copied into Node's shared
+  // buffer pool it does not.
+  return pooled(Buffer.from(oneShotHash('sha256', bytes, 'binary'), 'binary'))
 }
+
+/** A plain Uint8Array view of a (pooled) Buffer's bytes. */
+const pooled = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length)
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
@@ -71,19 +74,51 @@ function hex(bytes: Uint8Array): string {
 
 function sortedDeps(deps: Counters): (string | number)[] {
   const flat: (string | number)[] = []
-  for (const a of Object.keys(deps).sort()) flat.push(a, deps[a])
+  const authors = Object.keys(deps)
+  for (const a of isAscending(authors) ? authors : authors.sort()) flat.push(a, deps[a])
   return flat
 }
 
 /**
- * The content hash of an operation: sha256 of the UTF-8 JSON text of its header fields in a
- * fixed order, with the body hash in hex. JSON of strings and numbers is exact and fast, and
- * easy to reproduce in another implementation.
+ * True when the values are in ascending order. Sorting allocates even when there is nothing
+ * to move, and the lists sorted per operation (keys, counters) almost always are in order.
  */
+export function isAscending<T extends string | number>(values: readonly T[]): boolean {
+  for (let i = 1; i < values.length; i++) if (!(values[i - 1] < values[i])) return false
+  return true
+}
+
+/**
+ * The text an operation's content hash is computed over: the UTF-8 JSON of its header fields
+ * in a fixed order, with the body hash in hex. JSON of strings and numbers is exact and fast,
+ * and easy to reproduce in another implementation. The stored form keeps this text
+ * (core/storedOp.ts), so an operation hashed here is stored without a second serialisation.
+ */
+export function headerText(op: Omit<Operation, 'hash' | 'body'>): string {
+  return headers.get(op) ?? headerWith(op, op.bodyHash ? hex(op.bodyHash) : null)
+}
+
+function headerWith(op: Omit<Operation, 'hash' | 'body'>, bodyHashHex: string | null): string {
+  return JSON.stringify([1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), bodyHashHex])
+}
+
+/**
+ * Header texts of operations whose hash this process computed (made here or received), kept
+ * until the operation is stored. Operations are never changed after they are made: a purged
+ * copy is a new object, with no entry here.
+ */
+const headers = new WeakMap<object, string>()
+
+/** The content hash of an operation: sha256 of {@link headerText}. */
 export function computeHash(op: Omit<Operation, 'hash' | 'body'>): Uint8Array {
-  const header = [1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.bodyHash ? hex(op.bodyHash) : null]
   // Hashing the string hashes its UTF-8 bytes without an intermediate Buffer.
-  return sha256(JSON.stringify(header))
+  return sha256(headerText(op))
+}
+
+/** Fills in `op.hash` from its header (computed once and kept for storing). */
+function fillHash(op: Operation, text = headerText(op)): void {
+  headers.set(op, text)
+  op.hash = sha256(text)
 }
 
 /** Bodies are UTF-8 JSON bytes: the author's exact bytes travel and are hashed. */
@@ -110,12 +145,12 @@ export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'bod
     bodyHash: body ? sha256(body) : null,
     hash: EMPTY_HASH,
   }
-  op.hash = computeHash(op)
+  fillHash(op)
   return op
 }
 
 /** Placeholder while an operation's hash is computed (never stored or compared). */
-const EMPTY_HASH = new Uint8Array(0)
+export const EMPTY_HASH = new Uint8Array(0)
 
 /** Decodes an operation's body (null when deleted or purged); throws POLLEN_BAD_MESSAGE on bad JSON. */
 export function bodyOf<T = unknown>(op: Pick<Operation, 'body'>): T | null {
@@ -141,6 +176,8 @@ export { equalBytes }
  * Throws POLLEN_BAD_MESSAGE or POLLEN_HASH_MISMATCH.
  */
 export function verifyOperation(op: Operation): void {
+  // Checked field by field as it was unpacked (core/opColumns.ts), with the same rules.
+  if (verified.has(op)) return
   const bad = (what: string): never => {
     throw pollenError('POLLEN_BAD_MESSAGE', `operation ${typeof op?.author === 'string' ? op.author : '?'}:${String(op?.counter)} has ${what}`)
   }
@@ -164,7 +201,7 @@ export function verifyOperation(op: Operation): void {
   if (!(op.hash instanceof Uint8Array) || op.hash.length !== 32) bad('a malformed hash')
   if (op.type === 'put' && op.bodyHash === null) bad('a put without a body hash')
   // Hashes computed here from the content cannot disagree with it: skip the second pass.
-  if (hashedHere.has(op)) return
+  if (headers.has(op)) return
   if (op.body && !equalBytes(sha256(op.body), op.bodyHash)) {
     throw pollenError('POLLEN_HASH_MISMATCH', `operation ${opRef(op)}: its body does not match its body hash`)
   }
@@ -173,55 +210,25 @@ export function verifyOperation(op: Operation): void {
   }
 }
 
-/** Wire and storage form: a positional array (compact under msgpack). */
-export type PackedOperation = [string, number, string, string, string, string, string, number, number, (string | number)[], Uint8Array | null, Uint8Array | null, Uint8Array]
-
-const TYPES: readonly OpType[] = ['put', 'delete', 'purge']
-
-export function packOperation(op: Operation): PackedOperation {
-  return [op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), op.body, op.bodyHash, op.hash]
-}
-
-/** Unpacks a positional array; throws POLLEN_BAD_MESSAGE when it is not one. */
-export function unpackOperation(raw: unknown): Operation {
-  if (!Array.isArray(raw) || raw.length !== 13) throw pollenError('POLLEN_BAD_MESSAGE', 'an operation is not a 13-field array')
-  const [author, counter, kind, id, partition, type, layer, hlc, tx, flat, body, bodyHash, hash] = raw
-  if (!Array.isArray(flat) || flat.length % 2 !== 0) throw pollenError('POLLEN_BAD_MESSAGE', 'an operation has malformed dependencies')
-  const deps: Counters = {}
-  for (let i = 0; i < flat.length; i += 2) deps[String(flat[i])] = flat[i + 1] as number
-  if (!TYPES.includes(type)) throw pollenError('POLLEN_BAD_MESSAGE', 'an operation has an unknown type')
-  return { author, counter, kind, id, partition, type, layer, hlc, tx, deps, body: toBytes(body), bodyHash: toBytes(bodyHash), hash: toBytes(hash) as Uint8Array }
-}
-
-function toBytes(v: unknown): Uint8Array | null {
-  if (v === null || v === undefined) return null
-  if (v instanceof Uint8Array) return v
-  throw pollenError('POLLEN_BAD_MESSAGE', 'an operation has a field that should be bytes')
-}
-
 /**
- * Completes an operation received without its hashes (the wire form, core/opColumns.ts):
- * computes the body hash (kept as given only when the body was purged) and the content
- * hash, and remembers that they were computed here so `verifyOperation` skips the second pass.
+ * Completes an operation received without its hashes (the wire form, core/opColumns.ts), in
+ * place: computes the body hash (kept as given only when the body was purged) and the content
+ * hash. Its hashes need no second check in `verifyOperation`; with `checked`, the caller has
+ * also checked every field by the rules of `verifyOperation`, which then skips it entirely.
  */
-export function hashOperation(fields: Omit<Operation, 'hash'>): Operation {
-  const bodyHash = fields.body instanceof Uint8Array ? sha256(fields.body) : fields.bodyHash
-  const op: Operation = { ...fields, bodyHash, hash: new Uint8Array(0) }
-  op.hash = computeHash(op)
-  hashedHere.add(op)
+export function completeOperation(op: Operation, checked: boolean): Operation {
+  if (op.body instanceof Uint8Array) {
+    // The header wants the body hash in hex: hash straight to hex, and the bytes from that.
+    const bodyHashHex = oneShotHash('sha256', op.body, 'hex')
+    op.bodyHash = pooled(Buffer.from(bodyHashHex, 'hex'))
+    fillHash(op, headerWith(op, bodyHashHex))
+  } else fillHash(op)
+  if (checked) verified.add(op)
   return op
 }
 
-/** Operations whose hashes this process computed from their content (unpackWire). */
-const hashedHere = new WeakSet<Operation>()
-
-export function encodeOperation(op: Operation): Uint8Array {
-  return pack(packOperation(op))
-}
-
-export function decodeOperation(bytes: Uint8Array): Operation {
-  return unpackOperation(unpack(bytes))
-}
+/** Operations received and checked field by field as they were unpacked. */
+const verified = new WeakSet<Operation>()
 
 /** True when `later` was written by an author who had seen `earlier`. */
 export function dominates(later: Pick<Operation, 'deps'>, earlier: Pick<Operation, 'author' | 'counter'>): boolean {

@@ -3,9 +3,9 @@
  * status and conflict indexes. The merge is order-independent, so the result equals what
  * incremental maintenance wrote. A marker key makes an interrupted rebuild resume at open.
  */
-import { decodeOperation } from './operation.js'
+import { decodeOperation } from './storedOp.js'
 import { decodeState, decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
-import { applyToState, type RecordState } from './merge.js'
+import { applyInPlace, settled, workingState, type RecordState } from './merge.js'
 import { indexWrites, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
@@ -44,7 +44,7 @@ export async function rebuildProjections(log: RebuildTarget, onProgress?: (done:
     let batch: BatchOp[] = []
     for (const [rk, s] of cache) {
       flushed.add(rk)
-      batch.push({ type: 'put', key: key.state(s.kind, s.id), value: encodeState(s) })
+      batch.push({ type: 'put', key: key.state(s.kind, s.id), value: encodeState(settled(s)) })
       if (batch.length >= BATCH_WRITES) {
         await store.write(batch)
         batch = []
@@ -57,12 +57,13 @@ export async function rebuildProjections(log: RebuildTarget, onProgress?: (done:
   for await (const [, v] of store.range(prefixRange(key.allOps()))) {
     const op = decodeOperation(v)
     const rk = `${op.kind}\u0000${op.id}`
-    let prev = cache.get(rk)
-    if (!prev && flushed.has(rk)) {
-      const raw = await store.get(key.state(op.kind, op.id))
-      if (raw) prev = decodeState(raw)
+    let state = cache.get(rk)
+    if (!state) {
+      const raw = flushed.has(rk) ? await store.get(key.state(op.kind, op.id)) : undefined
+      // A working copy per cached record: its operations apply in place, not copy by copy.
+      cache.set(rk, (state = workingState(raw ? decodeState(raw) : undefined, op)))
     }
-    cache.set(rk, applyToState(prev, op).state)
+    applyInPlace(state, op)
     ops += 1
     if (cache.size >= FLUSH_RECORDS) await flush()
     if (onProgress && ops % 10_000 === 0) onProgress(ops)

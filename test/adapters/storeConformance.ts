@@ -153,6 +153,23 @@ export async function runStoreConformance(t: Test, name: string, open: () => Pro
       t.equal(hex(await store.get('a\u0000\u0000')), hex(new Uint8Array([keys.indexOf('a\u0000\u0000')])), 'NUL-bearing keys are distinct keys')
     })
 
+    await withStore('ranges past a thousand entries, and ranges left early', async (t, { store }) => {
+      const many = Array.from({ length: 2500 }, (_, i) => `n${pad(i)}`)
+      await store.write(many.map((k) => ({ type: 'put' as const, key: k, value: new Uint8Array([1]) })))
+      t.same(await collect(store, prefixRange('n')), many, 'every entry across batches, in order')
+      t.same(await collectKeys(store, { ...prefixRange('n'), reverse: true }), [...many].reverse(), 'keys across batches, reversed')
+      let seen = 0
+      for await (const _ of store.range(prefixRange('n'))) if (++seen === 3) break
+      for await (const _ of store.keys(prefixRange('n'))) break
+      t.equal(seen, 3, 'a consumer may stop early')
+      const it = store.range(prefixRange('n'))[Symbol.asyncIterator]()
+      await it.next()
+      t.same(await it.return?.(), { value: undefined, done: true }, 'return ends the iteration')
+      t.same(await it.next(), { value: undefined, done: true }, 'and nothing comes after it')
+      await store.write([{ type: 'put', key: 'n', value: new Uint8Array([2]) }])
+      t.equal((await collect(store, prefixRange('n'))).length, 2501, 'the store reads and writes on after early exits')
+    })
+
     await withStore('atomic batches of puts and dels', async (t, { store }) => {
       await store.write([
         { type: 'put', key: 'keep', value: new Uint8Array([1]) },

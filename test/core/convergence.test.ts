@@ -10,7 +10,7 @@ import { covers } from '../../core/partition.js'
 import { ALL_LAYERS } from '../../core/counterVector.js'
 import { projectionDump, allOps } from '../helpers/instances.js'
 import { node, sync, type Node } from '../helpers/syncNet.js'
-import { encodeOperation } from '../../core/operation.js'
+import { encodeOperation } from '../../core/storedOp.js'
 
 const PARTITIONS = ['p1', 'p1/u1', 'p1/u2', 'p2']
 const PREFIXES = ['', 'p1', 'p1/u1', 'p1/u2', 'p2']

@@ -6,7 +6,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { codeOf } from '../helpers/errorCodes.js'
-import { makeOperation, sha256, type Operation } from '../../core/operation.js'
+import { makeOperation, MAX_BODY_BYTES, sha256, verifyOperation, type Operation } from '../../core/operation.js'
 import { CHECK_BYTES, opCount, packOps, unpackOps, type OpColumns } from '../../core/opColumns.js'
 import { generateResources } from '../../bench/dataset.js'
 import { allOps, memoryInstance, newAuthor } from '../helpers/instances.js'
@@ -122,4 +122,25 @@ t.test('content that does not match the check is POLLEN_HASH_MISMATCH; too many 
   const back = unpackOps(packOps([purged]), 10)[0]
   t.equal(hex(back.bodyHash), hex(sha256(ops[0].body as Uint8Array)), 'a purged operation keeps the body hash it was sent')
   t.equal(hex(back.hash), hex(ops[0].hash), 'and still verifies')
+})
+
+t.test('fields are checked as they unpack; an operation that fails is refused by verifyOperation as before', async (t) => {
+  const a = AUTHORS[2]
+  const base = { author: a, counter: 1, kind: 'resource', id: 'r1', partition: 'lib', type: 'put' as const, layer: '', hlc: 5, tx: 1, deps: {}, body: { n: 1 } as unknown }
+  const good = unpackOps(packOps([makeOperation(base)]), 10)[0]
+  t.doesNotThrow(() => verifyOperation(good), 'a well-formed operation verifies')
+  const cases: [string, Partial<typeof base> & { deps?: Record<string, number> }][] = [
+    ['a malformed author id', { author: 'not-an-author.1' }],
+    ['a malformed kind', { kind: 'Resource' }],
+    ['a malformed record id', { id: 'has space' }],
+    ['a malformed partition', { partition: 'lib/' }],
+    ['a malformed layer', { layer: 'english' }],
+    ['a delete outside the neutral layer', { type: 'delete' as 'put', layer: 'en', body: undefined }],
+    ['malformed dependencies', { deps: { 'x.1': 1 } }],
+    ['a body over the size limit', { body: { big: 'x'.repeat(MAX_BODY_BYTES) } }],
+  ]
+  for (const [what, change] of cases) {
+    const [op] = unpackOps(packOps([makeOperation({ ...base, ...change })]), 10)
+    t.equal(await codeOf(() => verifyOperation(op)), 'POLLEN_BAD_MESSAGE', what)
+  }
 })
