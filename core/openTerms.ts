@@ -58,8 +58,11 @@ function decodeArray(bytes: Uint8Array, what: string, length: number): unknown[]
   } catch (cause) {
     throw pollenError('POLLEN_BAD_MESSAGE', `${what} is not valid msgpack`, { cause })
   }
-  if (!Array.isArray(v) || v.length !== length) return bad(`${what} is malformed: expected an array of ${length}`)
-  if (v[0] !== PROTOCOL_VERSION) return bad(`protocol version ${String(v[0])} is not supported; this instance speaks ${PROTOCOL_VERSION}`)
+  if (!Array.isArray(v)) return bad(`${what} is malformed: expected an array of ${length}`)
+  // The version first: another version's message may differ in length too, and the person
+  // reading the error needs to know that the peers' versions differ, not that a field is missing.
+  if (v[0] !== PROTOCOL_VERSION) return bad(`${what} is in protocol version ${String(v[0])}; this instance speaks version ${PROTOCOL_VERSION}: update the older of the two instances`)
+  if (v.length !== length) return bad(`${what} is malformed: expected an array of ${length}`)
   return v
 }
 

@@ -8,7 +8,7 @@ import { fromWire, type VectorEntry } from './counterVector.js'
 import type { Filter } from './diff.js'
 import { pollenError } from './errors.js'
 
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 export type SyncMode = 'pull' | 'push' | 'both'
 
 /** Who an instance is on the wire. */

@@ -74,6 +74,28 @@ t.test('narrowed filters and refusals travel; unchanged ones do not', async (t) 
   t.same(decodeOpenedTerms(encodeOpenedTerms(pullOnly, req), { request: req, pinnedKey: server.publicKey }), pullOnly, 'no push part')
 })
 
+t.test('a peer of another protocol version is told so, whatever its message looks like', async (t) => {
+  const { unpack } = await import('../../core/msgpack.js')
+  const thrown = (fn: () => unknown): { code?: string; message: string } => {
+    try {
+      fn()
+    } catch (e) {
+      return e as { code?: string; message: string }
+    }
+    return { message: 'nothing thrown' }
+  }
+  const fields = unpack(encodeOpenTerms(request())) as unknown[]
+  // Version 1's open request had 12 fields (no acks); the version is checked before the length.
+  const old = thrown(() => decodeOpenTerms(pack([1, ...fields.slice(1, 12)])))
+  t.equal(old.code, 'POLLEN_BAD_MESSAGE')
+  t.match(old.message, /the open request is in protocol version 1; this instance speaks version 2/)
+  const req = request()
+  const ans = unpack(encodeOpenedTerms(answer(req), req)) as unknown[]
+  const newer = thrown(() => decodeOpenedTerms(pack([3, ...ans.slice(1)]), { request: req, pinnedKey: server.publicKey }))
+  t.equal(newer.code, 'POLLEN_BAD_MESSAGE')
+  t.match(newer.message, /the session answer is in protocol version 3; this instance speaks version 2/)
+})
+
 t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
   const good = encodeOpenTerms(request())
   const fields = (await import('../../core/msgpack.js')).unpack(good) as unknown[]
@@ -82,7 +104,7 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
     ['not msgpack', new Uint8Array([0xc1])],
     ['a map, not an array', pack({ v: 1 })],
     ['12 fields', pack(fields.slice(0, 12))],
-    ['protocol version 2', variant(0, 2)],
+    ['protocol version 1', variant(0, 1)],
     ['a 31-byte key', variant(2, new Uint8Array(31))],
     ['epoch 0', variant(3, 0)],
     ['a 15-byte nonce', variant(5, new Uint8Array(15))],
