@@ -247,9 +247,10 @@ export class SyncServer {
         if (pacer) {
           const waited = await pacer.ready(signal)
           // A client that was busy rather than waiting for data set this pace, not the link:
-          // more compression would not make the pull faster.
+          // more compression would not make the pull faster, less costs it nothing.
           if (pacer.receiverBusy) encoder.reading(waited)
           encoder.linkRate(pacer.receiverBusy ? undefined : pacer.rate)
+          encoder.receiverBusy(pacer.receiverBusy)
         }
         if (signal?.aborted) return
         yield await chunk(next.value)

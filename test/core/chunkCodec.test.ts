@@ -7,7 +7,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
-import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, type CodecOptions } from '../../core/chunkCodec.js'
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, RECEIVER_BOUND_QUALITY, type CodecOptions } from '../../core/chunkCodec.js'
 import { chunkDiff } from '../../core/chunker.js'
 import { CounterVectors } from '../../core/counterVector.js'
 import { diff, type DiffItem } from '../../core/diff.js'
@@ -251,6 +251,38 @@ t.test('time spent reading the log is not taken for a slow link', async (t) => {
   }
   t.equal(enc.quality, 4, 'no restart: the time between chunks went into making them')
   enc.close()
+})
+
+t.test('a receiver busy applying, not waiting for data, takes the stream down to the cheaper quality', async (t) => {
+  const id = newIdentity()
+  let clock = 0
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, () => clock)
+  const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
+  const payloads = Array.from({ length: 8 }, (_, i) => sample(20, `b${i}`))
+  const frames: ChunkFrame[] = []
+  for (const [i, p] of payloads.entries()) {
+    if (i === 2) enc.receiverBusy(true)
+    const frame = enc.encode(p)
+    clock += 5
+    frames.push(await frame)
+    clock += 50 // the server waits on the window; the receiver's acks say it was busy
+  }
+  t.equal(frames.findIndex((f) => f.reset !== undefined), 4, 'decided at the end of the window')
+  t.equal(frames[4].reset, RECEIVER_BOUND_QUALITY, `restarted at quality ${RECEIVER_BOUND_QUALITY}`)
+  t.equal(enc.quality, RECEIVER_BOUND_QUALITY, 'the encoder now uses it')
+  const got = []
+  for (const f of frames) got.push(await dec.decode(f))
+  t.same(got, payloads, 'every payload decodes across the restart')
+  enc.close()
+  dec.close()
+})
+
+t.test('pickQuality: while the receiver sets the pace, never above the receiver-bound quality', async (t) => {
+  const busy = { encoding: 10, reading: 2, waiting: 300, link: 600, receiverBound: true }
+  t.equal(pickQuality(5, 5, 11, busy), RECEIVER_BOUND_QUALITY, 'from the start quality, down, however long the wait')
+  t.equal(pickQuality(10, 5, 11, busy), RECEIVER_BOUND_QUALITY, 'from a slow-link quality, down')
+  t.equal(pickQuality(2, 2, 11, busy), 2, 'a quality already lower stays')
+  t.equal(pickQuality(5, 5, 11, { ...busy, receiverBound: false }), 11, 'the same window with the receiver waiting: the link sets the pace')
 })
 
 t.test('pickQuality: the highest quality the encoder can make faster than the link carries it', async (t) => {
