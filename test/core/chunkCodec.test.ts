@@ -4,7 +4,7 @@
  * decoder makes before it decompresses (hash, signature, order), the decompression-bomb limit,
  * and the chunker's rule that a local transaction never straddles two chunks.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, RECEIVER_BOUND_QUALITY, type CodecOptions } from '../../core/chunkCodec.js'
@@ -199,6 +199,18 @@ t.test('the chunker: transactions whole, maxOps respected otherwise, chunks pack
   t.pass('property held')
 })
 
+/** Checks that the stream restarted once, after the first window, at `quality`, and that every payload decodes across it. */
+async function restartedOnce(t: Test, enc: ChunkEncoder, dec: ChunkDecoder, frames: ChunkFrame[], payloads: unknown[], quality: number): Promise<void> {
+  t.equal(frames.findIndex((f) => f.reset !== undefined), 4, 'decided after the first window of four chunks')
+  t.equal(frames[4].reset, quality, `restarted at quality ${quality}`)
+  t.equal(enc.quality, quality, 'the encoder now uses it')
+  const got = []
+  for (const f of frames) got.push(await dec.decode(f))
+  t.same(got, payloads, 'every payload decodes across the restart')
+  enc.close()
+  dec.close()
+}
+
 t.test('the encoder restarts its stream at the slow-link quality when the link is the bottleneck', async (t) => {
   const id = newIdentity()
   let clock = 0
@@ -213,16 +225,8 @@ t.test('the encoder restarts its stream at the slow-link quality when the link i
     frames.push(await frame)
     clock += 100 // …and the consumer 100 ms to take, as a slow link does
   }
-  const resets = frames.filter((f) => f.reset !== undefined)
-  t.equal(resets.length, 1, 'one restart')
-  t.equal(resets[0]?.reset, 8, 'at the slow-link quality')
-  t.equal(frames.findIndex((f) => f.reset !== undefined), 4, 'decided after four chunks')
-  t.equal(enc.quality, 8, 'the encoder now uses it')
-  const got = []
-  for (const f of frames) got.push(await dec.decode(f))
-  t.same(got, payloads, 'every payload decodes across the restart')
-  enc.close()
-  dec.close()
+  t.equal(frames.filter((f) => f.reset !== undefined).length, 1, 'one restart')
+  await restartedOnce(t, enc, dec, frames, payloads, 8)
 })
 
 t.test('the encoder keeps the fast quality when the link keeps up', async (t) => {
@@ -267,14 +271,8 @@ t.test('a receiver busy applying, not waiting for data, takes the stream down to
     frames.push(await frame)
     clock += 50 // the server waits on the window; the receiver's acks say it was busy
   }
-  t.equal(frames.findIndex((f) => f.reset !== undefined), 4, 'decided at the end of the window')
-  t.equal(frames[4].reset, RECEIVER_BOUND_QUALITY, `restarted at quality ${RECEIVER_BOUND_QUALITY}`)
-  t.equal(enc.quality, RECEIVER_BOUND_QUALITY, 'the encoder now uses it')
-  const got = []
-  for (const f of frames) got.push(await dec.decode(f))
-  t.same(got, payloads, 'every payload decodes across the restart')
-  enc.close()
-  dec.close()
+  t.equal(frames.filter((f) => f.reset !== undefined).length, 1, 'one restart')
+  await restartedOnce(t, enc, dec, frames, payloads, RECEIVER_BOUND_QUALITY)
 })
 
 t.test('pickQuality: while the receiver sets the pace, never above the receiver-bound quality', async (t) => {
