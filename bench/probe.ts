@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       const t0 = performance.now()
       const r = await cli.d.sync('src')
       const s = (performance.now() - t0) / 1000
-      console.log(`pull: ok=${r.ok} ${r.pulled} ops in ${s.toFixed(1)} s (${Math.round(r.pulled / s)} ops/s); CPU server ${((src.d.cpu() ?? 0) - c0[0]).toFixed(1)} s, client ${((cli.d.cpu() ?? 0) - c0[1]).toFixed(1)} s; VmHWM server ${((src.d.peakRss() ?? 0) / 2 ** 20).toFixed(0)} MiB, client ${((cli.d.peakRss() ?? 0) / 2 ** 20).toFixed(0)} MiB`)
+      console.log(`pull: ok=${r.ok} ${r.pulled} ops, ${r.requests} requests, in ${s.toFixed(1)} s (${Math.round(r.pulled / s)} ops/s); CPU server ${((src.d.cpu() ?? 0) - c0[0]).toFixed(1)} s, client ${((cli.d.cpu() ?? 0) - c0[1]).toFixed(1)} s; VmHWM server ${((src.d.peakRss() ?? 0) / 2 ** 20).toFixed(0)} MiB, client ${((cli.d.peakRss() ?? 0) / 2 ** 20).toFixed(0)} MiB`)
       await new Promise((res) => setTimeout(res, 300))
       report('server', src.file)
       report('client', cli.file)

@@ -25,6 +25,17 @@ export interface PullAck {
 
 /** The client acknowledges once at least this many chunk bytes arrived since its last ack. */
 export const ACK_EVERY_BYTES = 32 * 1024
+/**
+ * While the receiver is busy (it waited for data less than BUSY_IDLE_SHARE of the time since
+ * its last ack), acks after the first {@link FREE_ACKS} are at least this far apart. The
+ * sender is then ahead by up to a window of 2 s of data, so acks this often keep the window
+ * moving, and a receiver on a fast link does not pay a request per 32 KiB (a
+ * 100,000-resource loopback pull sent 883). A receiver that waits for data acks at once: the
+ * sender may be waiting for that ack, and on a slow link each one refines the rate.
+ */
+export const ACK_MIN_INTERVAL_MS = 200
+/** The first acks always go at once: until they have measured a rate, the window is MIN_WINDOW. */
+const FREE_ACKS = 2
 /** Unacknowledged bytes the server may have in flight before the first rate is known. */
 export const MIN_WINDOW = 128 * 1024
 const MAX_WINDOW = 64 * 1024 * 1024
@@ -162,9 +173,9 @@ export class PullPacer {
 }
 
 /**
- * The receiving side: decides when to acknowledge. One ack is in flight at a time; chunks
- * taken meanwhile are covered by the next one, so a fast link sends few acks and a pull of
- * under ACK_EVERY_BYTES sends none.
+ * The receiving side: decides when to acknowledge. One ack is in flight at a time, and after
+ * the first two they are ACK_MIN_INTERVAL_MS apart; chunks taken meanwhile are covered by the
+ * next one, so a fast link sends few acks and a pull of under ACK_EVERY_BYTES sends none.
  */
 export class AckSender {
   readonly #send: (a: PullAck) => Promise<void>
@@ -176,11 +187,17 @@ export class AckSender {
   #inFlight: Promise<void> | undefined
   #waitStarted: number | undefined
   #closed = false
+  #sent = 0
+  #lastSent = 0
+  #idleAtLastSent = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+  readonly #minInterval: number
 
-  constructor(send: (a: PullAck) => Promise<void>, now: () => number = () => performance.now()) {
+  constructor(send: (a: PullAck) => Promise<void>, now: () => number = () => performance.now(), minIntervalMs = ACK_MIN_INTERVAL_MS) {
     this.#send = send
     this.#now = now
     this.#started = now()
+    this.#minInterval = minIntervalMs
   }
 
   /** The receiver starts waiting for the next frame. */
@@ -203,8 +220,29 @@ export class AckSender {
 
   #flush(): void {
     if (this.#inFlight || !this.#pending || this.#closed) return
+    const now = this.#now()
+    const idle = this.#idle + (this.#waitStarted === undefined ? 0 : now - this.#waitStarted)
+    const busy = idle - this.#idleAtLastSent < (now - this.#lastSent) * BUSY_IDLE_SHARE
+    const early = this.#sent >= FREE_ACKS && busy ? this.#lastSent + this.#minInterval - now : 0
+    if (early > 0) {
+      // The latest pending ack goes when the interval is up, even if no chunk arrives
+      // meanwhile (the server may be waiting for it).
+      if (!this.#timer) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined
+          this.#flush()
+        }, early)
+        this.#timer.unref?.()
+      }
+      return
+    }
+    clearTimeout(this.#timer)
+    this.#timer = undefined
     const a = this.#pending
     this.#pending = undefined
+    this.#sent += 1
+    this.#lastSent = now
+    this.#idleAtLastSent = idle
     // An ack only paces the sender; one that fails is covered by the next (totals), or by
     // the sender's stall limit, so its error is not the sync's.
     this.#inFlight = Promise.resolve()
@@ -220,6 +258,8 @@ export class AckSender {
   close(): void {
     this.#closed = true
     this.#pending = undefined
+    clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 
   /** Settles when no ack is in flight. */

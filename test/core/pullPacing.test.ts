@@ -129,6 +129,59 @@ t.test('AckSender: no ack for a small pull; one in flight at a time; later chunk
   t.equal(sent.length, 2, 'after close (the pull ended), no more acks')
 })
 
+t.test('AckSender: after the first two, a busy receiver\'s acks are at least the interval apart; the latest goes when it is up', async (t) => {
+  const sent: PullAck[] = []
+  const acks = new AckSender(async (a) => {
+    sent.push(a)
+  }, () => performance.now(), 1000)
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  acks.taken(0, ACK_EVERY_BYTES)
+  await acks.settled()
+  acks.taken(1, ACK_EVERY_BYTES)
+  await acks.settled()
+  t.same(sent.map((a) => a.seq), [0, 1], 'the first two go at once (they measure the first rate)')
+  acks.taken(2, ACK_EVERY_BYTES)
+  acks.taken(3, ACK_EVERY_BYTES)
+  await acks.settled()
+  t.same(sent.map((a) => a.seq), [0, 1], 'within the interval, nothing more is sent')
+  for (let waited = 0; sent.length < 3 && waited < 5000; waited += 10) await sleep(10)
+  t.same(sent.map((a) => a.seq), [0, 1, 3], 'when the interval is up, the latest ack goes, with no chunk arriving')
+  acks.taken(4, ACK_EVERY_BYTES)
+  acks.close()
+  await sleep(1200)
+  t.same(sent.map((a) => a.seq), [0, 1, 3], 'a deferred ack is dropped when the pull ends')
+})
+
+t.test('AckSender: a busy receiver\'s deferred ack goes with the first chunk taken after the interval; a waiting one acks at once', async (t) => {
+  let clock = 0
+  const sent: PullAck[] = []
+  const acks = new AckSender(async (a) => {
+    sent.push(a)
+  }, () => clock, 200)
+  for (const seq of [0, 1]) {
+    acks.taken(seq, ACK_EVERY_BYTES)
+    await acks.settled()
+  }
+  clock = 50
+  acks.taken(2, ACK_EVERY_BYTES)
+  await acks.settled()
+  t.equal(sent.length, 2, '50 ms after the last ack: deferred')
+  clock = 250
+  acks.taken(3, ACK_EVERY_BYTES)
+  await acks.settled()
+  t.same(sent.map((a) => a.seq), [0, 1, 3], 'past the interval, the next chunk sends the latest ack at once')
+  acks.waiting()
+  clock = 290
+  acks.taken(4, ACK_EVERY_BYTES)
+  await acks.settled()
+  t.same(sent.map((a) => a.seq), [0, 1, 3, 4], 'a receiver that spent the time since its last ack waiting for data acks at once')
+  clock = 300
+  acks.taken(5, ACK_EVERY_BYTES)
+  await acks.settled()
+  t.same(sent.map((a) => a.seq), [0, 1, 3, 4], 'busy again: deferred')
+  acks.close()
+})
+
 t.test("AckSender: a failed ack is not the sync's failure", async (t) => {
   let calls = 0
   const acks = new AckSender(async () => {
