@@ -10,8 +10,16 @@ import type { BatchOp, KeyRange, KVStore } from '../core/store.js'
 
 type Level = AbstractLevel<string | Buffer | Uint8Array, string, Uint8Array>
 
+/**
+ * Bytes one native read of an iterator may fill (classic-level's default is 16 KiB, which
+ * for operations of about 1 KB meant a threadpool round trip per 16 entries while a diff or
+ * a rebuild reads the whole log). With `batched`'s 1,000 entries it bounds a read at about
+ * 1 MiB held at once.
+ */
+const READ_BYTES = 1024 * 1024
+
 function levelRange(r: KeyRange): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
+  const out: Record<string, unknown> = { highWaterMarkBytes: READ_BYTES }
   for (const k of ['gt', 'gte', 'lt', 'lte', 'limit', 'reverse'] as const) if (r[k] !== undefined) out[k] = r[k]
   return out
 }

@@ -170,6 +170,20 @@ export async function runStoreConformance(t: Test, name: string, open: () => Pro
       t.equal((await collect(store, prefixRange('n'))).length, 2501, 'the store reads and writes on after early exits')
     })
 
+    await withStore('ranges of large values: every byte, in order, past what one read holds', async (t, { store }) => {
+      // 3 MiB in all, values of 3 KiB and one of 2 MiB: more than one native read holds
+      // (1 MiB), and one value larger than a read on its own.
+      const values = Array.from({ length: 300 }, (_, i) => new Uint8Array(randomBytes(3 * 1024)).fill(i % 251, 0, 1))
+      values[150] = new Uint8Array(randomBytes(2 * 1024 * 1024))
+      const keys = values.map((_, i) => `v${pad(i)}`)
+      await store.write(keys.map((k, i) => ({ type: 'put' as const, key: k, value: values[i] })))
+      const got: [string, string][] = []
+      for await (const [k, v] of store.range(prefixRange('v'))) got.push([k, Buffer.from(v).toString('hex')])
+      t.same(got.map(([k]) => k), keys, 'every key, in order')
+      t.ok(got.every(([, v], i) => v === Buffer.from(values[i]).toString('hex')), 'every value byte for byte')
+      t.same(await collect(store, { ...prefixRange('v'), reverse: true, limit: 160 }), [...keys].reverse().slice(0, 160), 'reversed, with a limit, across the large value')
+    })
+
     await withStore('atomic batches of puts and dels', async (t, { store }) => {
       await store.write([
         { type: 'put', key: 'keep', value: new Uint8Array([1]) },
