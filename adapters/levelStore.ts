@@ -11,12 +11,13 @@ import type { BatchOp, KeyRange, KVStore } from '../core/store.js'
 type Level = AbstractLevel<string | Buffer | Uint8Array, string, Uint8Array>
 
 /**
- * Bytes one native read of an iterator may fill (classic-level's default is 16 KiB, which
- * for operations of about 1 KB meant a threadpool round trip per 16 entries while a diff or
- * a rebuild reads the whole log). With `batched`'s 1,000 entries it bounds a read at about
- * 1 MiB held at once.
+ * Bytes one native read of an iterator may fill. classic-level's default, 16 KiB, meant a
+ * threadpool round trip per 16 operations of about 1 KB while a diff or a rebuild reads the
+ * whole log: a rebuild of 1M operations took 32–33 s with it, 19–24 s with 64 KiB, 256 KiB
+ * or 1 MiB (`node dist/bench/probe.js DIR 250000 0 --rebuild`, alternating runs). Larger
+ * reads keep each batch alive across more young-generation collections, so the middle one.
  */
-const READ_BYTES = 1024 * 1024
+const READ_BYTES = 256 * 1024
 
 function levelRange(r: KeyRange): Record<string, unknown> {
   const out: Record<string, unknown> = { highWaterMarkBytes: READ_BYTES }

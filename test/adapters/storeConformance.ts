@@ -172,7 +172,7 @@ export async function runStoreConformance(t: Test, name: string, open: () => Pro
 
     await withStore('ranges of large values: every byte, in order, past what one read holds', async (t, { store }) => {
       // 3 MiB in all, values of 3 KiB and one of 2 MiB: more than one native read holds
-      // (1 MiB), and one value larger than a read on its own.
+      // (256 KiB), and one value larger than a read on its own.
       const values = Array.from({ length: 300 }, (_, i) => new Uint8Array(randomBytes(3 * 1024)).fill(i % 251, 0, 1))
       values[150] = new Uint8Array(randomBytes(2 * 1024 * 1024))
       const keys = values.map((_, i) => `v${pad(i)}`)
