@@ -12,6 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
+import { cpuCheckMs } from './cpuCheck.js'
 import { BATCH, payloadText, prepareBatches } from './data.js'
 import { runLogBench } from './logBench.js'
 import { limitFor } from './limitCache.js'
@@ -49,7 +50,7 @@ function environment(): string {
     /* not a git checkout */
   }
   const cpu = os.cpus()
-  return `${cpu.length}× ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, git ${commit}, ${quick ? 'quick' : 'full'} run, load average at start ${os.loadavg()[0].toFixed(1)}`
+  return `${cpu.length}× ${cpu[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, git ${commit}, ${quick ? 'quick' : 'full'} run, load average at start ${os.loadavg()[0].toFixed(1)}, CPU check at start ${cpuCheckMs()} ms`
 }
 
 /** A row for a scenario that failed to run, so the failure shows in the results. */
@@ -177,9 +178,11 @@ async function main(): Promise<number> {
   }
 
   const measuredAt = new Date().toISOString()
+  const endLoad = os.loadavg()[0].toFixed(1)
+  const endCheck = cpuCheckMs()
   for (const r of rows) {
     r.measuredAt = measuredAt
-    r.environment = `${env}, at end ${os.loadavg()[0].toFixed(1)} (other processes share the machine)`
+    r.environment = `${env}; at end: load average ${endLoad}, CPU check ${endCheck} ms (other processes share the machine; the CPU check times a fixed brotli and sha256 workload, bench/cpuCheck.ts: a larger figure is a slower machine)`
   }
   rows.sort((a, b) => a.scenario - b.scenario)
   printTable(rows)
