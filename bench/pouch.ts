@@ -40,6 +40,11 @@ export interface PouchRunResult {
   cuts: number
   /** Replication attempts (more than 1 only when the link cut it). */
   attempts: number
+  /**
+   * Attempts abandoned because the link carried nothing for `stallMs` (PouchDB hung after a
+   * cut); `ms` leaves out those `stallMs` waits.
+   */
+  stalls: number
   docsWritten: number
   /**
    * Server VmHWM in bytes, reset just before the run. The reset sets the mark to the
@@ -59,6 +64,12 @@ export interface PouchBenchOptions {
   replicate?: PouchDB.ReplicateOptions
   /** Attempts before giving up when the link cuts a replication. Default 50. */
   maxAttempts?: number
+  /**
+   * An attempt during which the link carries no byte for this long is abandoned (its
+   * connections destroyed) and counted as stalled, then retried. Default 30 s. After a cut,
+   * PouchDB 9 can wait forever on a request whose connection is gone.
+   */
+  stallMs?: number
   /**
    * Reuse connections (default true). PouchDB in Node goes through node-fetch 2, which
    * sends `Connection: close` unless given an agent, so out of the box every request
@@ -187,13 +198,18 @@ export class PouchBench {
     const url = `http://127.0.0.1:${this.linkPort}/${source}`
     // A fresh agent per run: each measured sync starts with no open connection, as a
     // sync minutes after the previous one would.
-    const agent = this.opts.keepAlive === false ? undefined : new http.Agent({ keepAlive: true })
+    const newAgent = (): http.Agent | undefined => (this.opts.keepAlive === false ? undefined : new http.Agent({ keepAlive: true }))
+    let agent = newAgent()
     const remoteOpts: PouchDB.DatabaseOptions = agent
       ? { fetch: (u: string, o?: Record<string, unknown>) => PouchDB.fetch(u, { ...o, agent }) }
       : {}
     const maxAttempts = this.opts.maxAttempts ?? 50
+    const stallMs = this.opts.stallMs ?? 30_000
     const t0 = performance.now()
     let attempts = 0
+    let stalls = 0
+    // The harness's own wait for a stalled attempt is not PouchDB's transfer time.
+    let stalledMs = 0
     let docsWritten = 0
     let ms: number
     // PouchDB 9's http adapter leaves a rejected setup promise unhandled when a request
@@ -214,7 +230,14 @@ export class PouchBench {
         try {
           const rep = PouchDB.replicate(remote, this.target(target), { ...this.opts.replicate, retry: false })
           rep.on('change', (info: { docs_written?: number }) => { written = info.docs_written ?? written })
-          const res = await rep
+          const res = await this.#unlessStalled(rep, stallMs, () => {
+            stalls++
+            stalledMs += stallMs
+            rep.cancel()
+            // Destroying the connections fails the request PouchDB waits on.
+            agent?.destroy()
+            agent = newAgent()
+          })
           written = res.docs_written
           if (res.ok && res.status === 'complete') break
           throw new Error(`replication ended with status ${res.status}`)
@@ -225,7 +248,7 @@ export class PouchBench {
           await remote.close().catch(() => undefined)
         }
       }
-      ms = performance.now() - t0
+      ms = performance.now() - t0 - stalledMs
     } finally {
       agent?.destroy()
       // Unhandled rejections surface a tick after the promise settles; let them arrive
@@ -244,8 +267,44 @@ export class PouchBench {
       connections: s.connections,
       cuts: s.cuts,
       attempts,
+      stalls,
       docsWritten,
       serverPeakRssBytes: this.child.pid ? readHwm(this.child.pid) : null,
+    }
+  }
+
+  /**
+   * Settles as `rep` does; if the link carries no byte for `stallMs` first, calls `onStall`
+   * (which must make `rep` settle) and fails with a stall error.
+   */
+  async #unlessStalled<T>(rep: PromiseLike<T>, stallMs: number, onStall: () => void): Promise<T> {
+    const moved = () => {
+      const s = this.link.stats()
+      return s.bytesUp + s.bytesDown
+    }
+    let last = moved()
+    let quietSince = performance.now()
+    let timer: NodeJS.Timeout | undefined
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setInterval(() => {
+        const now = moved()
+        if (now !== last) {
+          last = now
+          quietSince = performance.now()
+        } else if (performance.now() - quietSince >= stallMs) {
+          clearInterval(timer)
+          onStall()
+          reject(new Error(`the replication moved no byte for ${stallMs} ms`))
+        }
+      }, Math.min(1000, stallMs / 4))
+    })
+    try {
+      return await Promise.race([rep, stalled])
+    } finally {
+      clearInterval(timer)
+      // A stalled attempt's own promise settles after onStall; nothing waits for it.
+      rep.then(() => undefined, () => undefined)
+      stalled.catch(() => undefined)
     }
   }
 

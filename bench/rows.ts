@@ -102,7 +102,7 @@ export function cutRow(n: number, c: Cuts, limit: PhysicalLimit, scale: string):
       'pollen attempts': `${c.pollenCut.attempts} syncs (${c.pollenCut.resumed} reported resuming), ${c.pollenCut.cuts} cuts, ${c.pollenCut.requests} requests`,
       'PouchDB clean transfer': `${fmt.bytes(total(c.pouchClean))} in ${fmt.ms(c.pouchClean.ms)}`,
       'PouchDB cut ÷ clean bytes': fmt.ratio(pouchRatio),
-      'PouchDB attempts': `${c.pouchCut.attempts} replications, ${c.pouchCut.cuts} cuts, ${c.pouchCut.requests} requests`,
+      'PouchDB attempts': `${c.pouchCut.attempts} replications, ${c.pouchCut.cuts} cuts, ${c.pouchCut.requests} requests${c.pouchCut.stalls ? `, ${c.pouchCut.stalls} abandoned after hanging with no byte moving for 30 s (those waits are left out of its time)` : ''}`,
       ...(scale ? { scale } : {}),
     },
     pollen: pollenSide(c.pollenCut, { clean: c.pollenClean, cutRatio: ratio }),

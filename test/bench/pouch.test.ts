@@ -2,7 +2,7 @@
 // link: it proves the harness measures something real, not PouchDB's speed.
 import t from 'tap'
 import { generateResources, mutateResources } from '../../bench/dataset.js'
-import { runPouchScenarios } from '../../bench/pouch.js'
+import { PouchBench, runPouchScenarios } from '../../bench/pouch.js'
 
 t.test('PouchDB replicates through the emulated link and is measured', async (t) => {
   const base = generateResources(40, 11)
@@ -24,4 +24,13 @@ t.test('PouchDB replicates through the emulated link and is measured', async (t)
 
   t.equal(res.changed?.docsWritten, 5)
   if (process.platform === 'linux') t.ok((res.initial.serverPeakRssBytes ?? 0) > 10 * 2 ** 20, 'server RSS read')
+})
+
+t.test('a replication that moves no byte for the stall limit is abandoned and retried, not waited on forever', async (t) => {
+  // Every byte takes 3 s to arrive, so each attempt looks hung to a 300 ms stall limit.
+  const bench = await PouchBench.start({ link: { up: { delayMs: 3000 } }, stallMs: 300, maxAttempts: 2 })
+  t.teardown(() => bench.stop())
+  await bench.load(generateResources(5, 13))
+  // Without the limit the replication would finish, 3 s a round trip; with it, it fails.
+  await t.rejects(bench.replicate(), /moved no byte for 300 ms/, 'both attempts were abandoned')
 })
