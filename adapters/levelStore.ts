@@ -88,12 +88,25 @@ export class LevelStore implements KVStore {
     return batched(() => this.#db.keys(levelRange(r)) as unknown as BatchIterator<string>)
   }
 
+  /**
+   * Writes through a chained batch, one native call per entry: the array form makes
+   * abstract-level copy every entry into a new object and classic-level read each back
+   * property by property, 2.0–2.3 µs of main thread per entry against 0.8–0.9 µs (1,000-entry
+   * batches of 440-byte values), and a pull or an import writes about 1.75 entries per operation.
+   */
   async write(ops: readonly BatchOp[]): Promise<void> {
     if (ops.length === 0) return
+    let batch: ReturnType<Level['batch']> | undefined
     try {
-      // BatchOp has abstract-level's shape already: no copy of a chunk's thousands of writes.
-      await this.#db.batch(ops as BatchOp[])
+      batch = this.#db.batch()
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value)
+        else batch.del(op.key)
+      }
+      await batch.write()
     } catch (err) {
+      // Closing is idempotent: a batch that write() already closed is left as it is.
+      await batch?.close().catch(() => undefined)
       storageError('writing a batch', err)
     }
   }

@@ -13,6 +13,7 @@ import { equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operat
 import { decodeOperation } from './storedOp.js'
 import { indexWrites, projectionWrites, statusOf, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
+import { PresenceFilteredStore, type WarmResult } from './presenceFilteredStore.js'
 import { rebuildProjections } from './rebuild.js'
 import { logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { LocalTransaction, type Transaction } from './transaction.js'
@@ -57,7 +58,7 @@ interface SelfMeta {
 const recordKey = (kind: string, id: string): string => `${kind}\u0000${id}`
 
 export class OpLog {
-  readonly store: KVStore
+  readonly store: PresenceFilteredStore
   readonly #mutex = new Mutex()
   readonly #vectors: CounterVectors
   readonly #maxHeld: Map<string, number>
@@ -69,7 +70,7 @@ export class OpLog {
   /** Optional observer of committed batches. */
   observer: LogObserver | undefined
 
-  private constructor(store: KVStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
+  private constructor(store: PresenceFilteredStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
     this.store = store
     this.#self = self
     this.#vectors = vectors
@@ -82,7 +83,9 @@ export class OpLog {
    * Opens the log on a store: reads the instance metadata, the vectors and the highest
    * counter held per author (one seek per author). Nothing is replayed.
    */
-  static async open(store: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number }): Promise<OpLog> {
+  static async open(storage: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number }): Promise<OpLog> {
+    // Record states are read for every record a batch touches, most often ones not held yet.
+    const store = new PresenceFilteredStore(storage, key.states())
     // Operations stored in the former layout would be invisible, not misread: refuse instead.
     for await (const _ of store.keys(prefixRange(key.formerOps(), { limit: 1 }))) {
       throw pollenError('POLLEN_STORAGE', 'this data directory keeps its operations in an older storage format (before the first release, without a migration): re-create it and sync or import again')
@@ -122,6 +125,16 @@ export class OpLog {
     for await (const _ of store.keys(prefixRange(key.reviews(), { limit: 1 }))) log.#anyReviews = true
     if (await store.get(key.meta('rebuilding'))) await log.rebuild()
     return log
+  }
+
+  /**
+   * Loads which records this store holds into memory (a Bloom filter: 0.9 MB for 250,000), so
+   * that applying operations to records not held yet reads no storage for them
+   * (core/presenceFilteredStore.ts). The log works the same before and without it. A daemon
+   * calls this once it is serving; it reads every record key once.
+   */
+  warm(): Promise<WarmResult> {
+    return this.store.warm()
   }
 
   /** This instance's current author id. */

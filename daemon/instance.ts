@@ -10,6 +10,7 @@ import { authorOf, instanceIdOf, newIdentity, type Identity } from '../core/iden
 import { decodeValue, encodeValue, key } from '../core/keys.js'
 import { Library } from '../core/library.js'
 import { OpLog } from '../core/opLog.js'
+import type { KVStore } from '../core/store.js'
 import { Peers } from '../core/peers.js'
 import { Users } from '../core/users.js'
 import { dataPaths, validateConfig, type Config } from './config.js'
@@ -26,7 +27,8 @@ export interface Instance {
   config: Config
   identity: Identity
   instanceId: string
-  store: LevelStore
+  /** The log's store: every write goes through it (core/presenceFilteredStore.ts). */
+  store: KVStore
   log: OpLog
   library: Library
   users: Users
@@ -89,17 +91,19 @@ export async function openInstance(dataDir: string, config: Config): Promise<Ins
     if (!author.startsWith(instanceId + '.')) throw pollenError('POLLEN_INVALID_CONFIG', `the database in ${paths.db} belongs to another instance than ${paths.identity}`)
     const log = await OpLog.open(store, { author, languages: config.languages })
     const library = new Library(log, { source: { name: config.name, ...(config.publicUrl ? { url: config.publicUrl } : {}) }, defaultPartition: config.defaultPartition })
+    // Everything writes through the log's store, which must see every write of a record state.
+    const kv = log.store
     return {
       dataDir,
       config,
       identity,
       instanceId,
-      store,
+      store: kv,
       log,
       library,
-      users: new Users(store),
-      peers: new Peers(store, new SecretFile(paths.peerKeys)),
-      close: () => store.close(),
+      users: new Users(kv),
+      peers: new Peers(kv, new SecretFile(paths.peerKeys)),
+      close: () => kv.close(),
     }
   } catch (err) {
     await store.close()

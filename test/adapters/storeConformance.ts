@@ -211,6 +211,8 @@ export async function runStoreConformance(t: Test, name: string, open: () => Pro
       const err = await store.write(bad).then(() => undefined, (e: unknown) => e)
       t.ok(isPollenError(err, 'POLLEN_STORAGE'), 'an invalid batch fails with POLLEN_STORAGE')
       t.same(await dumpStore(store), before, 'a failed batch writes nothing')
+      await store.write([{ type: 'put', key: 'after', value: new Uint8Array([9]) }])
+      t.same(await dumpStore(store), { ...before, after: '09' }, 'the store takes batches again after a failed one')
     })
 
     await withStore('data persists after reopen', async (t, fx) => {

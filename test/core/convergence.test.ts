@@ -1,7 +1,8 @@
 /**
  * Convergence, proven by property: 3–5 instances, random operations (puts in several
  * partitions and languages, concurrent edits, deletes, purges) and random syncs with random
- * filters and directions. After every step no instance claims an operation it does not hold
+ * filters and directions, with each instance's record filter (core/presenceFilteredStore.ts)
+ * loaded at a random point or not at all. After every step no instance claims an operation it does not hold
  * (SPEC §2); after a final full round all instances hold identical logs and projections.
  */
 import t from 'tap'
@@ -20,11 +21,14 @@ type Cmd =
   | { k: 'put'; node: number; id: number; part: number; en: string; fr: string | null }
   | { k: 'delete'; node: number; id: number; purge: boolean }
   | { k: 'sync'; a: number; b: number; prefixes: string[]; mode: 'pull' | 'push' | 'both' }
+  | { k: 'warm'; node: number }
 
 const cmd = (n: number): fc.Arbitrary<Cmd> =>
   fc.oneof(
     { weight: 5, arbitrary: fc.record({ k: fc.constant('put' as const), node: fc.nat(n - 1), id: fc.nat(IDS.length - 1), part: fc.nat(PARTITIONS.length - 1), en: fc.string({ maxLength: 6 }), fr: fc.option(fc.string({ maxLength: 6 }), { nil: null }) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant('delete' as const), node: fc.nat(n - 1), id: fc.nat(IDS.length - 1), purge: fc.boolean().map((b) => b && Math.random() < 0.3) }) },
+    // The record filter loaded at a random point, as a daemon does once serving.
+    { weight: 1, arbitrary: fc.record({ k: fc.constant('warm' as const), node: fc.nat(n - 1) }) },
     { weight: 4, arbitrary: fc.record({ k: fc.constant('sync' as const), a: fc.nat(n - 1), b: fc.nat(n - 1), prefixes: fc.uniqueArray(fc.constantFrom(...PREFIXES), { minLength: 1, maxLength: 2 }), mode: fc.constantFrom('pull' as const, 'push' as const, 'both' as const) }) },
   )
 
@@ -40,6 +44,8 @@ async function run(nodes: Node[], c: Cmd): Promise<void> {
     const n = nodes[c.node]
     const st = await n.lib.status(IDS[c.id])
     if (st !== null) await n.lib.delete(IDS[c.id], c.purge)
+  } else if (c.k === 'warm') {
+    await nodes[c.node].log.warm()
   } else if (c.a !== c.b) {
     const r = await sync(nodes[c.a], nodes[c.b], { prefixes: c.prefixes, mode: c.mode, chunk: { maxOps: 3, maxBytes: 4096 } })
     if (!r.ok) throw new Error(`sync failed: ${r.error}`)
