@@ -111,12 +111,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ listen: sync.address, languages: next.languages, logLevel: next.logLevel }, 'configuration reloaded')
   }
   logger.info({ instance: instance.instanceId, author: instance.log.author, socket: fd === undefined ? socket : `fd:${fd}`, listen: sync.address, dataDir: opts.dataDir }, 'ready')
-  // In the background: until it finishes, applying reads storage for every record as before.
-  const warmStart = Date.now()
-  instance.log.warm().then(
-    (r) => logger.debug({ records: r.keys, complete: r.complete, ms: Date.now() - warmStart, filterBytes: instance.log.store.filterBytes }, 'record filter loaded'),
-    (err: Error & { code?: string }) => logger.warn({ err: { code: err.code, message: err.message } }, 'record filter not loaded; applying reads storage for every record'),
-  )
   return { instance, control, sync, metrics, socket, logger, reload, stop }
 }
 

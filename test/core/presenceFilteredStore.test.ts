@@ -3,6 +3,8 @@ import fc from 'fast-check'
 import { LevelStore } from '../../adapters/levelStore.js'
 import { isPollenError } from '../../core/errors.js'
 import { PresenceFilteredStore } from '../../core/presenceFilteredStore.js'
+import { WARM_AFTER_OPS } from '../../core/opLog.js'
+import { memoryInstance } from '../helpers/instances.js'
 import type { BatchOp, KeyRange, KVStore } from '../../core/store.js'
 
 /** A store that records which keys were read from it. */
@@ -125,4 +127,22 @@ t.test('reads through the filter equal reads of the store, for any writes and an
     { numRuns: 200 },
   )
   t.pass('200 random cases agree with a plain map')
+})
+
+t.test('the log loads its record filter by itself once this process has written WARM_AFTER_OPS operations', async (t) => {
+  const { log, lib } = await memoryInstance()
+  const resources = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: `r${from + i}`, title: { en: `title ${from + i}` } }))
+  await lib.import(resources(0, 10))
+  t.equal(log.store.ready, false, 'a few writes: not loaded, nothing scanned')
+  let written = 10
+  for (let from = 10; written < WARM_AFTER_OPS; from += 1000) {
+    const r = await lib.import(resources(from, 1000))
+    written += r.created
+  }
+  // The log started loading by itself; nothing here calls warm().
+  for (let i = 0; i < 500 && !log.store.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(log.store.ready, true, `loaded after ${WARM_AFTER_OPS} operations`)
+  t.ok((await lib.get('r0')) !== null, 'a record written before loading is found')
+  const err = await lib.get('r-never').then(() => undefined, (e: unknown) => e)
+  t.ok(isPollenError(err, 'POLLEN_NOT_FOUND'), 'an absent one is absent')
 })
