@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics for the control socket's `GET /metrics`: operations appended and
  * received, syncs by peer and outcome, bytes in and out, chunk apply latency, and the
- * pending-review and conflict counts (read when scraped).
+ * pending-review and conflict counts (read when scraped), and the record filter's state.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { SyncResult } from '../core/syncClient.js'
@@ -44,6 +44,22 @@ export class Metrics {
       registers: [r],
       collect() {
         this.set(inst.log.counter)
+      },
+    })
+    new Gauge({
+      name: 'pollen_record_filter_loaded',
+      help: 'Whether the record filter is loaded (1 once this process has written its first bulk of operations)',
+      registers: [r],
+      collect() {
+        this.set(inst.log.store.ready ? 1 : 0)
+      },
+    })
+    new Gauge({
+      name: 'pollen_record_filter_bytes',
+      help: 'Memory held by the record filter',
+      registers: [r],
+      collect() {
+        this.set(inst.log.store.filterBytes)
       },
     })
     inst.log.observer = {
