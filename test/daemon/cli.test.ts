@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { filesContaining, pollen, snapshot, startDaemon, tempDir, type PollenResult } from '../helpers/daemon.js'
+import { CLI, filesContaining, pollen, snapshot, startDaemon, tempDir, type PollenResult } from '../helpers/daemon.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const INSTANCE = /^[0-9a-f]{32}$/
@@ -31,6 +31,10 @@ const file = (name: string, content: unknown) => {
 // `init` by hand so that its printed id can be compared with the daemon's.
 const init = await pollen(['init', '--name', 'cli-test', '--languages', 'en,fr'], { dataDir })
 const d = await startDaemon({ t, dataDir })
+
+t.test('the built CLI is executable, so `npx pollen` runs it on a fresh clone', async (t) => {
+  t.equal(statSync(CLI).mode & 0o111, 0o111, `${CLI} has its executable bits (the build sets them; tsc writes 0644)`)
+})
 
 t.test('init', async (t) => {
   ok(t, init, 'init')
