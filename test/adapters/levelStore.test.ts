@@ -4,7 +4,8 @@
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -85,4 +86,26 @@ t.test('a data directory held by another LevelStore is refused with POLLEN_DAEMO
   const again = await LevelStore.openDisk(dir)
   t.equal(Buffer.from((await again.get('k')) ?? []).toString('hex'), '01', 'once released, the directory opens with its data')
   await again.close()
+})
+
+// LevelDB maps every table it keeps open, and the pages a read touches stay resident: the
+// store must keep few tables open so a full scan of a big log does not pin it in memory.
+t.test('a full scan of a store much larger than the table cache keeps at most 64 tables mapped', { skip: existsSync('/proc/self/maps') ? false : 'needs /proc (Linux)' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pollen-mmap-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const store = await LevelStore.openDisk(dir)
+  t.teardown(() => store.close())
+  // 96 MiB of incompressible values under random keys: compaction rewrites them into tables
+  // of the configured size, far more of them than the table cache holds.
+  for (let b = 0; b < 96; b++) {
+    await store.write(Array.from({ length: 16 }, () => ({ type: 'put' as const, key: `k${randomBytes(8).toString('hex')}`, value: new Uint8Array(randomBytes(64 * 1024)) })))
+  }
+  const tables = (): number => readdirSync(dir).filter((f) => f.endsWith('.ldb')).length
+  for (let i = 0; i < 300 && tables() <= 80; i++) await new Promise((r) => setTimeout(r, 100))
+  t.ok(tables() > 80, `compaction wrote tables of about 1 MiB (${tables()} tables for 96 MiB)`)
+  let bytes = 0
+  for await (const [, v] of store.range({ gte: 'k', lt: 'l' })) bytes += v.length
+  t.equal(bytes, 96 * 16 * 64 * 1024, 'the scan read every value')
+  const mapped = new Set(readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(dir) && l.endsWith('.ldb')).map((l) => l.split(/\s+/).pop()))
+  t.ok(mapped.size > 0 && mapped.size <= 64, `between 1 and 64 tables stay mapped after the scan (${mapped.size} of ${tables()})`)
 })
