@@ -186,6 +186,10 @@ export class AckSender {
   #pending: PullAck | undefined
   #inFlight: Promise<void> | undefined
   #waitStarted: number | undefined
+  /** The receiver asked for the next frame and has not taken one yet. */
+  #waitingForData = false
+  /** Chunks taken and still being applied. */
+  #applying = 0
   #closed = false
   #sent = 0
   #lastSent = 0
@@ -200,9 +204,25 @@ export class AckSender {
     this.#minInterval = minIntervalMs
   }
 
-  /** The receiver starts waiting for the next frame. */
+  /**
+   * The receiver starts waiting for the next frame. While a chunk it took is still being
+   * applied, the wait is not idle: the apply runs meanwhile (on the same thread, and on
+   * storage), so until it ends the receiver, not the link, is what the next frame waits for.
+   */
   waiting(): void {
-    this.#waitStarted = this.#now()
+    this.#waitingForData = true
+    this.#waitStarted = this.#applying > 0 ? undefined : this.#now()
+  }
+
+  /** A taken chunk started being applied. */
+  applying(): void {
+    this.#applying += 1
+  }
+
+  /** A chunk finished being applied (or failed to): a wait for data from now on is idle. */
+  applied(): void {
+    this.#applying = Math.max(0, this.#applying - 1)
+    if (this.#applying === 0 && this.#waitingForData) this.#waitStarted = this.#now()
   }
 
   /** Chunk `seq` with `bytes` of data was taken (ends a wait begun with `waiting`). */
@@ -210,6 +230,7 @@ export class AckSender {
     const now = this.#now()
     if (this.#waitStarted !== undefined) this.#idle += now - this.#waitStarted
     this.#waitStarted = undefined
+    this.#waitingForData = false
     this.#bytes += bytes
     if (this.#bytes < ACK_EVERY_BYTES || this.#closed) return
     this.#bytes = 0

@@ -199,12 +199,13 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
           const chunks = decoder.count
           emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: opened.pull.estimate, chunks, bytes: transport.bytesIn })
           await writing
+          acks.applying()
           writing = log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks }) }]).then((r) => {
             add(result, r)
             result.pulled += r.applied
             result.chunks += 1
             emit('dequeuing', 'in_progress', { ops: result.pulled, chunks: result.chunks })
-          })
+          }).finally(() => acks.applied())
         } else if (isEndFrame(frame)) {
           if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
           if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)

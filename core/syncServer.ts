@@ -238,10 +238,19 @@ export class SyncServer {
     }
     try {
       yield response
+      // The next payload is read (scan, decoding, chunking: this thread) while the one before
+      // it is compressed (libuv's pool). A read that fails surfaces where it is awaited; one
+      // still running when the stream stops must not become an unhandled rejection.
+      const readNext = () => {
+        const read = rest.next()
+        read.catch(() => undefined)
+        return read
+      }
+      let reading = readNext()
       yield await chunk(first)
       for (;;) {
         const started = Date.now()
-        const next = await rest.next()
+        const next = await reading
         encoder.reading(Date.now() - started)
         if (next.done) break
         if (pacer) {
@@ -253,6 +262,7 @@ export class SyncServer {
           encoder.receiverBusy(pacer.receiverBusy)
         }
         if (signal?.aborted) return
+        reading = readNext()
         yield await chunk(next.value)
       }
       yield { t: 'end', session: id, chunks: encoder.count, sig: sign(endSigned(id, 'pull', encoder.count), this.#opts.identity.secretKey) }

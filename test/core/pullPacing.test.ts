@@ -200,3 +200,34 @@ t.test("AckSender: a failed ack is not the sync's failure", async (t) => {
   await throwing.settled()
   t.pass('a send that throws at once is swallowed too')
 })
+
+t.test('AckSender: time spent waiting for data while a taken chunk is still being applied is not idle', async (t) => {
+  let clock = 0
+  const sent: PullAck[] = []
+  const acks = new AckSender(async (a) => {
+    sent.push(a)
+  }, () => clock, 0)
+  acks.waiting()
+  clock = 100
+  acks.taken(0, ACK_EVERY_BYTES)
+  await acks.settled()
+  acks.applying()
+  acks.waiting()
+  clock = 160
+  acks.applied()
+  clock = 200
+  acks.taken(1, ACK_EVERY_BYTES)
+  await acks.settled()
+  acks.applying()
+  acks.waiting()
+  clock = 300
+  acks.taken(2, ACK_EVERY_BYTES)
+  await acks.settled()
+  acks.applied()
+  clock = 350
+  acks.waiting()
+  clock = 400
+  acks.taken(3, ACK_EVERY_BYTES)
+  await acks.settled()
+  t.same(sent.map((a) => [a.idleMs, a.spanMs]), [[100, 100], [140, 200], [140, 300], [190, 400]], 'idle counts only the waits with no apply running: 100, then 40 of 100, none, 50')
+})

@@ -10,6 +10,7 @@ import { pack } from '../../core/msgpack.js'
 import { decodeOpenedTerms, encodeOpenTerms } from '../../core/openTerms.js'
 import { encodePullAck, MIN_WINDOW } from '../../core/pullPacing.js'
 import { isChunkFrame, isEndFrame, isOpenResponse, openSigned, PROTOCOL_VERSION, type OpenTerms } from '../../core/syncMessages.js'
+import { pollenError } from '../../core/errors.js'
 import { grant, node, type Node } from '../helpers/syncNet.js'
 
 /** Whether `p` settles within `ms` (a stream that is not paused makes its next chunk in a few ms). */
@@ -87,4 +88,69 @@ t.test('a client that does not say it acknowledges chunks is never waited for', 
   }
   t.ok(ended, 'the pull reached its end without a single ack')
   t.ok(bytes > MIN_WINDOW, `${bytes} bytes, over a window`)
+})
+
+/**
+ * Makes the server's reads of operations fail once `after` of them were read; each failing
+ * read first waits for `gate` (when given), so a test can decide when it fails.
+ */
+function failOpsReadsAfter(server: Node, after: number, gate?: Promise<void>): void {
+  const store = server.log.store
+  const range = store.range.bind(store)
+  let read = 0
+  store.range = async function* (r) {
+    for await (const entry of range(r)) {
+      if (entry[0].startsWith('A\u0000') && ++read > after) {
+        await gate
+        throw pollenError('POLLEN_STORAGE', 'injected read failure')
+      }
+      yield entry
+    }
+  }
+}
+
+async function openedPull(server: Node, client: Node) {
+  const userName = await grant(server, client)
+  const user = await server.users.authenticate(userName, server.keys.get(userName) as string)
+  const frames = (await server.server.open(user, openRequest(client, userName, false).bytes))[Symbol.asyncIterator]()
+  const opened = (await frames.next()).value
+  if (!isOpenResponse(opened)) throw new Error('no open answer')
+  return frames
+}
+
+t.test('a read that fails while the next chunk is read ahead ends the pull with its error, and nothing is left unhandled', async (t) => {
+  const unhandled: unknown[] = []
+  const onUnhandled = (err: unknown) => unhandled.push(err)
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled))
+
+  const server = await node('srv', ['en', 'fr'], { maxOps: 10, maxBytes: 32 * 1024 })
+  const client = await node('cli')
+  for (let i = 0; i < 60; i++) await server.lib.put({ partition: 'lib:a', title: { en: `r ${i}` } })
+  failOpsReadsAfter(server, 35)
+  const frames = await openedPull(server, client)
+  let chunks = 0
+  const err = await (async () => {
+    try {
+      for (let r = await frames.next(); !r.done; r = await frames.next()) if (isChunkFrame(r.value)) chunks += 1
+    } catch (e) {
+      return e as { code?: string }
+    }
+  })()
+  t.equal(err?.code, 'POLLEN_STORAGE', 'the stream ends with the storage error')
+  t.ok(chunks >= 3 && chunks < 6, `the chunks before the failure arrived (${chunks})`)
+
+  // The consumer stops while the read ahead is still running; the read then fails.
+  let open: () => void = () => undefined
+  const gate = new Promise<void>((r) => (open = r))
+  const again = await node('srv2', ['en', 'fr'], { maxOps: 10, maxBytes: 32 * 1024 })
+  for (let i = 0; i < 60; i++) await again.lib.put({ partition: 'lib:a', title: { en: `r ${i}` } })
+  failOpsReadsAfter(again, 25, gate)
+  const stopping = await openedPull(again, client)
+  for (let taken = 0; taken < 2; ) if (isChunkFrame((await stopping.next()).value)) taken += 1
+  const returned = stopping.return?.()
+  open()
+  await returned
+  await new Promise((r) => setTimeout(r, 50))
+  t.same(unhandled, [], 'no unhandled rejection from a read that failed after the stream stopped')
 })
