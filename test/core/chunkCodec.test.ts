@@ -308,3 +308,17 @@ t.test('pickQuality: a link time measured from acks decides at the first wait, a
   t.equal(pickQuality(10, 5, 11, window, { 11: 700 }), 10, 'but 11 took 700 ms on this input before: stay at 10')
   t.equal(pickQuality(11, 5, 11, { encoding: 700, reading: 10, waiting: 0, link: 500 }, { 10: 200 }), 10, 'at 11 the encoder is slower than the link: back to the 10 it measured')
 })
+
+t.test('pickQuality: a sender whose output the link took as fast as it was made steps its compression down', async (t) => {
+  // 40 ms compressing and 2 ms reading a window whose bytes the acks say the link carried in 50 ms.
+  const paced = { encoding: 40, reading: 2, waiting: 0, link: 50 }
+  t.equal(pickQuality(5, 5, 11, paced), 4, 'from 5: quality 4, under half the work (below the configured minimum)')
+  t.equal(pickQuality(4, 5, 11, paced), 1, 'from 4: quality 1, a quarter of the work')
+  t.equal(pickQuality(1, 5, 11, paced), 1, 'from 1: stay (quality 0 would save little CPU for 7% more bytes)')
+  t.equal(pickQuality(4, 5, 11, paced, { 1: 38 }), 4, 'quality 1 took nearly as long on this input before: stay')
+  t.equal(pickQuality(5, 5, 11, { encoding: 4, reading: 40, waiting: 0, link: 50 }), 5, 'reading, not compressing, took the time: stay')
+  t.equal(pickQuality(5, 5, 11, { ...paced, link: 200 }), 5, 'the link is 4× slower than the sender (it is only filling the window): stay')
+  t.equal(pickQuality(5, 5, 11, { ...paced, waiting: 20 }), 5, 'the sender waited for the link: not sender-paced')
+  t.equal(pickQuality(5, 5, 11, { encoding: 40, reading: 2, waiting: 0 }), 5, 'no rate measured yet: stay')
+  t.equal(pickQuality(5, 5, 11, { ...paced, receiverBound: true }), RECEIVER_BOUND_QUALITY, 'a receiver that set the pace decides first')
+})
