@@ -207,27 +207,27 @@ t.test('AckSender: time spent waiting for data while a taken chunk is still bein
   const acks = new AckSender(async (a) => {
     sent.push(a)
   }, () => clock, 0)
-  acks.waiting()
-  clock = 100
-  acks.taken(0, ACK_EVERY_BYTES)
-  await acks.settled()
-  acks.applying()
-  acks.waiting()
-  clock = 160
-  acks.applied()
-  clock = 200
-  acks.taken(1, ACK_EVERY_BYTES)
-  await acks.settled()
-  acks.applying()
-  acks.waiting()
-  clock = 300
-  acks.taken(2, ACK_EVERY_BYTES)
-  await acks.settled()
-  acks.applied()
-  clock = 350
-  acks.waiting()
-  clock = 400
-  acks.taken(3, ACK_EVERY_BYTES)
-  await acks.settled()
+  /**
+   * One chunk: the wait for it starts at `from` and it arrives at `to`; with `applyEnds`, the
+   * chunk before it is still being applied when the wait starts and is done at `applyEnds`.
+   */
+  const chunk = async (seq: number, from: number, to: number, applyEnds?: number) => {
+    clock = from
+    if (applyEnds !== undefined) acks.applying()
+    acks.waiting()
+    const applied = () => {
+      clock = applyEnds as number
+      acks.applied()
+    }
+    if (applyEnds !== undefined && applyEnds <= to) applied()
+    clock = to
+    acks.taken(seq, ACK_EVERY_BYTES)
+    await acks.settled()
+    if (applyEnds !== undefined && applyEnds > to) applied()
+  }
+  await chunk(0, 0, 100)
+  await chunk(1, 100, 200, 160)
+  await chunk(2, 200, 300, 350)
+  await chunk(3, 350, 400)
   t.same(sent.map((a) => [a.idleMs, a.spanMs]), [[100, 100], [140, 200], [140, 300], [190, 400]], 'idle counts only the waits with no apply running: 100, then 40 of 100, none, 50')
 })
