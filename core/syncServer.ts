@@ -171,10 +171,14 @@ export class SyncServer {
     if (req.mode !== 'push') {
       const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
       const holder = CounterVectors.from(req.holder)
+      // Claims are read before the diff starts: every operation they cover is then in the
+      // snapshots the diff reads. Read after, a commit landing in between (a local write, a
+      // chunk from another peer) would be claimed without being sent (issue 14).
+      const report = senderReport(log.vectors, filter)
       chunks = chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? DEFAULT_CHUNK_LIMITS)[Symbol.asyncIterator]()
       // Peek: when there is nothing to send, the answer itself says so and the sync is one round trip.
       first = await chunks.next()
-      terms.pull = { filter, report: senderReport(log.vectors, filter), estimate: first.done ? 0 : estimate(log, filter, holder), complete: first.done === true }
+      terms.pull = { filter, report, estimate: first.done ? 0 : estimate(log, filter, holder), complete: first.done === true }
     }
     if (req.mode !== 'pull') {
       if (user.role !== 'write') {

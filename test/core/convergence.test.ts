@@ -7,11 +7,10 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { covers } from '../../core/partition.js'
-import { ALL_LAYERS } from '../../core/counterVector.js'
 import { projectionDump, allOps } from '../helpers/instances.js'
 import { node, sync, type Node } from '../helpers/syncNet.js'
 import { encodeOperation } from '../../core/storedOp.js'
+import { claimsHold } from '../helpers/claims.js'
 
 const PARTITIONS = ['p1', 'p1/u1', 'p1/u2', 'p2']
 const PREFIXES = ['', 'p1', 'p1/u1', 'p1/u2', 'p2']
@@ -50,34 +49,6 @@ async function run(nodes: Node[], c: Cmd): Promise<void> {
     const r = await sync(nodes[c.a], nodes[c.b], { prefixes: c.prefixes, mode: c.mode, chunk: { maxOps: 3, maxBytes: 4096 } })
     if (!r.ok) throw new Error(`sync failed: ${r.error}`)
   }
-}
-
-/** Every claim of every node is backed by operations it holds (checked against the union of all logs). */
-async function claimsHold(nodes: Node[]): Promise<string[]> {
-  const universe = new Map<string, { partition: string; layer: string; author: string; counter: number }>()
-  const held = new Map<Node, Set<string>>()
-  for (const n of nodes) {
-    const mine = new Set<string>()
-    for (const op of await allOps(n.log)) {
-      const k = `${op.author}:${op.counter}`
-      mine.add(k)
-      universe.set(k, { partition: op.partition, layer: op.layer, author: op.author, counter: op.counter })
-    }
-    held.set(n, mine)
-  }
-  const problems: string[] = []
-  for (const n of nodes) {
-    for (const row of n.log.vectors.entries()) {
-      for (const [author, claim] of Object.entries(row.counters)) {
-        for (const [k, op] of universe) {
-          if (op.author !== author || op.counter > claim || !covers(row.prefix, op.partition)) continue
-          if (row.layer !== ALL_LAYERS && row.layer !== op.layer) continue
-          if (!held.get(n)?.has(k)) problems.push(`${n.name} claims ${row.prefix || '(root)'}/${row.layer || '(neutral)'} ${author}≤${claim} but lacks ${k}`)
-        }
-      }
-    }
-  }
-  return problems
 }
 
 async function logDump(n: Node): Promise<string[]> {
