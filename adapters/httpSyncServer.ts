@@ -8,8 +8,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Readable } from 'node:stream'
 import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
-import { encodeFrame, readFrames, type Frame } from '../core/syncMessages.js'
-import type { SyncServer } from '../core/syncServer.js'
+import { encodeFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
+import type { SyncServer } from '../core/sync/server.js'
 
 export const FRAME_TYPE = 'application/x-pollen-frames'
 

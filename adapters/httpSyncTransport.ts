@@ -7,8 +7,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { isErrorCode, pollenError } from '../core/errors.js'
-import { readFrames } from '../core/syncMessages.js'
-import type { Credentials, SyncTransport } from '../core/syncTransport.js'
+import { readFrames } from '../core/sync/wire/frames.js'
+import type { Credentials, SyncTransport } from '../core/sync/transport.js'
 import { FRAME_TYPE } from './httpSyncServer.js'
 
 export interface HttpTransportOptions {

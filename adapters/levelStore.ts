@@ -6,7 +6,7 @@ import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import type { AbstractLevel } from 'abstract-level'
 import { pollenError } from '../core/errors.js'
-import type { BatchOp, KeyRange, KVStore } from '../core/store.js'
+import type { BatchOp, KeyRange, KVStore } from '../core/log/store.js'
 
 type Level = AbstractLevel<string | Buffer | Uint8Array, string, Uint8Array>
 

@@ -3,9 +3,9 @@
  * into a SyncServer. For core tests and the transport conformance suite.
  */
 import { isPollenError } from '../core/errors.js'
-import { encodeFrame, readFrames, type Frame } from '../core/syncMessages.js'
-import type { SyncServer } from '../core/syncServer.js'
-import type { Credentials, SyncTransport } from '../core/syncTransport.js'
+import { encodeFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
+import type { SyncServer } from '../core/sync/server.js'
+import type { Credentials, SyncTransport } from '../core/sync/transport.js'
 
 export class MemorySyncTransport implements SyncTransport {
   readonly #server: SyncServer

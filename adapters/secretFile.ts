@@ -6,7 +6,7 @@
 import { chmod, open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pollenError } from '../core/errors.js'
-import type { SecretStore } from '../core/peers.js'
+import type { SecretStore } from '../core/access/peers.js'
 
 /** Writes JSON atomically with mode 0600. */
 export async function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {

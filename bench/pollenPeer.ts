@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import type { SyncResult } from '../core/syncClient.js'
+import type { SyncResult } from '../core/sync/client.js'
 import { cpuSeconds, mainThreadCpuSeconds, peakRssBytes, resetPeakRss, rssBytes, track } from './proc.js'
 
 /** The compiled CLI, from dist/bench/pollenPeer.js. */

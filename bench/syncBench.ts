@@ -6,7 +6,7 @@
  * `pouch.ts` over the same kind of link. Bytes are counted at the link for both.
  */
 import { performance } from 'node:perf_hooks'
-import type { SyncResult } from '../core/syncClient.js'
+import type { SyncResult } from '../core/sync/client.js'
 import { EmulatedLink, symmetricLink, type LinkOptions } from './link.js'
 import { connect, PollenDaemon } from './pollenPeer.js'
 import { PouchBench, type PouchRunResult } from './pouch.js'

@@ -1,8 +1,8 @@
 /** Human-readable renderings for the CLI (the --json form prints the API's JSON instead). */
-import type { ConflictView } from '../core/library.js'
-import type { Peer } from '../core/peers.js'
-import type { ResourceView } from '../core/resource.js'
-import type { UserInfo } from '../core/users.js'
+import type { ConflictView } from '../core/library/library.js'
+import type { Peer } from '../core/access/peers.js'
+import type { ResourceView } from '../core/library/resource.js'
+import type { UserInfo } from '../core/access/users.js'
 
 function firstText(map: Record<string, string>): string {
   const langs = Object.keys(map)

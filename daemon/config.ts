@@ -3,10 +3,10 @@
  * checked at start; an invalid value is refused with the key named, never guessed around.
  */
 import { join } from 'node:path'
-import { DEFAULT_CHUNK_LIMITS } from '../core/chunker.js'
+import { DEFAULT_CHUNK_LIMITS } from '../core/sync/chunker.js'
 import { pollenError } from '../core/errors.js'
-import { LANG_RE } from '../core/operation.js'
-import { isPartition } from '../core/partition.js'
+import { LANG_RE } from '../core/model/operation.js'
+import { isPartition } from '../core/model/partition.js'
 
 export interface SyncConfig {
   /** Seconds between scheduled syncs of each active peer (0 turns the scheduler off). */

@@ -6,8 +6,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PassThrough } from 'node:stream'
 import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
-import type { ImportResult } from '../core/library.js'
-import type { ReviewStatus } from '../core/resource.js'
+import type { ImportResult } from '../core/library/library.js'
+import type { ReviewStatus } from '../core/library/resource.js'
 import { parseImportText } from './importText.js'
 import type { Instance } from './instance.js'
 

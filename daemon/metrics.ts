@@ -4,7 +4,7 @@
  * pending-review and conflict counts (read when scraped), and the record filter's state.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { SyncResult } from '../core/syncClient.js'
+import type { SyncResult } from '../core/sync/client.js'
 import type { Instance } from './instance.js'
 
 export class Metrics {

@@ -6,8 +6,8 @@
 import type { FastifyInstance } from 'fastify'
 import { PassThrough } from 'node:stream'
 import { isPollenError, pollenError } from '../core/errors.js'
-import type { SyncEvent, SyncResult } from '../core/syncClient.js'
-import type { SyncMode } from '../core/syncMessages.js'
+import type { SyncEvent, SyncResult } from '../core/sync/client.js'
+import type { SyncMode } from '../core/sync/wire/frames.js'
 import type { SyncService } from './syncService.js'
 
 export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): void {

@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { LevelStore } from '../../adapters/levelStore.js'
-import { Library } from '../../core/library.js'
-import { OpLog } from '../../core/opLog.js'
+import { Library } from '../../core/library/library.js'
+import { OpLog } from '../../core/log/opLog.js'
 
 export const CHILD_LANGUAGES = ['en', 'fr']
 

@@ -10,11 +10,11 @@
 import type { Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { isPollenError } from '../../core/errors.js'
-import { key, pad } from '../../core/keys.js'
-import { Library } from '../../core/library.js'
-import { OpLog } from '../../core/opLog.js'
-import { makeOperation, type Operation } from '../../core/operation.js'
-import { prefixRange, type KeyRange, type KVStore } from '../../core/store.js'
+import { key, pad } from '../../core/log/keys.js'
+import { Library } from '../../core/library/library.js'
+import { OpLog } from '../../core/log/opLog.js'
+import { makeOperation, type Operation } from '../../core/model/operation.js'
+import { prefixRange, type KeyRange, type KVStore } from '../../core/log/store.js'
 import { allOps, memoryInstance, newAuthor } from '../helpers/instances.js'
 
 export interface StoreFixture {

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { controlRequest, getResource, startDaemon, tempDir } from '../helpers/daemon.js'
-import { WARM_AFTER_OPS } from '../../core/opLog.js'
+import { WARM_AFTER_OPS } from '../../core/log/opLog.js'
 
 /** A gauge's value from the metrics text. */
 function gauge(text: string, name: string): number {

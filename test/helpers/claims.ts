@@ -1,6 +1,6 @@
 /** The invariant every sync keeps (SPEC §2): no instance claims an operation it does not hold. */
-import { ALL_LAYERS } from '../../core/counterVector.js'
-import { covers } from '../../core/partition.js'
+import { ALL_LAYERS } from '../../core/model/counterVector.js'
+import { covers } from '../../core/model/partition.js'
 import { allOps } from './instances.js'
 import type { Node } from './syncNet.js'
 

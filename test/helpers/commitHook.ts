@@ -4,7 +4,7 @@
  * yields anything. A claim that is read after the scan started would then cover operations the
  * scan cannot see, which is the race of issue 14.
  */
-import type { KeyRange, KVStore } from '../../core/store.js'
+import type { KeyRange, KVStore } from '../../core/log/store.js'
 
 /** Arms a one-shot hook on `store`'s next range read that starts in the operation family `A`. */
 export function commitDuringNextScan(store: KVStore, commit: () => Promise<unknown>): { fired: () => boolean } {

@@ -1,8 +1,8 @@
 /** Builds in-memory instances for core unit tests (real LevelDB is for adapter and daemon tests). */
 import { randomBytes } from 'node:crypto'
 import { LevelStore } from '../../adapters/levelStore.js'
-import { OpLog } from '../../core/opLog.js'
-import { Library } from '../../core/library.js'
+import { OpLog } from '../../core/log/opLog.js'
+import { Library } from '../../core/library/library.js'
 
 export interface TestInstance {
   log: OpLog

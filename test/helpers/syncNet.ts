@@ -5,14 +5,14 @@
  */
 import { LevelStore } from '../../adapters/levelStore.js'
 import { MemorySyncTransport } from '../../adapters/memorySyncTransport.js'
-import { authorOf, instanceIdOf, newIdentity, type Identity } from '../../core/identity.js'
-import { Library } from '../../core/library.js'
-import { OpLog } from '../../core/opLog.js'
-import { syncWithPeer, type SyncResult } from '../../core/syncClient.js'
-import type { SyncMode } from '../../core/syncMessages.js'
-import { SyncServer, type SyncServerOptions } from '../../core/syncServer.js'
-import { Users, type Role } from '../../core/users.js'
-import type { ChunkLimits } from '../../core/chunker.js'
+import { authorOf, instanceIdOf, newIdentity, type Identity } from '../../core/model/identity.js'
+import { Library } from '../../core/library/library.js'
+import { OpLog } from '../../core/log/opLog.js'
+import { syncWithPeer, type SyncResult } from '../../core/sync/client.js'
+import type { SyncMode } from '../../core/sync/wire/frames.js'
+import { SyncServer, type SyncServerOptions } from '../../core/sync/server.js'
+import { Users, type Role } from '../../core/access/users.js'
+import type { ChunkLimits } from '../../core/sync/chunker.js'
 
 export interface Node {
   name: string

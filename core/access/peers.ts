@@ -1,0 +1,145 @@
+/**
+ * Peers this instance syncs with. The peer record lives in the store; its API key lives in a
+ * separate secret file only the service user can read (see adapters/secretFile.ts), so a
+ * copy of the database never carries credentials.
+ */
+import { pollenError } from '../errors.js'
+import { decodeValue, encodeValue, key } from '../log/keys.js'
+import { prefixRange, type KVStore } from '../log/store.js'
+import { assertName, parseFilters } from './users.js'
+
+/** A peer as stored. */
+export interface Peer {
+  name: string
+  url: string
+  user: string
+  filters: string[]
+  active: boolean
+  /** The peer's Ed25519 public key (base64), pinned at first contact. */
+  pinnedKey?: string
+  /** A key the peer presented that differs from the pinned one, awaiting acceptance. */
+  offeredKey?: string
+  created: string
+}
+
+/** Where peer API keys are kept (a 0600 file in the daemon). */
+export interface SecretStore {
+  get(name: string): Promise<string | undefined>
+  /** A key provided out of band (a systemd credential), if any. */
+  credential?(name: string): Promise<string | undefined>
+  set(name: string, secret: string): Promise<void>
+  delete(name: string): Promise<void>
+}
+
+/** Checks and normalises a peer URL: absolute http(s), no credentials, no query, no trailing slash. */
+export function parsePeerUrl(value: unknown): string {
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw pollenError('POLLEN_INVALID_URL', `peer URL ${JSON.stringify(value)} is not a URL; use something like http://school.local:7420`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw pollenError('POLLEN_INVALID_URL', `peer URL ${JSON.stringify(value)} must start with http:// or https://`)
+  if (url.username || url.password) throw pollenError('POLLEN_INVALID_URL', 'peer URLs must not carry credentials; pass --user and --key instead')
+  if (url.search || url.hash) throw pollenError('POLLEN_INVALID_URL', 'peer URLs must not have a query or fragment')
+  return url.toString().replace(/\/+$/, '')
+}
+
+/** Checks a peer API key as `pollen user add` prints them: 8 to 512 characters, no white space. */
+export function assertPeerKey(value: unknown): string {
+  if (typeof value !== 'string' || value.length < 8 || value.length > 512 || /\s/.test(value)) {
+    throw pollenError('POLLEN_INVALID_INPUT', 'peer API key must be the 8 to 512 character key printed by `pollen user add` on the peer')
+  }
+  return value
+}
+
+export class Peers {
+  readonly #store: KVStore
+  readonly #secrets: SecretStore
+
+  constructor(store: KVStore, secrets: SecretStore) {
+    this.#store = store
+    this.#secrets = secrets
+  }
+
+  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown }): Promise<Peer> {
+    const name = assertName(input.name, 'peer name')
+    const url = parsePeerUrl(input.url)
+    const user = assertName(input.user, 'peer user')
+    // The key may come as a systemd credential instead of --key.
+    const fromCredential = input.key === undefined ? await this.#secrets.credential?.(name) : undefined
+    if (input.key === undefined && fromCredential === undefined) {
+      throw pollenError('POLLEN_INVALID_INPUT', `give the peer's API key with --key, or as the systemd credential peer-${name}`)
+    }
+    const apiKey = fromCredential === undefined ? assertPeerKey(input.key) : undefined
+    const filters = parseFilters(input.filters)
+    if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
+    if (await this.#store.get(key.peer(name))) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
+    await this.#assertUrlFree(url, name)
+    const peer: Peer = { name, url, user, filters, active: input.active ?? true, created: new Date().toISOString() }
+    if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
+    await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(peer) }])
+    return peer
+  }
+
+  async #assertUrlFree(url: string, self: string): Promise<void> {
+    for (const p of await this.list()) {
+      if (p.url === url && p.name !== self) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${p.name} already uses ${url}`)
+    }
+  }
+
+  async get(name: string): Promise<Peer> {
+    const raw = await this.#store.get(key.peer(name))
+    if (!raw) throw pollenError('POLLEN_NOT_FOUND', `no peer named ${name}`)
+    return decodeValue<Peer>(raw)
+  }
+
+  async list(): Promise<Peer[]> {
+    const out: Peer[] = []
+    for await (const [, v] of this.#store.range(prefixRange(key.peers()))) out.push(decodeValue<Peer>(v))
+    return out
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.get(name)
+    await this.#store.write([{ type: 'del', key: key.peer(name) }])
+    await this.#secrets.delete(name)
+  }
+
+  /** Changes a peer's settings; every value is checked before anything is written. */
+  async set(name: string, changes: { active?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
+    const peer = { ...(await this.get(name)) }
+    if (changes.active !== undefined) {
+      if (typeof changes.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
+      peer.active = changes.active
+    }
+    if (changes.filters !== undefined) peer.filters = parseFilters(changes.filters)
+    if (changes.url !== undefined) {
+      peer.url = parsePeerUrl(changes.url)
+      await this.#assertUrlFree(peer.url, name)
+    }
+    const apiKey = changes.key === undefined ? undefined : assertPeerKey(changes.key)
+    if (changes.user !== undefined) peer.user = assertName(changes.user, 'peer user')
+    if (changes.acceptKey === true) {
+      if (!peer.offeredKey) throw pollenError('POLLEN_INVALID_INPUT', `peer ${name} has not offered a new key`)
+      peer.pinnedKey = peer.offeredKey
+      delete peer.offeredKey
+    }
+    if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
+    await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(peer) }])
+    return peer
+  }
+
+  /** Records the peer's instance key: pins it at first contact, else keeps a differing one aside. */
+  async recordKey(name: string, publicKey: string): Promise<'pinned' | 'same' | 'changed'> {
+    const peer = await this.get(name)
+    if (peer.pinnedKey === publicKey) return 'same'
+    const next: Peer = peer.pinnedKey ? { ...peer, offeredKey: publicKey } : { ...peer, pinnedKey: publicKey }
+    await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(next) }])
+    return peer.pinnedKey ? 'changed' : 'pinned'
+  }
+
+  async secret(name: string): Promise<string | undefined> {
+    return this.#secrets.get(name)
+  }
+}

@@ -1,0 +1,420 @@
+/**
+ * The operation log and its write path. Every change — a local transaction or a chunk from a
+ * peer — is one atomic batch holding the operations, the record index, the projections they
+ * touch, the counter-vector advances and the instance metadata. A crash leaves all or nothing.
+ */
+import { ALL_LAYERS, CounterVectors, type VectorEntry } from '../model/counterVector.js'
+import { pollenError } from '../errors.js'
+import { HybridClock } from '../model/hlc.js'
+import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
+import { applyInPlace, conflictsOf, settled, survivesPurges, workingState, type RecordState } from '../model/merge.js'
+import { Mutex } from './mutex.js'
+import { equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from '../model/operation.js'
+import { decodeOperation } from './storedOp.js'
+import { indexWrites, projectionWrites, statusOf, type ReviewDecision } from './projection.js'
+import { prefixRange, type BatchOp, type KVStore } from './store.js'
+import { PresenceFilteredStore, type WarmResult } from './presenceFilteredStore.js'
+import { rebuildProjections } from './rebuild.js'
+import { logWrites, purgeBodies, readBodies } from './logEntries.js'
+import { LocalTransaction, type Transaction } from './transaction.js'
+
+export type { LocalChange, Transaction } from './transaction.js'
+
+/** How one record fared in a batch (for sync results). */
+export type RecordEffect = 'new' | 'updated' | 'deleted' | 'unchanged'
+
+/** Totals of a batch applied from a peer. */
+export interface ApplyResult {
+  applied: number
+  duplicates: number
+  skipped: number
+  new: number
+  updated: number
+  unchanged: number
+  conflicts: number
+}
+
+/** A vector claim a chunk allows the receiver to raise (see SPEC §2 and core/diff.ts). */
+export interface VectorAdvance {
+  prefix: string
+  layer: string
+  author: string
+  counter: number
+}
+
+/** Told about every committed batch (the daemon turns these into metrics). */
+export interface LogObserver {
+  appended?(ops: number): void
+  applied?(ops: number, ms: number): void
+}
+
+/** Operations a process writes before the log loads its record filter (see OpLog.warm). */
+export const WARM_AFTER_OPS = 5000
+
+/** Instance metadata persisted with every local append. */
+interface SelfMeta {
+  author: string
+  counter: number
+  hlc: number
+}
+
+const recordKey = (kind: string, id: string): string => `${kind}\u0000${id}`
+
+export class OpLog {
+  readonly store: PresenceFilteredStore
+  readonly #mutex = new Mutex()
+  readonly #vectors: CounterVectors
+  readonly #maxHeld: Map<string, number>
+  readonly #clock: HybridClock
+  #self: SelfMeta
+  #languages: string[]
+  /** Operations written by this process, until the record filter is loaded. */
+  #written = 0
+  /** False until this store holds a review decision (only setReview writes them). */
+  #anyReviews = true
+  /** Optional observer of committed batches. */
+  observer: LogObserver | undefined
+
+  private constructor(store: PresenceFilteredStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
+    this.store = store
+    this.#self = self
+    this.#vectors = vectors
+    this.#maxHeld = maxHeld
+    this.#languages = languages
+    this.#clock = new HybridClock(self.hlc, now)
+  }
+
+  /**
+   * Opens the log on a store: reads the instance metadata, the vectors and the highest
+   * counter held per author (one seek per author). Nothing is replayed.
+   */
+  static async open(storage: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number }): Promise<OpLog> {
+    // Record states are read for every record a batch touches, most often ones not held yet.
+    const store = new PresenceFilteredStore(storage, key.states())
+    // Operations stored in the former layout would be invisible, not misread: refuse instead.
+    for await (const _ of store.keys(prefixRange(key.formerOps(), { limit: 1 }))) {
+      throw pollenError('POLLEN_STORAGE', 'this data directory keeps its operations in an older storage format (before the first release, without a migration): re-create it and sync or import again')
+    }
+    const raw = await store.get(key.meta('self'))
+    const self: SelfMeta = raw ? decodeValue<SelfMeta>(raw) : { author: opts.author, counter: 0, hlc: 0 }
+    if (self.author !== opts.author) {
+      // A new epoch (re-keyed after a restore) starts its own counter.
+      self.author = opts.author
+      self.counter = await lastCounter(store, opts.author)
+    }
+    const entries: VectorEntry[] = []
+    const rows = new Map<string, VectorEntry>()
+    for await (const [k, v] of store.range(prefixRange(key.vectors()))) {
+      const [layer, prefix, author] = parts(k)
+      const slot = `${layer}\u0000${prefix}`
+      let row = rows.get(slot)
+      if (!row) {
+        row = { prefix, layer, counters: {} }
+        rows.set(slot, row)
+        entries.push(row)
+      }
+      row.counters[author] = decodeValue<number>(v)
+    }
+    const maxHeld = new Map<string, number>()
+    let cursor = key.allOps()
+    for (;;) {
+      let found: string | undefined
+      for await (const k of store.keys({ gte: cursor, lt: key.allOps() + '\uffff', limit: 1 })) found = k
+      if (!found) break
+      const [author] = parts(found)
+      maxHeld.set(author, await lastCounter(store, author))
+      cursor = key.opsOf(author) + '\uffff'
+    }
+    const log = new OpLog(store, self, CounterVectors.from(entries), maxHeld, [...opts.languages], opts.now)
+    log.#anyReviews = false
+    for await (const _ of store.keys(prefixRange(key.reviews(), { limit: 1 }))) log.#anyReviews = true
+    if (await store.get(key.meta('rebuilding'))) await log.rebuild()
+    return log
+  }
+
+  /**
+   * Loads which records this store holds into memory (a Bloom filter: 0.9 MB for 250,000), so
+   * that applying operations to records not held yet reads no storage for them
+   * (core/presenceFilteredStore.ts). The log works the same before and without it. It reads
+   * every record key once; the log starts it by itself, in the background, once this process
+   * has written WARM_AFTER_OPS operations (bulk work), so that small syncs and single edits
+   * never pay for it: loading at start-up raised a 1M-operation daemon's idle RSS from 74 to
+   * 113 MiB (the record tables it maps) and its start-to-ready from 459 to 584 ms.
+   */
+  warm(): Promise<WarmResult> {
+    return this.store.warm()
+  }
+
+  #noteWritten(ops: number): void {
+    this.#written += ops
+    // A failed load leaves every read going to storage, as before; storage errors surface there.
+    if (this.#written >= WARM_AFTER_OPS && !this.store.ready) this.warm().catch(() => undefined)
+  }
+
+  /** This instance's current author id. */
+  get author(): string {
+    return this.#self.author
+  }
+
+  /** This instance's id (the author id without its epoch). */
+  get instance(): string {
+    return instanceOf(this.#self.author)
+  }
+
+  /** The last counter this instance's author used. */
+  get counter(): number {
+    return this.#self.counter
+  }
+
+  /** Languages this instance keeps text in. */
+  get languages(): readonly string[] {
+    return this.#languages
+  }
+
+  /** Changes the languages kept (a configuration reload); text already skipped is fetched by later syncs. */
+  setLanguages(languages: readonly string[]): void {
+    this.#languages = [...languages]
+  }
+
+  /** Layers this instance stores: "" (neutral) and its languages. */
+  get layers(): string[] {
+    return ['', ...this.#languages]
+  }
+
+  /** The live counter vectors; callers must not modify them. */
+  get vectors(): CounterVectors {
+    return this.#vectors
+  }
+
+  /** The highest counter held for an author (0 when none). */
+  maxHeld(author: string): number {
+    return this.#maxHeld.get(author) ?? 0
+  }
+
+  /** Every author with operations in this log. */
+  authors(): string[] {
+    return [...this.#maxHeld.keys()].sort()
+  }
+
+  /** Runs `fn` under the log's write lock (for other writers of the same store). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#mutex.run(fn)
+  }
+
+  async state(kind: string, id: string): Promise<RecordState | undefined> {
+    const raw = await this.store.get(key.state(kind, id))
+    return raw ? decodeState(raw) : undefined
+  }
+
+  async review(kind: string, id: string): Promise<ReviewDecision | undefined> {
+    const raw = await this.store.get(key.review(kind, id))
+    return raw ? decodeValue<ReviewDecision>(raw) : undefined
+  }
+
+  async getOp(author: string, counter: number): Promise<Operation | undefined> {
+    const raw = await this.store.get(key.op(author, counter))
+    return raw ? decodeOperation(raw) : undefined
+  }
+
+  /** Operations of one author with counter above `after`, in counter order. */
+  async *scanAuthor(author: string, after: number): AsyncIterable<Operation> {
+    for await (const [, v] of this.store.range({ gt: key.op(author, after), lt: key.opsOf(author) + '\uffff' })) yield decodeOperation(v)
+  }
+
+  /**
+   * Runs a local transaction: `fn` reads states and adds changes under the write lock; the
+   * operations, projections, own vector claims and counter are committed in one batch.
+   */
+  async transact<T>(fn: (tx: Transaction) => Promise<T>): Promise<{ result: T; ops: Operation[] }> {
+    return this.#mutex.run(async () => {
+      const tx = new LocalTransaction(this.store, this.#self.author, this.#self.counter, this.#clock)
+      const result = await fn(tx)
+      const { ops, counter } = tx
+      if (ops.length === 0) return { result, ops }
+      const batch = await tx.writes(this.instance)
+      // We hold every operation of our own, in every layer.
+      const advances: VectorAdvance[] = [{ prefix: '', layer: ALL_LAYERS, author: this.#self.author, counter }]
+      const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
+      batch.push(...this.#vectorWrites(advances))
+      batch.push({ type: 'put', key: key.meta('self'), value: encodeValue(self) })
+      await this.store.write(batch)
+      this.#self = self
+      this.#maxHeld.set(self.author, counter)
+      this.#commitVectors(advances)
+      this.observer?.appended?.(ops.length)
+      this.#noteWritten(ops.length)
+      return { result, ops }
+    })
+  }
+
+  /** Body bytes of operations by reference, read from their log entries (null when purged or absent). */
+  async bodies(refs: readonly Pick<Operation, 'author' | 'counter'>[]): Promise<Map<OpRef, Uint8Array | null>> {
+    return readBodies(this.store, refs.map(opRef))
+  }
+
+  /**
+   * Applies operations received from a peer in one atomic batch, with the vector claims the
+   * chunk allows. Every operation is verified first; a counter reused with other content, or
+   * one of ours beyond our own counter (a restored backup), refuses the whole batch.
+   */
+  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = []): Promise<ApplyResult> {
+    for (const op of incoming) verifyOperation(op)
+    const started = Date.now()
+    return this.#mutex.run(async () => {
+      const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
+      // One storage read for everything the batch needs: held copies, states, review decisions.
+      // An operation above the highest counter held for its author cannot be held: no read;
+      // nor can a review decision when none was ever recorded here.
+      const opKeys = incoming.map((op) => key.op(op.author, op.counter))
+      const recordKeys = [...new Set(incoming.map((op) => recordKey(op.kind, op.id)))]
+      const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
+      const maybeHeld = incoming.flatMap((op, i) => (op.counter <= this.maxHeld(op.author) ? [i] : []))
+      const reads = maybeHeld.map((i) => opKeys[i])
+      for (const [kind, id] of pairs) reads.push(key.state(kind, id))
+      if (this.#anyReviews) for (const [kind, id] of pairs) reads.push(key.review(kind, id))
+      const values = await this.store.getMany(reads)
+      const existing = new Map<number, Uint8Array | undefined>()
+      maybeHeld.forEach((i, j) => existing.set(i, values[j]))
+      const fresh: Operation[] = []
+      const freshKeys: string[] = []
+      const seen = new Map<string, Operation>()
+      incoming.forEach((op, i) => {
+        const k = opKeys[i]
+        const raw = existing.get(i)
+        const held = raw ? decodeOperation(raw) : seen.get(k)
+        if (op.author === this.#self.author && op.counter > this.#self.counter) {
+          throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
+        }
+        if (held) {
+          if (!equalBytes(held.hash, op.hash)) throw pollenError('POLLEN_COUNTER_REUSE', `operation ${opRef(op)} reuses a counter with different content`)
+          result.duplicates += 1
+          return
+        }
+        if (op.layer !== '' && !this.#languages.includes(op.layer)) {
+          result.skipped += 1
+          return
+        }
+        seen.set(k, op)
+        fresh.push(op)
+        freshKeys.push(k)
+      })
+      const before = new Map<string, RecordState | undefined>()
+      const reviewOf = new Map<string, ReviewDecision | undefined>()
+      const statesAt = maybeHeld.length
+      const reviewsAt = statesAt + pairs.length
+      recordKeys.forEach((rk, i) => {
+        const state = values[statesAt + i]
+        const review = this.#anyReviews ? values[reviewsAt + i] : undefined
+        before.set(rk, state ? decodeState(state) : undefined)
+        reviewOf.set(rk, review ? decodeValue<ReviewDecision>(review) : undefined)
+      })
+      // Each touched record's operations apply to one working copy of its state, in order.
+      const current = new Map<string, RecordState>()
+      const pendingOps = new Map<string, Operation>()
+      fresh.forEach((op, i) => {
+        const rk = recordKey(op.kind, op.id)
+        let state = current.get(rk)
+        if (!state) current.set(rk, (state = workingState(before.get(rk), op)))
+        const stored = survivesPurges(state, op) ? op : { ...op, body: null }
+        pendingOps.set(freshKeys[i], stored)
+        applyInPlace(state, stored)
+        this.#clock.observe(op.hlc)
+        result.applied += 1
+      })
+      const batch: BatchOp[] = []
+      for (const [rk, working] of current) {
+        const after = settled(working)
+        const prev = before.get(rk)
+        const review = reviewOf.get(rk)
+        batch.push(...projectionWrites(after, prev, review, review, this.instance))
+        const was = statusOf(prev, review, this.instance)
+        const now = statusOf(after, review, this.instance)
+        if (!was && now) result.new += 1
+        else if (was && !now) result.updated += 1
+        else if (!prev || encodeStateChanged(prev, after)) result.updated += 1
+        else result.unchanged += 1
+        if (conflictsOf(after).length > (prev ? conflictsOf(prev).length : 0)) result.conflicts += 1
+      }
+      await purgeBodies(this.store, fresh, pendingOps, batch)
+      batch.push(...logWrites(pendingOps))
+      const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
+      batch.push(...this.#vectorWrites(raised), ...extra)
+      if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
+      if (batch.length > 0) await this.store.write(batch)
+      this.#self = { ...this.#self, hlc: this.#clock.last }
+      for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
+      this.#commitVectors(raised)
+      this.observer?.applied?.(result.applied, Date.now() - started)
+      this.#noteWritten(result.applied)
+      return result
+    })
+  }
+
+  /**
+   * Starts a new epoch for this instance's author id, after a peer showed that it holds
+   * operations of ours beyond our counter (this directory was restored from a backup).
+   * Counters restart at 1 under the new author id, so no (author, counter) is ever reused;
+   * the operations the backup lost come back from peers under the old author id.
+   */
+  async rekey(knownAuthors: readonly string[] = []): Promise<string> {
+    return this.#mutex.run(async () => {
+      const instance = this.instance
+      const epochs = [this.#self.author, ...this.authors(), ...this.#vectors.authors(), ...knownAuthors]
+        .filter((a) => instanceOf(a) === instance)
+        .map((a) => Number(a.slice(instance.length + 1)))
+      const author = `${instance}.${Math.max(...epochs) + 1}`
+      const self: SelfMeta = { author, counter: 0, hlc: this.#clock.last }
+      await this.store.write([{ type: 'put', key: key.meta('self'), value: encodeValue(self) }])
+      this.#self = self
+      return author
+    })
+  }
+
+  /** Records a review decision and moves the status index in one batch. */
+  async setReview(kind: string, id: string, decision: ReviewDecision): Promise<void> {
+    await this.#mutex.run(async () => {
+      const state = await this.state(kind, id)
+      if (!state) throw pollenError('POLLEN_NOT_FOUND', `no ${kind} with id ${id}`)
+      const prev = await this.review(kind, id)
+      const batch: BatchOp[] = [{ type: 'put', key: key.review(kind, id), value: encodeValue(decision) }]
+      batch.push(...indexWrites(state, state, decision, prev, this.instance))
+      await this.store.write(batch)
+      this.#anyReviews = true
+    })
+  }
+
+  #vectorWrites(advances: readonly VectorAdvance[]): BatchOp[] {
+    return advances.map((a) => ({ type: 'put' as const, key: key.vector(a.layer, a.prefix, a.author), value: encodeValue(a.counter) }))
+  }
+
+  #commitVectors(advances: readonly VectorAdvance[]): void {
+    for (const a of advances) this.#vectors.raise(a.prefix, a.layer, a.author, a.counter)
+  }
+
+  /**
+   * Rebuilds every projection from the log. Marked in storage first, so a crash mid-way
+   * makes the next open finish the job before serving.
+   */
+  async rebuild(onProgress?: (done: number) => void): Promise<{ ops: number; records: number }> {
+    return this.#mutex.run(() => rebuildProjections(this, onProgress))
+  }
+}
+
+function encodeStateChanged(a: RecordState, b: RecordState): boolean {
+  return JSON.stringify(versionKeyed(a)) !== JSON.stringify(versionKeyed(b))
+}
+
+// Two states of one record differ in what readers see only if some layer's heads differ.
+function versionKeyed(s: RecordState): string[] {
+  const out: string[] = []
+  for (const l of Object.keys(s.layers).sort()) out.push(l, ...s.layers[l].map((h) => `${h.author}:${h.counter}`).sort())
+  out.push('|', ...s.deletes.map((h) => `${h.author}:${h.counter}`).sort())
+  return out
+}
+
+async function lastCounter(store: KVStore, author: string): Promise<number> {
+  for await (const k of store.keys({ gte: key.opsOf(author), lt: key.opsOf(author) + '\uffff', reverse: true, limit: 1 })) {
+    return Number(parts(k)[1])
+  }
+  return 0
+}

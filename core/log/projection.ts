@@ -1,0 +1,88 @@
+/**
+ * Projections of a record's state: the review-status index, the conflict list and the
+ * resource view. Computed from state alone (plus the local review decision), so incremental
+ * maintenance and a rebuild from the log write the same bytes.
+ */
+import { bodyOf, opRef, type OpRef } from '../model/operation.js'
+import { hlcIso } from '../model/hlc.js'
+import { conflictsOf, isLive, originOf, visibleLayers, type LayerConflict, type RecordState } from '../model/merge.js'
+import { assembleResource, type ResourceView, type ReviewStatus } from '../library/resource.js'
+import { encodeState, encodeValue, key } from './keys.js'
+import type { BatchOp } from './store.js'
+
+/** A content administrator's decision about a resource from a peer (local, never synced). */
+export type ReviewDecision = 'approved' | 'rejected'
+
+/** The status a record shows, or null when it is deleted (or not yet created here). */
+export function statusOf(state: RecordState | undefined, review: ReviewDecision | undefined, self: string): ReviewStatus | null {
+  if (!state || !isLive(state)) return null
+  if (state.kind !== 'resource' || originOf(state) === self) return 'published'
+  if (review === 'approved') return 'published'
+  if (review === 'rejected') return 'rejected'
+  return 'pending'
+}
+
+/** What the conflict list stores for a record. */
+export interface ConflictEntry {
+  kind: string
+  id: string
+  partition: string
+  layers: LayerConflict[]
+}
+
+/** A record's move: its state after and before, its review decision after and before, and this instance's id. */
+export type RecordMove = [after: RecordState, before: RecordState | undefined, reviewAfter: ReviewDecision | undefined, reviewBefore: ReviewDecision | undefined, self: string]
+
+/**
+ * The writes that move a record's projections from `before` to `after`: its state, its
+ * review-status index entry and its conflict entry.
+ */
+export function projectionWrites(...move: RecordMove): BatchOp[] {
+  const [after] = move
+  return [{ type: 'put', key: key.state(after.kind, after.id), value: encodeState(after) }, ...indexWrites(...move)]
+}
+
+/**
+ * The writes that move a record's review-status index entry and conflict entry from
+ * `before` to `after` (the state itself is written by the caller, or not at all when only
+ * the review decision changed).
+ */
+export function indexWrites(...[after, before, reviewAfter, reviewBefore, self]: RecordMove): BatchOp[] {
+  const { kind, id } = after
+  const out: BatchOp[] = []
+  const was = statusOf(before, reviewBefore, self)
+  const now = statusOf(after, reviewAfter, self)
+  if (was !== now) {
+    if (was) out.push({ type: 'del', key: key.status(was, kind, id) })
+    if (now) out.push({ type: 'put', key: key.status(now, kind, id), value: new Uint8Array(0) })
+  }
+  const conflicts = conflictsOf(after)
+  if (conflicts.length > 0) {
+    const entry: ConflictEntry = { kind, id, partition: after.partition, layers: conflicts }
+    out.push({ type: 'put', key: key.conflict(kind, id), value: encodeValue(entry) })
+  } else if (before && conflictsOf(before).length > 0) {
+    out.push({ type: 'del', key: key.conflict(kind, id) })
+  }
+  return out
+}
+
+/**
+ * The resource view of a state, or null when the record is deleted. `bodies` holds the body
+ * bytes of (at least) the visible winners by op reference: the state keeps no bodies, they
+ * are read from the winners' log entries.
+ */
+export function resourceView(state: RecordState, review: ReviewDecision | undefined, self: string, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ResourceView | null {
+  const status = statusOf(state, review, self)
+  if (!status) return null
+  const winners = visibleLayers(state)
+  const layers = new Map<string, unknown>()
+  let updated = 0
+  for (const [layer, head] of Object.entries(winners)) {
+    if (head.hlc > updated) updated = head.hlc
+    layers.set(layer, bodyOf({ body: bodies.get(opRef(head)) ?? null }) ?? {})
+  }
+  return assembleResource(
+    { id: state.id, partition: state.partition, origin: originOf(state), updated: hlcIso(updated), status, conflicts: conflictsOf(state).length },
+    layers,
+  )
+}

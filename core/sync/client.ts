@@ -1,0 +1,279 @@
+/**
+ * The pulling and pushing side of a sync with one peer. One request opens the session and
+ * streams the pull back; chunks are verified and applied one by one, each in one atomic
+ * batch with its vector advances, so a cut link loses at most the chunk in flight and the
+ * next sync resumes from the advanced vectors. A push, if there is anything to push, is a
+ * second request streaming signed chunks.
+ */
+import { randomBytes } from 'node:crypto'
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
+import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
+import { CounterVectors, toWire, type VectorEntry } from '../model/counterVector.js'
+import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } from './diff.js'
+import { isErrorCode, isPollenError, pollenError } from '../errors.js'
+import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
+import { encodeValue, key } from '../log/keys.js'
+import type { ApplyResult, OpLog } from '../log/opLog.js'
+import { opCount, unpackOps } from './wire/opColumns.js'
+import { decodeOpenedTerms, encodeOpenTerms } from './wire/openTerms.js'
+import { coveredByAny, covers } from '../model/partition.js'
+import { AckSender, encodePullAck } from './pacing.js'
+import {
+  beginSigned, encodeFrame, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
+  type OpenRequest, type OpenTerms, type SyncMode,
+} from './wire/frames.js'
+import type { SyncTransport } from './transport.js'
+import { pack } from '../msgpack.js'
+
+/** A peer as the client needs it. */
+export interface PeerTarget {
+  name: string
+  user: string
+  key: string
+  filters: string[]
+  pinnedKey?: string
+}
+
+export type SyncGroup = 'session' | 'queuing' | 'pulling' | 'pushing' | 'dequeuing'
+export type SyncStage = 'started' | 'in_progress' | 'completed'
+
+/** A progress event, in Morango's signal groups. */
+export interface SyncEvent {
+  peer: string
+  group: SyncGroup
+  stage: SyncStage
+  ops?: number
+  total?: number
+  chunks?: number
+  bytes?: number
+  error?: string
+}
+
+/** The result of one sync with one peer (SPEC §4 fields). */
+export interface SyncResult {
+  peer: string
+  ok: boolean
+  error: string | null
+  code: string | null
+  pulled: number
+  pushed: number
+  new: number
+  updated: number
+  unchanged: number
+  conflicts: number
+  bytesIn: number
+  bytesOut: number
+  chunks: number
+  requests: number
+  resumed: boolean
+  ms: number
+  started: string
+}
+
+export interface SyncClientOptions {
+  log: OpLog
+  identity: Identity
+  transport: SyncTransport
+  codec?: CodecOptions
+  chunk?: ChunkLimits
+  maxChunkBytes?: number
+  /** Most operations one pulled chunk may hold (default 10,000, as the server's push limit). */
+  maxChunkOps?: number
+  onEvent?: (ev: SyncEvent) => void
+  /** Pins the peer's key at first contact; reports a changed one. */
+  pinKey?: (publicKeyB64: string) => Promise<'pinned' | 'same' | 'changed'>
+  now?: () => number
+  /** Abandons the run between chunks (the daemon is stopping). */
+  signal?: AbortSignal
+}
+
+function emptyResult(peer: string, started: number): SyncResult {
+  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString() }
+}
+
+function add(result: SyncResult, r: ApplyResult): void {
+  result.new += r.new
+  result.updated += r.updated
+  result.unchanged += r.unchanged
+  result.conflicts += r.conflicts
+}
+
+/** Runs one sync with one peer; never throws: failures are in the result. */
+export async function syncWithPeer(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode = 'both'): Promise<SyncResult> {
+  const now = opts.now ?? Date.now
+  const started = now()
+  const result = emptyResult(peer.name, started)
+  const emit = (group: SyncGroup, stage: SyncStage, extra: Partial<SyncEvent> = {}) => opts.onEvent?.({ peer: peer.name, group, stage, ...extra })
+  emit('session', 'started')
+  try {
+    await run(opts, peer, mode, result, emit)
+    result.ok = true
+  } catch (err) {
+    result.code = isPollenError(err) ? err.code : 'POLLEN_SYNC_FAILED'
+    result.error = (err as Error)?.message ?? String(err)
+  }
+  result.bytesIn = opts.transport.bytesIn
+  result.bytesOut = opts.transport.bytesOut
+  result.requests = opts.transport.requests
+  result.ms = now() - started
+  emit('session', 'completed', result.ok ? {} : { error: result.error ?? undefined })
+  return result
+}
+
+type Emit = (group: SyncGroup, stage: SyncStage, extra?: Partial<SyncEvent>) => void
+
+async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, result: SyncResult, emit: Emit): Promise<void> {
+  const { log, identity, transport } = opts
+  const creds = { user: peer.user, key: peer.key }
+  const resumeKey = key.meta(`resume\u0000${peer.name}`)
+  result.resumed = (await log.store.get(resumeKey)) !== undefined
+
+  emit('queuing', 'started')
+  const filter: Filter = { prefixes: peer.filters, languages: [...log.languages] }
+  const holder = holderReport(log.vectors, filter)
+  const pinned = peer.pinnedKey ? new Uint8Array(Buffer.from(peer.pinnedKey, 'base64')) : undefined
+  const terms: OpenTerms = {
+    v: PROTOCOL_VERSION, user: peer.user,
+    client: { instance: instanceIdOf(identity.publicKey), publicKey: identity.publicKey, author: log.author },
+    server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), time: (opts.now ?? Date.now)(), mode, filter, holder, acks: true,
+  }
+  const body = encodeOpenTerms(terms)
+  const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
+  emit('queuing', 'completed')
+
+  const frames = (await transport.open(creds, pack(request)))[Symbol.asyncIterator]()
+  const first = await frames.next()
+  if (first.done) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer closed the session without answering')
+  if (isErrorFrame(first.value)) throw remote(first.value)
+  if (!isOpenResponse(first.value)) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered with something that is not a session')
+  const opened = decodeOpenedTerms(first.value.body, { request: terms, pinnedKey: pinned })
+  const server = opened.server
+  if (!verify(openedSigned(terms.nonce, first.value.body), first.value.sig, server.publicKey)) {
+    throw pollenError('POLLEN_BAD_SIGNATURE', 'the peer could not prove its instance key over our nonce')
+  }
+  const keyB64 = Buffer.from(server.publicKey).toString('base64')
+  const pin = opts.pinKey ? await opts.pinKey(keyB64) : peer.pinnedKey === undefined || peer.pinnedKey === keyB64 ? 'same' : 'changed'
+  if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${server.instance}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key\``)
+
+  // A peer holding our own operations beyond our counter means we were restored from a backup.
+  const claims = [...(opened.pull?.report ?? []), ...(opened.push && 'holder' in opened.push ? opened.push.holder : [])]
+  if (claims.some((e) => (e.counters[log.author] ?? 0) > log.counter)) await log.rekey(claims.flatMap((e) => Object.keys(e.counters)))
+
+  if (opened.pull) {
+    const pf = opened.pull.filter
+    if (!pf.prefixes.every((p) => filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer offered data outside the requested filter')
+    const layers = layersOf(filter)
+    const report = opened.pull.report.filter((e) => pf.prefixes.some((p) => covers(p, e.prefix)) && layers.includes(e.layer))
+    const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024)
+    emit('pulling', 'started', { total: opened.pull.estimate })
+    emit('dequeuing', 'started')
+    const finish = async () => {
+      const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
+      await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }])
+    }
+    let ended = opened.pull.complete
+    if (ended) await finish()
+    // Chunk n+1 is verified and decompressed while chunk n is being written: storage and
+    // CPU work overlap. Writes stay in order, one atomic batch per chunk.
+    let writing: Promise<void> = Promise.resolve()
+    // Taken chunks are acknowledged beside the stream, so the server paces itself by the link (§8.4).
+    const acks = new AckSender((a) => transport.ack(creds, opened.session, encodePullAck(a)))
+    const nextFrame = () => {
+      acks.waiting()
+      return frames.next()
+    }
+    try {
+      for (let next = await nextFrame(); !next.done; next = await nextFrame()) {
+        if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
+        const frame = next.value
+        if (isErrorFrame(frame)) throw remote(frame)
+        if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
+        if (isChunkFrame(frame)) {
+          acks.taken(frame.seq, frame.data.length)
+          const payload = await decoder.decode(frame)
+          const ops = unpackOps(payload.ops, opts.maxChunkOps ?? 10_000)
+          for (const op of ops) {
+            if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
+          }
+          const advances = payload.progress.flatMap(([a, through]) => advancesFor(report, a, through))
+          const chunks = decoder.count
+          emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: opened.pull.estimate, chunks, bytes: transport.bytesIn })
+          await writing
+          acks.applying()
+          writing = log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks }) }]).then((r) => {
+            add(result, r)
+            result.pulled += r.applied
+            result.chunks += 1
+            emit('dequeuing', 'in_progress', { ops: result.pulled, chunks: result.chunks })
+          }).finally(() => acks.applied())
+        } else if (isEndFrame(frame)) {
+          if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
+          if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)
+          acks.close()
+          await writing
+          await finish()
+          ended = true
+        } else throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent a frame that is neither a chunk nor an end')
+      }
+      await writing
+    } finally {
+      acks.close()
+      await writing.catch(() => undefined)
+      decoder.close()
+    }
+    if (!ended) throw pollenError('POLLEN_PEER_UNREACHABLE', `the connection to ${peer.name} was cut after ${decoder.count} chunks; the next sync resumes from there`)
+    emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks })
+    emit('dequeuing', 'completed', { ops: result.pulled })
+  }
+
+  if (opened.push && 'refused' in opened.push) {
+    if (mode === 'push') throw remote({ code: opened.push.refused, message: opened.push.message })
+    return
+  }
+  if (opened.push) {
+    if (!opened.push.filter.prefixes.every((p) => filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer asked for a push outside the requested filter')
+    await push(opts, opened.session, opened.push, creds, result, emit)
+  }
+}
+
+async function push(opts: SyncClientOptions, session: string, terms: { filter: Filter; holder: VectorEntry[] }, creds: { user: string; key: string }, result: SyncResult, emit: Emit): Promise<void> {
+  const { log, identity, transport } = opts
+  const holder = CounterVectors.from(terms.holder)
+  const report = senderReport(log.vectors, terms.filter)
+  const chunks = chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? DEFAULT_CHUNK_LIMITS)[Symbol.asyncIterator]()
+  const first = await chunks.next()
+  // Nothing to send and no claim the peer lacks: no second request.
+  const raises = report.some((e) => Object.entries(e.counters).some(([a, n]) => holder.effective(e.prefix, e.layer, a) < n))
+  if (first.done && !raises) return
+  emit('pushing', 'started')
+  const encoder = new ChunkEncoder(session, 'push', identity.secretKey, opts.codec ?? DEFAULT_CODEC)
+  let pushedOps = 0
+  const reportBytes = pack(toWire(report))
+  async function* frames(): AsyncIterable<Uint8Array> {
+    yield encodeFrame({ t: 'begin', session, body: reportBytes, sig: sign(beginSigned(session, reportBytes), identity.secretKey) })
+    for (let next = first; !next.done; ) {
+      pushedOps += opCount(next.value.ops)
+      const frame = await encoder.encode(next.value)
+      emit('pushing', 'in_progress', { ops: pushedOps, chunks: encoder.count, bytes: transport.bytesOut })
+      yield encodeFrame(frame)
+      const started = Date.now()
+      next = await chunks.next()
+      encoder.reading(Date.now() - started)
+    }
+    yield encodeFrame({ t: 'end', session, chunks: encoder.count, sig: sign(endSigned(session, 'push', encoder.count), identity.secretKey) })
+  }
+  try {
+    const answer = await transport.push(creds, session, frames())
+    if (isErrorFrame(answer)) throw remote(answer)
+    if (!isPushResult(answer)) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer answered the push with something unexpected')
+    result.pushed += answer.applied
+    result.chunks += answer.chunks
+  } finally {
+    encoder.close()
+  }
+  emit('pushing', 'completed', { ops: result.pushed })
+}
+
+function remote(frame: { code: string; message: string }) {
+  return pollenError(isErrorCode(frame.code) ? frame.code : 'POLLEN_SYNC_FAILED', `peer: ${frame.message}`)
+}

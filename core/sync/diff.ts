@@ -1,0 +1,103 @@
+/**
+ * What a holder lacks, and what a receiver may then claim. Pure functions over a narrow
+ * read interface of the log.
+ *
+ * The holder describes itself by its counter vectors (the rows that bear on the filter).
+ * The sender walks each author's operations above the lowest threshold the holder could
+ * have, and sends those under the filter whose counter exceeds the holder's claim for the
+ * operation's own partition — so data that came in through a narrow filter flows on through
+ * a broad one (Morango #144) and nothing the holder is known to hold is sent again.
+ */
+import { CounterVectors, type VectorEntry } from '../model/counterVector.js'
+import type { VectorAdvance } from '../log/opLog.js'
+import type { Operation } from '../model/operation.js'
+import { covers, coveredByAny } from '../model/partition.js'
+
+/** A sync filter: partition prefixes and the languages wanted ("" is always included). */
+export interface Filter {
+  prefixes: string[]
+  languages: string[]
+}
+
+/** What diff reads from a log. */
+export interface DiffSource {
+  authors(): string[]
+  maxHeld(author: string): number
+  scanAuthor(author: string, after: number): AsyncIterable<Operation>
+}
+
+/** One step of a diff: an operation to send, or the end of one author's stream. */
+export type DiffItem = { type: 'op'; op: Operation } | { type: 'done'; author: string; through: number }
+
+/** The layers a filter covers: the neutral one and each language. */
+export function layersOf(filter: Filter): string[] {
+  return ['', ...filter.languages.filter((l) => l !== '')]
+}
+
+/**
+ * Streams, per author in ascending counter order, every operation under `filter` that
+ * `holder` does not claim; after each author a `done` item. Cost grows with the operations
+ * above the holder's lowest claim for that author, not with the size of the log.
+ */
+export async function* diff(source: DiffSource, filter: Filter, holder: CounterVectors): AsyncIterable<DiffItem> {
+  const layers = layersOf(filter)
+  for (const author of source.authors()) {
+    let floor = Infinity
+    for (const p of filter.prefixes) for (const l of layers) floor = Math.min(floor, holder.effective(p, l, author))
+    const max = source.maxHeld(author)
+    if (floor >= max) {
+      yield { type: 'done', author, through: max }
+      continue
+    }
+    // The holder's claims stay as they are during a diff, and an author's operations fall in
+    // a few partitions and layers: one lookup each instead of one per operation.
+    const claims = new Map<string, Map<string, number>>()
+    const claimOf = (partition: string, layer: string): number => {
+      let byLayer = claims.get(partition)
+      if (!byLayer) {
+        // Bounded, for logs with a partition per record.
+        if (claims.size >= 4096) claims.clear()
+        claims.set(partition, (byLayer = new Map()))
+      }
+      let claim = byLayer.get(layer)
+      if (claim === undefined) {
+        claim = layers.includes(layer) && coveredByAny(filter.prefixes, partition) ? holder.effective(partition, layer, author) : Infinity
+        byLayer.set(layer, claim)
+      }
+      return claim
+    }
+    for await (const op of source.scanAuthor(author, floor)) {
+      if (op.counter > claimOf(op.partition, op.layer)) yield { type: 'op', op }
+    }
+    yield { type: 'done', author, through: max }
+  }
+}
+
+/**
+ * The sender's claims a receiver may adopt: its effective vector for each requested prefix
+ * and for each narrower prefix it keeps a vector for, per layer of the filter.
+ */
+export function senderReport(vectors: CounterVectors, filter: Filter): VectorEntry[] {
+  return vectors.relevant(filter.prefixes, layersOf(filter)).filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)))
+}
+
+/**
+ * The claims a receiver may raise once it holds author `author`'s stream through counter
+ * `through` (Infinity once the sender said the stream is complete): for every reported
+ * prefix, min(through, sender's claim). Claims for broader prefixes are never raised here.
+ */
+export function advancesFor(report: readonly VectorEntry[], author: string, through: number): VectorAdvance[] {
+  const out: VectorAdvance[] = []
+  for (const row of report) {
+    const claim = row.counters[author] ?? 0
+    const counter = Math.min(through, claim)
+    if (counter > 0) out.push({ prefix: row.prefix, layer: row.layer, author, counter })
+  }
+  return out
+}
+
+/** The rows a holder sends to describe what it has for a filter. */
+export function holderReport(vectors: CounterVectors, filter: Filter): VectorEntry[] {
+  return vectors.relevant(filter.prefixes, layersOf(filter))
+}
+

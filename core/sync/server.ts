@@ -1,0 +1,364 @@
+/**
+ * The serving side of a sync, independent of the transport: authenticates the user and the
+ * client instance, answers a pull with signed chunks in the same response, and applies a
+ * pushed stream chunk by chunk — each verified before it touches storage and applied in one
+ * atomic batch with the vector advances SPEC §2 allows. Limits are checked before work.
+ */
+import { randomBytes } from 'node:crypto'
+import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
+import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
+import { CounterVectors, type VectorEntry } from '../model/counterVector.js'
+import { advancesFor, diff, holderReport, layersOf, senderReport, type Filter } from './diff.js'
+import { pollenError, PollenError } from '../errors.js'
+import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
+import type { OpLog, VectorAdvance } from '../log/opLog.js'
+import type { Operation } from '../model/operation.js'
+import { unpackOps } from './wire/opColumns.js'
+import { decodePullAck, PullPacer } from './pacing.js'
+import { decodeOpenTerms, encodeOpenedTerms } from './wire/openTerms.js'
+import { coveredByAny, covers } from '../model/partition.js'
+import { narrowFilter } from './scope.js'
+import {
+  beginSigned, decodeReport, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
+  type ChunkPayload, type Frame, type OpenedTerms, type OpenResponse, type PushResult,
+} from './wire/frames.js'
+import { unpack } from '../msgpack.js'
+import type { UserInfo, Users } from '../access/users.js'
+
+/** Limits enforced before work is done. */
+export interface SyncLimits {
+  maxOpenBytes: number
+  maxFrameBytes: number
+  maxChunkOps: number
+  maxChunkBytes: number
+  maxSessionsPerUser: number
+  sessionTtlMs: number
+  clockSkewMs: number
+}
+
+export const DEFAULT_LIMITS: SyncLimits = {
+  maxOpenBytes: 1024 * 1024,
+  maxFrameBytes: 4 * 1024 * 1024,
+  maxChunkOps: 10_000,
+  maxChunkBytes: 16 * 1024 * 1024,
+  maxSessionsPerUser: 4,
+  sessionTtlMs: 15 * 60_000,
+  clockSkewMs: 5 * 60_000,
+}
+
+/** How long a session waits for its push once its pull has been streamed. */
+const IDLE_PUSH_TTL_MS = 120_000
+/** How long acks for a pull that ended are still taken (they cross the end on the link). */
+const ENDED_ACKS_MS = 60_000
+
+export interface SyncServerOptions {
+  identity: Identity
+  log: OpLog
+  users: Users
+  limits?: Partial<SyncLimits>
+  chunk?: ChunkLimits
+  codec?: CodecOptions
+  now?: () => number
+  /** Told when a client shows we were restored from a backup (we re-key). */
+  onRekey?: (author: string) => void
+  /** Pull pacing (§8.4); tests lengthen the stall limit to prove acks arrive. */
+  pacing?: { stallMs?: number }
+}
+
+interface Session {
+  id: string
+  user: UserInfo
+  clientKey: Uint8Array
+  client: string
+  expires: number
+  push?: Filter
+  pushing: boolean
+  /** True while its pull streams or its push is applied; an idle one waits for a push. */
+  active: boolean
+  /** While its pull streams: how far it may run ahead of the client's acks. */
+  pacer?: PullPacer
+}
+
+/** Totals of one served session, for metrics and logs. */
+export interface ServedSession {
+  user: string
+  client: string
+  direction: 'pull' | 'push'
+  ops: number
+  chunks: number
+}
+
+export class SyncServer {
+  readonly #opts: SyncServerOptions
+  readonly #limits: SyncLimits
+  readonly #sessions = new Map<string, Session>()
+  readonly #nonces = new Map<string, number>()
+  /** Pull-only sessions that ended lately, by id → user and expiry: their late acks are taken. */
+  readonly #ended = new Map<string, { user: string; expires: number }>()
+  readonly #now: () => number
+  readonly instance: string
+
+  constructor(opts: SyncServerOptions) {
+    this.#opts = opts
+    this.#limits = { ...DEFAULT_LIMITS, ...opts.limits }
+    this.#now = opts.now ?? Date.now
+    this.instance = instanceIdOf(opts.identity.publicKey)
+  }
+
+  get limits(): SyncLimits {
+    return this.#limits
+  }
+
+  #sweep(): void {
+    const now = this.#now()
+    for (const [id, s] of this.#sessions) if (s.expires < now) this.#sessions.delete(id)
+    for (const [n, exp] of this.#nonces) if (exp < now) this.#nonces.delete(n)
+    for (const [id, e] of this.#ended) if (e.expires < now) this.#ended.delete(id)
+  }
+
+  /** Authenticates a user by name and API key (from the Authorization header). */
+  async authenticate(user: string | undefined, apiKey: string | undefined): Promise<UserInfo> {
+    if (!user || !apiKey) throw pollenError('POLLEN_UNAUTHORIZED', 'send the user name and API key in the Authorization header: "Pollen USER:KEY"')
+    return this.#opts.users.authenticate(user, apiKey)
+  }
+
+  /**
+   * Opens a session. Yields the signed answer first, then — for a pull — the chunks and a
+   * signed end frame. Everything is checked before the first frame is produced.
+   */
+  async open(user: UserInfo, body: Uint8Array, signal?: AbortSignal): Promise<AsyncIterable<Frame>> {
+    if (body.length > this.#limits.maxOpenBytes) throw pollenError('POLLEN_BODY_TOO_LARGE', `the open request is ${body.length} bytes; the limit is ${this.#limits.maxOpenBytes}`)
+    let raw: unknown
+    try {
+      raw = unpack(body)
+    } catch (cause) {
+      throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is not valid msgpack', { cause })
+    }
+    if (!isOpenRequest(raw)) throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is malformed')
+    const req = decodeOpenTerms(raw.body)
+    if (req.user !== user.name) throw pollenError('POLLEN_UNAUTHORIZED', 'the request names another user than the Authorization header')
+    this.#sweep()
+    const now = this.#now()
+    if (Math.abs(req.time - now) > this.#limits.clockSkewMs) {
+      throw pollenError('POLLEN_REPLAY', `the request time is ${Math.round((req.time - now) / 1000)} s off this server's clock; check the clocks`)
+    }
+    const nonceKey = Buffer.from(req.nonce).toString('hex')
+    if (this.#nonces.has(nonceKey)) throw pollenError('POLLEN_REPLAY', 'this nonce was already used')
+    if (!verify(openSigned(raw.body), raw.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
+    // A client expecting another instance (req.server) still gets our signed answer: it
+    // compares the key with its pin and records the new one for an administrator to accept.
+    // A client that opens a new session has given up on pushing in its earlier idle ones.
+    for (const [sid, s] of this.#sessions) if (!s.active && s.client === req.client.instance) this.#sessions.delete(sid)
+    const open = [...this.#sessions.values()].filter((s) => s.user.name === user.name).length
+    if (open >= this.#limits.maxSessionsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${user.name} already has ${open} open sessions`)
+    this.#nonces.set(nonceKey, now + 2 * this.#limits.clockSkewMs)
+
+    const log = this.#opts.log
+    if (req.holder.some((e) => (e.counters[log.author] ?? 0) > log.counter)) {
+      const author = await log.rekey(req.holder.flatMap((e) => Object.keys(e.counters)))
+      this.#opts.onRekey?.(author)
+    }
+    const id = randomBytes(16).toString('hex')
+    const terms: OpenedTerms = {
+      v: PROTOCOL_VERSION,
+      session: id,
+      nonce: req.nonce,
+      server: { instance: this.instance, publicKey: this.#opts.identity.publicKey, author: log.author, languages: [...log.languages] },
+    }
+    const session: Session = { id, user, client: req.client.instance, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, pushing: false, active: true }
+    let chunks: AsyncIterator<ChunkPayload> | undefined
+    let first: IteratorResult<ChunkPayload> | undefined
+    if (req.mode !== 'push') {
+      const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
+      const holder = CounterVectors.from(req.holder)
+      // Claims are read before the diff starts: every operation they cover is then in the
+      // snapshots the diff reads. Read after, a commit landing in between (a local write, a
+      // chunk from another peer) would be claimed without being sent (issue 14).
+      const report = senderReport(log.vectors, filter)
+      chunks = chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? DEFAULT_CHUNK_LIMITS)[Symbol.asyncIterator]()
+      // Peek: when there is nothing to send, the answer itself says so and the sync is one round trip.
+      first = await chunks.next()
+      terms.pull = { filter, report, estimate: first.done ? 0 : estimate(log, filter, holder), complete: first.done === true }
+    }
+    if (req.mode !== 'pull') {
+      if (user.role !== 'write') {
+        terms.push = { refused: 'POLLEN_FORBIDDEN', message: `user ${user.name} has a read-only key; pushes are refused` }
+      } else {
+        session.push = narrowFilter({ prefixes: req.filter.prefixes, languages: [...log.languages] }, user.filters, log.languages)
+        terms.push = { filter: session.push, holder: holderReport(log.vectors, session.push) }
+      }
+    }
+    const answer = encodeOpenedTerms(terms, req)
+    const response: OpenResponse = { t: 'opened', body: answer, sig: sign(openedSigned(req.nonce, answer), this.#opts.identity.secretKey) }
+    this.#sessions.set(id, session)
+    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req.acks, signal)
+  }
+
+  /**
+   * Takes a client's acknowledgement of pulled chunks (a small request beside the pull
+   * stream, §8.4). One that arrives after its pull ended has nothing left to pace.
+   */
+  async ack(user: UserInfo, sessionId: string, body: Uint8Array): Promise<void> {
+    const ack = decodePullAck(body)
+    const session = this.#sessions.get(sessionId)
+    if (!session || session.user.name !== user.name) {
+      if (this.#ended.get(sessionId)?.user === user.name) return
+      throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
+    }
+    session.pacer?.ack(ack)
+  }
+
+  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, paced: boolean, signal?: AbortSignal): AsyncIterable<Frame> {
+    const id = session.id
+    // A session without a push ends with its pull stream.
+    const release = () => {
+      const s = this.#sessions.get(id)
+      if (!s) return
+      if (!s.push) {
+        this.#sessions.delete(id)
+        // Acks the client sent before the end reached it may still arrive.
+        if (paced && first) this.#ended.set(id, { user: s.user.name, expires: this.#now() + ENDED_ACKS_MS })
+      } else {
+        // Waiting for a push that may never come (nothing to push): idle, and short-lived.
+        s.active = false
+        s.expires = Math.min(s.expires, this.#now() + IDLE_PUSH_TTL_MS)
+      }
+    }
+    if (!first || !rest) {
+      release()
+      yield response
+      return
+    }
+    const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
+    // Only a client that said it acknowledges chunks is waited for.
+    const pacer = paced ? new PullPacer({ stallMs: this.#opts.pacing?.stallMs }) : undefined
+    session.pacer = pacer
+    const chunk = async (payload: ChunkPayload) => {
+      const frame = await encoder.encode(payload)
+      pacer?.sent(frame.data.length)
+      // A pull that keeps streaming keeps its session (its acks find it), however long it runs.
+      session.expires = Math.max(session.expires, this.#now() + this.#limits.sessionTtlMs)
+      return frame
+    }
+    try {
+      yield response
+      // The next payload is read (scan, decoding, chunking: this thread) while the one before
+      // it is compressed (libuv's pool). A read that fails surfaces where it is awaited; one
+      // still running when the stream stops must not become an unhandled rejection.
+      const readNext = () => {
+        const read = rest.next()
+        read.catch(() => undefined)
+        return read
+      }
+      let reading = readNext()
+      yield await chunk(first)
+      for (;;) {
+        const started = Date.now()
+        const next = await reading
+        encoder.reading(Date.now() - started)
+        if (next.done) break
+        if (pacer) {
+          const waited = await pacer.ready(signal)
+          // A client that was busy rather than waiting for data set this pace, not the link:
+          // more compression would not make the pull faster, less costs it nothing.
+          if (pacer.receiverBusy) encoder.reading(waited)
+          encoder.linkRate(pacer.receiverBusy ? undefined : pacer.rate)
+          encoder.receiverBusy(pacer.receiverBusy)
+        }
+        if (signal?.aborted) return
+        reading = readNext()
+        yield await chunk(next.value)
+      }
+      yield { t: 'end', session: id, chunks: encoder.count, sig: sign(endSigned(id, 'pull', encoder.count), this.#opts.identity.secretKey) }
+    } finally {
+      session.pacer = undefined
+      encoder.close()
+      release()
+      // Ended early (the connection closed): the log iterator must not outlive the stream.
+      await rest.return?.()
+    }
+  }
+
+  /**
+   * Applies a pushed stream: a signed begin frame with the sender's claims, chunks, and a
+   * signed end frame. Each chunk is verified, scope-checked and applied atomically; an error
+   * stops the stream, and the chunks applied before it stay (each was whole).
+   */
+  async push(user: UserInfo, sessionId: string, frames: AsyncIterable<unknown>): Promise<PushResult> {
+    this.#sweep()
+    const session = this.#sessions.get(sessionId)
+    if (!session || session.user.name !== user.name) throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
+    if (!session.push) throw pollenError('POLLEN_FORBIDDEN', 'this session does not allow pushes')
+    if (session.pushing) throw pollenError('POLLEN_REPLAY', 'this session already pushed')
+    session.pushing = true
+    session.active = true
+    const filter = session.push
+    const log = this.#opts.log
+    const result: PushResult = { t: 'pushed', applied: 0, duplicates: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, chunks: 0 }
+    const decoder = new ChunkDecoder(sessionId, 'push', session.clientKey, this.#limits.maxChunkBytes)
+    let report: VectorEntry[] | undefined
+    let ended = false
+    try {
+      for await (const frame of frames) {
+        if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'frames after the end frame')
+        if (!report) {
+          if (!isBeginFrame(frame)) throw pollenError('POLLEN_BAD_MESSAGE', 'a push starts with a begin frame')
+          if (frame.session !== sessionId) throw pollenError('POLLEN_SESSION_UNKNOWN', `a begin frame for session ${frame.session} arrived in session ${sessionId}`)
+          if (!verify(beginSigned(sessionId, frame.body), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the begin frame has a bad signature')
+          report = decodeReport(frame.body).filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)) && layersOf(filter).includes(e.layer))
+          continue
+        }
+        if (isChunkFrame(frame)) {
+          const payload = await decoder.decode(frame)
+          const ops = this.#checkOps(payload.ops, filter)
+          const advances: VectorAdvance[] = payload.progress.flatMap(([a, through]) => advancesFor(report as VectorEntry[], a, through))
+          const r = await log.applyRemote(ops, advances)
+          result.applied += r.applied
+          result.duplicates += r.duplicates
+          result.new += r.new
+          result.updated += r.updated
+          result.unchanged += r.unchanged
+          result.conflicts += r.conflicts
+          result.chunks += 1
+        } else if (isEndFrame(frame)) {
+          if (frame.session !== sessionId || !verify(endSigned(sessionId, 'push', frame.chunks), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
+          if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the end frame counts ${frame.chunks} chunks; ${decoder.count} arrived`)
+          const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
+          await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report as VectorEntry[], a, Infinity)))
+          ended = true
+        } else {
+          throw pollenError('POLLEN_BAD_MESSAGE', 'a push frame is neither a chunk nor an end frame')
+        }
+      }
+      if (!ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the push stream ended without an end frame')
+      return result
+    } finally {
+      decoder.close()
+      this.#sessions.delete(sessionId)
+    }
+  }
+
+  #checkOps(raw: unknown, filter: Filter): Operation[] {
+    const layers = layersOf(filter)
+    return unpackOps(raw, this.#limits.maxChunkOps).map((op) => {
+      if (!coveredByAny(filter.prefixes, op.partition)) {
+        throw pollenError('POLLEN_OUT_OF_SCOPE', `operation ${op.author}:${op.counter} is in partition ${op.partition}, outside this key's scope ${filter.prefixes.map((p) => p || '(everything)').join(', ')}`)
+      }
+      if (!layers.includes(op.layer)) throw pollenError('POLLEN_BAD_MESSAGE', `operation ${op.author}:${op.counter} carries text in ${op.layer}, which this instance does not keep`)
+      return op
+    })
+  }
+}
+
+/** An upper bound of what a pull will send (for progress bars): per author, what lies above the holder's floor. */
+function estimate(log: OpLog, filter: Filter, holder: CounterVectors): number {
+  let total = 0
+  for (const a of log.authors()) {
+    let floor = Infinity
+    for (const p of filter.prefixes) for (const l of layersOf(filter)) floor = Math.min(floor, holder.effective(p, l, a))
+    total += Math.max(0, log.maxHeld(a) - floor)
+  }
+  return total
+}
+
+export { PollenError }

@@ -1,0 +1,152 @@
+/**
+ * The bytes of the open handshake (docs/protocol.md §6.3): positional msgpack arrays with
+ * nothing the other side can derive. Instance ids and author ids follow from a public key
+ * and an epoch; the server's key is left out when the client already pinned it; filters the
+ * server did not narrow are not echoed; the client's nonce is covered by the server's
+ * signature instead of being sent back; all vectors of an answer share one author table.
+ * A sync with nothing new is this one round trip, so every byte here is paid on every sync.
+ */
+import { fromWire, toWire, type VectorEntry } from '../../model/counterVector.js'
+import type { Filter } from '../diff.js'
+import { pollenError } from '../../errors.js'
+import { authorOf, instanceIdOf } from '../../model/identity.js'
+import { pack, unpack } from '../../msgpack.js'
+import { isFilter, PROTOCOL_VERSION, type OpenedTerms, type OpenTerms, type SyncMode } from './frames.js'
+
+/** What the client knows when it reads the answer: its own terms, and the key it pinned. */
+export interface OpenContext {
+  request: OpenTerms
+  pinnedKey?: Uint8Array
+}
+
+const MODES: readonly SyncMode[] = ['pull', 'push', 'both']
+
+const bad = (what: string): never => {
+  throw pollenError('POLLEN_BAD_MESSAGE', what)
+}
+
+function epochOf(author: string, instance: string): number {
+  const epoch = Number(author.slice(instance.length + 1))
+  if (!author.startsWith(instance + '.') || !Number.isSafeInteger(epoch) || epoch < 1) throw new TypeError(`author ${author} is not an epoch of instance ${instance}`)
+  return epoch
+}
+
+/** Author table shared by every vector of one message; rows index into it. */
+class AuthorTable {
+  readonly authors: string[] = []
+  readonly #at = new Map<string, number>()
+
+  rows(entries: readonly VectorEntry[]): unknown[] {
+    const w = toWire(entries)
+    return w.rows.map((row) => row.map((x, i) => (i >= 2 && i % 2 === 0 ? this.#index(w.authors[x as number]) : x)))
+  }
+
+  #index(a: string): number {
+    let i = this.#at.get(a)
+    if (i === undefined) {
+      i = this.authors.push(a) - 1
+      this.#at.set(a, i)
+    }
+    return i
+  }
+}
+
+function decodeArray(bytes: Uint8Array, what: string, length: number): unknown[] {
+  let v: unknown
+  try {
+    v = unpack(bytes)
+  } catch (cause) {
+    throw pollenError('POLLEN_BAD_MESSAGE', `${what} is not valid msgpack`, { cause })
+  }
+  if (!Array.isArray(v)) return bad(`${what} is malformed: expected an array of ${length}`)
+  // The version first: another version's message may differ in length too, and the person
+  // reading the error needs to know that the peers' versions differ, not that a field is missing.
+  if (v[0] !== PROTOCOL_VERSION) return bad(`${what} is in protocol version ${String(v[0])}; this instance speaks version ${PROTOCOL_VERSION}: update the older of the two instances`)
+  if (v.length !== length) return bad(`${what} is malformed: expected an array of ${length}`)
+  return v
+}
+
+function vectors(authors: unknown, rows: unknown, what: string): VectorEntry[] {
+  return fromWire({ authors, rows }) ?? bad(`${what} has malformed vectors`)
+}
+
+const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max
+const isBytes = (v: unknown, len: number): v is Uint8Array => v instanceof Uint8Array && v.length === len
+const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+const isEpoch = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 999_999
+const isStrings = (v: unknown, max: number): v is string[] => Array.isArray(v) && v.length <= 1000 && v.every((s) => isStr(s, max))
+
+/** `[v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holderRows, acks]` */
+export function encodeOpenTerms(t: OpenTerms): Uint8Array {
+  const table = new AuthorTable()
+  const holder = table.rows(t.holder)
+  return pack([t.v, t.user, t.client.publicKey, epochOf(t.client.author, t.client.instance), t.server, t.nonce, t.time, t.mode, t.filter.prefixes, t.filter.languages, table.authors, holder, t.acks])
+}
+
+/** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
+export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
+  const [v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holder, acks] = decodeArray(bytes, 'the open request', 13)
+  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && isUint(time) && MODES.includes(mode as SyncMode) && typeof acks === 'boolean')) {
+    return bad('the open request is malformed')
+  }
+  const filter = { prefixes, languages }
+  if (!isFilter(filter)) return bad('the open request has a malformed filter')
+  const instance = instanceIdOf(publicKey)
+  return {
+    v: v as number,
+    user,
+    client: { instance, publicKey, author: authorOf(instance, epoch) },
+    server,
+    nonce,
+    time,
+    mode: mode as SyncMode,
+    filter,
+    holder: vectors(authors, holder, 'the open request'),
+    acks,
+  }
+}
+
+/** Nil when `got` equals what the other side already has, so it need not travel. */
+function unlessSame(got: readonly string[], known: readonly string[]): string[] | null {
+  return got.length === known.length && got.every((x, i) => x === known[i]) ? null : [...got]
+}
+
+/**
+ * `[v, session, publicKey|nil, epoch, languages, pull|nil, push|nil, authors]`, with
+ * pull `[prefixes|nil, languages|nil, reportRows, estimate, complete]` and push
+ * `[prefixes|nil, languages|nil, holderRows]` or `[refused, message]`. The key is left out
+ * when the client named this instance (it holds the key); a filter part is nil when it
+ * equals the request's (pull) or the request's prefixes and the server's languages (push).
+ */
+export function encodeOpenedTerms(t: OpenedTerms, request: OpenTerms): Uint8Array {
+  const table = new AuthorTable()
+  const known = request.server === t.server.instance
+  const pull = t.pull ? [unlessSame(t.pull.filter.prefixes, request.filter.prefixes), unlessSame(t.pull.filter.languages, request.filter.languages), table.rows(t.pull.report), t.pull.estimate, t.pull.complete] : null
+  let push: unknown[] | null = null
+  if (t.push && 'refused' in t.push) push = [t.push.refused, t.push.message]
+  else if (t.push) push = [unlessSame(t.push.filter.prefixes, request.filter.prefixes), unlessSame(t.push.filter.languages, t.server.languages), table.rows(t.push.holder)]
+  return pack([t.v, t.session, known ? null : t.server.publicKey, epochOf(t.server.author, t.server.instance), t.server.languages, pull, push, table.authors])
+}
+
+/** Decodes the server's answer in the context of the request; throws POLLEN_BAD_MESSAGE. */
+export function decodeOpenedTerms(bytes: Uint8Array, ctx: OpenContext): OpenedTerms {
+  const [v, session, sentKey, epoch, languages, pull, push, authors] = decodeArray(bytes, 'the session answer', 8)
+  if (!(isStr(session, 64) && (sentKey === null || isBytes(sentKey, 32)) && isEpoch(epoch) && isStrings(languages, 16))) return bad('the session answer is malformed')
+  const publicKey = sentKey ?? ctx.pinnedKey ?? bad('the peer left out its instance key, and none is pinned for it')
+  const instance = instanceIdOf(publicKey)
+  const out: OpenedTerms = { v: v as number, session, nonce: ctx.request.nonce, server: { instance, publicKey, author: authorOf(instance, epoch), languages } }
+  const filterOf = (prefixes: unknown, langs: unknown, defaults: Filter): Filter => {
+    const f = { prefixes: prefixes ?? defaults.prefixes, languages: langs ?? defaults.languages }
+    return isFilter(f) ? f : bad('the session answer has a malformed filter')
+  }
+  if (pull !== null) {
+    if (!Array.isArray(pull) || pull.length !== 5 || !isUint(pull[3]) || typeof pull[4] !== 'boolean') return bad('the session answer has malformed pull terms')
+    out.pull = { filter: filterOf(pull[0], pull[1], ctx.request.filter), report: vectors(authors, pull[2], 'the pull terms'), estimate: pull[3], complete: pull[4] }
+  }
+  if (push !== null) {
+    if (Array.isArray(push) && push.length === 2 && isStr(push[0], 64) && typeof push[1] === 'string') out.push = { refused: push[0], message: push[1] }
+    else if (Array.isArray(push) && push.length === 3) out.push = { filter: filterOf(push[0], push[1], { prefixes: ctx.request.filter.prefixes, languages: languages as string[] }), holder: vectors(authors, push[2], 'the push terms') }
+    else return bad('the session answer has malformed push terms')
+  }
+  return out
+}

@@ -1,0 +1,31 @@
+import t from 'tap'
+import { memoryInstance, allOps, projectionDump } from '../../helpers/instances.js'
+
+t.test('put, sync by hand, update, conflict', async (t) => {
+  const a = await memoryInstance()
+  const b = await memoryInstance()
+  const { id } = await a.lib.put({ title: { en: 'Hand washing', fr: 'Lavage des mains' }, description: { en: 'How to' }, tags: ['hygiene'] })
+  const got = await a.lib.get(id)
+  t.equal(got.status, 'published')
+  t.same(got.languages, ['en', 'fr'])
+  const ops = await allOps(a.log)
+  t.equal(ops.length, 3)
+  const r = await b.log.applyRemote(ops)
+  t.equal(r.new, 1)
+  const onB = await b.lib.get(id)
+  t.equal(onB.status, 'pending')
+  t.same(onB.title, got.title)
+  // concurrent edits
+  await a.lib.put({ id, title: { en: 'Hand washing v2' }, description: { en: 'How to' }, tags: ['hygiene'] })
+  await b.lib.put({ id, title: { en: 'Hand washing (B)' }, description: { en: 'How to' }, tags: ['hygiene'] })
+  const opsA = await allOps(a.log), opsB = await allOps(b.log)
+  await b.log.applyRemote(opsA)
+  await a.log.applyRemote(opsB)
+  const va = await a.lib.get(id), vb = await b.lib.get(id)
+  t.same(va.title, vb.title)
+  t.same(va.title, { en: 'Hand washing v2' }, 'origin wins')
+  t.equal((await a.lib.conflicts()).length, 1)
+  const before = await projectionDump(a.store)
+  await a.log.rebuild()
+  t.same(await projectionDump(a.store), before)
+})
