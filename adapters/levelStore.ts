@@ -41,7 +41,7 @@ function storageError(what: string, cause: unknown): never {
  * operations, the daemon's file-backed pages peaked at 196 MiB with the defaults (1000 files,
  * 2 MiB tables) and at 107 MiB with these, about 40 MiB of each being the node binary. A
  * table-cache miss reopens a table (footer, index, filter); since the record filter
- * (core/presenceFilteredStore.ts) answers a bulk pull's reads of new records, that no longer
+ * (core/log/presenceFilteredStore.ts) answers a bulk pull's reads of new records, that no longer
  * shows beyond this machine's noise. In 8 alternating runs of 100,000 resources against the
  * defaults, medians: pull 18.9k against 19.5k operations/s, CPU 14.0 s against 14.0 s on the
  * serving side and 23.6 s against 23.6 s on the receiving side.

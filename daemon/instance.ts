@@ -27,7 +27,7 @@ export interface Instance {
   config: Config
   identity: Identity
   instanceId: string
-  /** The log's store: every write goes through it (core/presenceFilteredStore.ts). */
+  /** The log's store: every write goes through it (core/log/presenceFilteredStore.ts). */
   store: KVStore
   log: OpLog
   library: Library

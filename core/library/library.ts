@@ -8,11 +8,33 @@ import { key } from '../log/keys.js'
 import { conflictsOf, isLive, originOf, visibleLayers, type Head, type RecordState } from '../model/merge.js'
 import type { OpLog, Transaction } from '../log/opLog.js'
 import { bodyOf, encodeBody, equalBytes, opRef, type OpRef } from '../model/operation.js'
-import { resourceView, statusOf, type ConflictEntry } from '../log/projection.js'
-import { inputLanguages, parseResource, splitResource, type ResourceInput, type ResourceView, type ReviewStatus, type Source } from './resource.js'
+import { statusOf, type ConflictEntry, type ReviewDecision } from '../log/projection.js'
+import { assembleResource, inputLanguages, parseResource, splitResource, type ResourceInput, type ResourceView, type ReviewStatus, type Source } from './resource.js'
 import { prefixRange } from '../log/store.js'
+import { hlcIso } from '../model/hlc.js'
 
 export const RESOURCE = 'resource'
+
+/**
+ * The resource view of a state, or null when the record is deleted. `bodies` holds the body
+ * bytes of (at least) the visible winners by op reference: the state keeps no bodies, they
+ * are read from the winners' log entries.
+ */
+export function resourceView(state: RecordState, review: ReviewDecision | undefined, self: string, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ResourceView | null {
+  const status = statusOf(state, review, self)
+  if (!status) return null
+  const winners = visibleLayers(state)
+  const layers = new Map<string, unknown>()
+  let updated = 0
+  for (const [layer, head] of Object.entries(winners)) {
+    if (head.hlc > updated) updated = head.hlc
+    layers.set(layer, bodyOf({ body: bodies.get(opRef(head)) ?? null }) ?? {})
+  }
+  return assembleResource(
+    { id: state.id, partition: state.partition, origin: originOf(state), updated: hlcIso(updated), status, conflicts: conflictsOf(state).length },
+    layers,
+  )
+}
 
 /** What a put did. */
 export type PutOutcome = 'created' | 'updated' | 'unchanged'

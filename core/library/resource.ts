@@ -3,6 +3,7 @@
  * (language-neutral fields in one, each language's text in its own), and the view assembled
  * back from the winning layers. File bytes are never synced: a file is a link to its origin.
  */
+import type { ReviewStatus } from '../log/projection.js'
 import { randomUUID } from 'node:crypto'
 import { pollenError } from '../errors.js'
 import { LANG_RE } from '../model/operation.js'
@@ -51,8 +52,7 @@ export interface LanguageBody {
   description?: string
 }
 
-/** Review status of a resource on this instance (local, never synced). */
-export type ReviewStatus = 'published' | 'pending' | 'rejected'
+export type { ReviewStatus }
 
 /** A resource as readers see it. */
 export interface ResourceView {

@@ -3,7 +3,7 @@
  * peer — is one atomic batch holding the operations, the record index, the projections they
  * touch, the counter-vector advances and the instance metadata. A crash leaves all or nothing.
  */
-import { ALL_LAYERS, CounterVectors, type VectorEntry } from '../model/counterVector.js'
+import { ALL_LAYERS, CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
 import { pollenError } from '../errors.js'
 import { HybridClock } from '../model/hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
@@ -32,14 +32,6 @@ export interface ApplyResult {
   updated: number
   unchanged: number
   conflicts: number
-}
-
-/** A vector claim a chunk allows the receiver to raise (see SPEC §2 and core/diff.ts). */
-export interface VectorAdvance {
-  prefix: string
-  layer: string
-  author: string
-  counter: number
 }
 
 /** Told about every committed batch (the daemon turns these into metrics). */
@@ -135,7 +127,7 @@ export class OpLog {
   /**
    * Loads which records this store holds into memory (a Bloom filter: 0.9 MB for 250,000), so
    * that applying operations to records not held yet reads no storage for them
-   * (core/presenceFilteredStore.ts). The log works the same before and without it. It reads
+   * (core/log/presenceFilteredStore.ts). The log works the same before and without it. It reads
    * every record key once; the log starts it by itself, in the background, once this process
    * has written WARM_AFTER_OPS operations (bulk work), so that small syncs and single edits
    * never pay for it: loading at start-up raised a 1M-operation daemon's idle RSS from 74 to

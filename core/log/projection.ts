@@ -1,14 +1,14 @@
 /**
- * Projections of a record's state: the review-status index, the conflict list and the
- * resource view. Computed from state alone (plus the local review decision), so incremental
- * maintenance and a rebuild from the log write the same bytes.
+ * Projections of a record's state: the review-status index and the conflict list (the
+ * resource view is in core/library/library.ts). Computed from state alone (plus the local
+ * review decision), so incremental maintenance and a rebuild from the log write the same bytes.
  */
-import { bodyOf, opRef, type OpRef } from '../model/operation.js'
-import { hlcIso } from '../model/hlc.js'
-import { conflictsOf, isLive, originOf, visibleLayers, type LayerConflict, type RecordState } from '../model/merge.js'
-import { assembleResource, type ResourceView, type ReviewStatus } from '../library/resource.js'
+import { conflictsOf, isLive, originOf, type LayerConflict, type RecordState } from '../model/merge.js'
 import { encodeState, encodeValue, key } from './keys.js'
 import type { BatchOp } from './store.js'
+
+/** Review status of a resource on this instance (local, never synced). */
+export type ReviewStatus = 'published' | 'pending' | 'rejected'
 
 /** A content administrator's decision about a resource from a peer (local, never synced). */
 export type ReviewDecision = 'approved' | 'rejected'
@@ -64,25 +64,4 @@ export function indexWrites(...[after, before, reviewAfter, reviewBefore, self]:
     out.push({ type: 'del', key: key.conflict(kind, id) })
   }
   return out
-}
-
-/**
- * The resource view of a state, or null when the record is deleted. `bodies` holds the body
- * bytes of (at least) the visible winners by op reference: the state keeps no bodies, they
- * are read from the winners' log entries.
- */
-export function resourceView(state: RecordState, review: ReviewDecision | undefined, self: string, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ResourceView | null {
-  const status = statusOf(state, review, self)
-  if (!status) return null
-  const winners = visibleLayers(state)
-  const layers = new Map<string, unknown>()
-  let updated = 0
-  for (const [layer, head] of Object.entries(winners)) {
-    if (head.hlc > updated) updated = head.hlc
-    layers.set(layer, bodyOf({ body: bodies.get(opRef(head)) ?? null }) ?? {})
-  }
-  return assembleResource(
-    { id: state.id, partition: state.partition, origin: originOf(state), updated: hlcIso(updated), status, conflicts: conflictsOf(state).length },
-    layers,
-  )
 }

@@ -1,5 +1,5 @@
 /**
- * The stored form of an operation (the value of its `A` entry, core/keys.ts):
+ * The stored form of an operation (the value of its `A` entry, core/log/keys.ts):
  *
  *     [flags: u8][content hash: 32][body hash: 32][text length: u32 LE][header text][body]
  *

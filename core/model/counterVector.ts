@@ -16,6 +16,14 @@ export interface VectorEntry {
   counters: Counters
 }
 
+/** A vector claim a chunk allows the receiver to raise (see SPEC §2 and core/sync/diff.ts). */
+export interface VectorAdvance {
+  prefix: string
+  layer: string
+  author: string
+  counter: number
+}
+
 const slot = (prefix: string, layer: string): string => `${layer}\u0000${prefix}`
 
 /**

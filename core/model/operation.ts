@@ -92,7 +92,7 @@ export function isAscending<T extends string | number>(values: readonly T[]): bo
  * The text an operation's content hash is computed over: the UTF-8 JSON of its header fields
  * in a fixed order, with the body hash in hex. JSON of strings and numbers is exact and fast,
  * and easy to reproduce in another implementation. The stored form keeps this text
- * (core/storedOp.ts), so an operation hashed here is stored without a second serialisation.
+ * (core/log/storedOp.ts), so an operation hashed here is stored without a second serialisation.
  */
 export function headerText(op: Omit<Operation, 'hash' | 'body'>): string {
   return headers.get(op) ?? headerWith(op, op.bodyHash ? hex(op.bodyHash) : null)
@@ -176,7 +176,7 @@ export { equalBytes }
  * Throws POLLEN_BAD_MESSAGE or POLLEN_HASH_MISMATCH.
  */
 export function verifyOperation(op: Operation): void {
-  // Checked field by field as it was unpacked (core/opColumns.ts), with the same rules.
+  // Checked field by field as it was unpacked (core/sync/wire/opColumns.ts), with the same rules.
   if (verified.has(op)) return
   const bad = (what: string): never => {
     throw pollenError('POLLEN_BAD_MESSAGE', `operation ${typeof op?.author === 'string' ? op.author : '?'}:${String(op?.counter)} has ${what}`)
@@ -211,7 +211,7 @@ export function verifyOperation(op: Operation): void {
 }
 
 /**
- * Completes an operation received without its hashes (the wire form, core/opColumns.ts), in
+ * Completes an operation received without its hashes (the wire form, core/sync/wire/opColumns.ts), in
  * place: computes the body hash (kept as given only when the body was purged) and the content
  * hash. Its hashes need no second check in `verifyOperation`; with `checked`, the caller has
  * also checked every field by the rules of `verifyOperation`, which then skips it entirely.

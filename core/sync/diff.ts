@@ -8,16 +8,10 @@
  * operation's own partition — so data that came in through a narrow filter flows on through
  * a broad one (Morango #144) and nothing the holder is known to hold is sent again.
  */
-import { CounterVectors, type VectorEntry } from '../model/counterVector.js'
-import type { VectorAdvance } from '../log/opLog.js'
+import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
+import type { Filter } from './wire/frames.js'
 import type { Operation } from '../model/operation.js'
 import { covers, coveredByAny } from '../model/partition.js'
-
-/** A sync filter: partition prefixes and the languages wanted ("" is always included). */
-export interface Filter {
-  prefixes: string[]
-  languages: string[]
-}
 
 /** What diff reads from a log. */
 export interface DiffSource {

@@ -2,7 +2,7 @@
  * Scopes: what a user's key allows. A requested filter is narrowed to the key's partition
  * prefixes, so a session never sends or accepts an operation outside them.
  */
-import type { Filter } from './diff.js'
+import type { Filter } from './wire/frames.js'
 import { pollenError } from '../errors.js'
 import { covers, normalizePrefixes } from '../model/partition.js'
 

@@ -12,7 +12,7 @@ export interface Credentials {
 export interface SyncTransport {
   /** Sends an open request; resolves with the answer's decoded frames (the first is the open answer). */
   open(creds: Credentials, body: Uint8Array): Promise<AsyncIterable<unknown>>
-  /** Acknowledges pulled chunks (an encoded PullAck, core/pullPacing.ts); rejects with the server's refusal. */
+  /** Acknowledges pulled chunks (an encoded PullAck, core/sync/pacing.ts); rejects with the server's refusal. */
   ack(creds: Credentials, session: string, body: Uint8Array): Promise<void>
   /** Streams encoded frames to a session's push endpoint; resolves with the decoded answer. */
   push(creds: Credentials, session: string, frames: AsyncIterable<Uint8Array>): Promise<unknown>

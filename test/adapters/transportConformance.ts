@@ -1,7 +1,7 @@
 /**
  * The SyncTransport conformance suite: every transport (in-process, HTTP) runs it. Two
  * in-memory nodes from test/helpers/syncNet.ts sync through the transport under test with the
- * real client (core/syncClient.ts) against the real server (core/syncServer.ts). It checks
+ * real client (core/sync/client.ts) against the real server (core/sync/server.ts). It checks
  * that pulls and pushes arrive whole, that bytes and requests are counted, that a sync with
  * nothing new is one request moving nothing, and that the server's refusals arrive as the same
  * POLLEN_* codes whatever the transport.

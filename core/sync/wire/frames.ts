@@ -5,8 +5,13 @@
  */
 import { pack, unpack } from '../../msgpack.js'
 import { fromWire, type VectorEntry } from '../../model/counterVector.js'
-import type { Filter } from '../diff.js'
 import { pollenError } from '../../errors.js'
+
+/** A sync filter: partition prefixes and the languages wanted ("" is always included). */
+export interface Filter {
+  prefixes: string[]
+  languages: string[]
+}
 
 export const PROTOCOL_VERSION = 2
 export type SyncMode = 'pull' | 'push' | 'both'
@@ -74,7 +79,7 @@ export interface ChunkFrame {
 
 /** What a chunk carries once decompressed. */
 export interface ChunkPayload {
-  /** The operations in columns (core/opColumns.ts); checked by `unpackOps`. */
+  /** The operations in columns (core/sync/wire/opColumns.ts); checked by `unpackOps`. */
   ops: unknown
   /** [author, through]: every operation of the author up to `through` that the receiver lacked has been sent. */
   progress: [string, number][]

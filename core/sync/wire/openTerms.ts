@@ -7,11 +7,10 @@
  * A sync with nothing new is this one round trip, so every byte here is paid on every sync.
  */
 import { fromWire, toWire, type VectorEntry } from '../../model/counterVector.js'
-import type { Filter } from '../diff.js'
 import { pollenError } from '../../errors.js'
 import { authorOf, instanceIdOf } from '../../model/identity.js'
 import { pack, unpack } from '../../msgpack.js'
-import { isFilter, PROTOCOL_VERSION, type OpenedTerms, type OpenTerms, type SyncMode } from './frames.js'
+import { isFilter, PROTOCOL_VERSION, type Filter, type OpenedTerms, type OpenTerms, type SyncMode } from './frames.js'
 
 /** What the client knows when it reads the answer: its own terms, and the key it pinned. */
 export interface OpenContext {

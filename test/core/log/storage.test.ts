@@ -1,5 +1,5 @@
 /**
- * Stored formats of the log (core/keys.ts, core/storedOp.ts): operations round-trip byte for
+ * Stored formats of the log (core/log/keys.ts, core/log/storedOp.ts): operations round-trip byte for
  * byte; a store written in a former layout is refused at open rather than read as empty.
  */
 import t from 'tap'

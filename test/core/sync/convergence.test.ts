@@ -1,7 +1,7 @@
 /**
  * Convergence, proven by property: 3–5 instances, random operations (puts in several
  * partitions and languages, concurrent edits, deletes, purges) and random syncs with random
- * filters and directions, with each instance's record filter (core/presenceFilteredStore.ts)
+ * filters and directions, with each instance's record filter (core/log/presenceFilteredStore.ts)
  * loaded at a random point or not at all. After every step no instance claims an operation it does not hold
  * (SPEC §2); after a final full round all instances hold identical logs and projections.
  */

@@ -1,5 +1,5 @@
 /**
- * Pull pacing (core/pullPacing.ts): the server's window of unacknowledged bytes, the rate it
+ * Pull pacing (core/sync/pacing.ts): the server's window of unacknowledged bytes, the rate it
  * measures from the client's spans, the stall limit and abort, the ack codec's refusals,
  * and the client's ack schedule (none for a small pull, one in flight at a time, failures
  * swallowed).

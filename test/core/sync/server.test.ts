@@ -1,5 +1,5 @@
 /**
- * The serving side's pull pacing (core/syncServer.ts with core/pullPacing.ts): a client that
+ * The serving side's pull pacing (core/sync/server.ts with core/sync/pacing.ts): a client that
  * takes chunks without acknowledging them stops the stream after one window of bytes; its
  * acks let the stream go on to the signed end.
  */

@@ -1,5 +1,5 @@
 /**
- * The chunk codec (core/chunkCodec.ts) and the chunker (core/chunker.ts): round trips across
+ * The chunk codec (core/sync/wire/chunkCodec.ts) and the chunker (core/sync/chunker.ts): round trips across
  * chunks, the gain of one compression stream kept across a session's chunks, the checks a
  * decoder makes before it decompresses (hash, signature, order), the decompression-bomb limit,
  * and the chunker's rule that a local transaction never straddles two chunks.

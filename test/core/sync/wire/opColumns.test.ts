@@ -1,5 +1,5 @@
 /**
- * The column wire form of a chunk's operations (core/opColumns.ts): any list of operations
+ * The column wire form of a chunk's operations (core/sync/wire/opColumns.ts): any list of operations
  * round-trips with identical hashes; the receiver recomputes every hash; every malformed
  * column is refused with a stable code.
  */

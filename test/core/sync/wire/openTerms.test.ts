@@ -1,5 +1,5 @@
 /**
- * The open handshake's bytes (core/openTerms.ts): terms round-trip; what the other side can
+ * The open handshake's bytes (core/sync/wire/openTerms.ts): terms round-trip; what the other side can
  * derive or already holds does not travel; malformed arrays are refused with stable codes.
  */
 import t from 'tap'
