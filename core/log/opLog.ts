@@ -64,6 +64,8 @@ export class OpLog {
   #written = 0
   /** False until this store holds a review decision (only setReview writes them). */
   #anyReviews = true
+  /** Raised each time claims are lowered: advances computed before that may be stale. */
+  #claimsEpoch = 0
   /** Optional observer of committed batches. */
   observer: LogObserver | undefined
 
@@ -178,6 +180,16 @@ export class OpLog {
     return this.#vectors
   }
 
+  /**
+   * How many times claims have been lowered in this process. A sync reads it when it reports
+   * its claims to a peer and passes it back with the advances the peer's answer allows: once
+   * claims were lowered in between, the peer may have skipped operations on the strength of
+   * the old claims, so those advances are dropped (the operations themselves still apply).
+   */
+  get claimsEpoch(): number {
+    return this.#claimsEpoch
+  }
+
   /** The highest counter held for an author (0 when none). */
   maxHeld(author: string): number {
     return this.#maxHeld.get(author) ?? 0
@@ -249,10 +261,11 @@ export class OpLog {
    * chunk allows. Every operation is verified first; a counter reused with other content, or
    * one of ours beyond our own counter (a restored backup), refuses the whole batch.
    */
-  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = []): Promise<ApplyResult> {
+  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = [], claimsEpoch?: number): Promise<ApplyResult> {
     for (const op of incoming) verifyOperation(op)
     const started = Date.now()
     return this.#mutex.run(async () => {
+      if (claimsEpoch !== undefined && claimsEpoch !== this.#claimsEpoch) advances = []
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
       // One storage read for everything the batch needs: held copies, states, review decisions.
       // An operation above the highest counter held for its author cannot be held: no read;
@@ -359,6 +372,35 @@ export class OpLog {
       await this.store.write([{ type: 'put', key: key.meta('self'), value: encodeValue(self) }])
       this.#self = self
       return author
+    })
+  }
+
+  /**
+   * Lowers claims that a check against a peer showed to cover operations this log lacks
+   * (core/sync/verify.ts), in one batch. Claims of our own author are never lowered: we hold
+   * every operation we wrote. Returns the rows whose stored value went down.
+   */
+  async lowerClaims(lowerings: readonly VectorAdvance[]): Promise<VectorAdvance[]> {
+    return this.#mutex.run(async () => {
+      const batch: BatchOp[] = []
+      const done: VectorAdvance[] = []
+      // One row may be named by several untrue claims: the lowest bound wins.
+      const lowest = new Map<string, VectorAdvance>()
+      for (const l of lowerings) {
+        const k = key.vector(l.layer, l.prefix, l.author)
+        if ((lowest.get(k)?.counter ?? Infinity) > l.counter) lowest.set(k, l)
+      }
+      for (const l of lowest.values()) {
+        if (l.author === this.#self.author || this.#vectors.own(l.prefix, l.layer, l.author) <= l.counter) continue
+        const k = key.vector(l.layer, l.prefix, l.author)
+        batch.push(l.counter > 0 ? { type: 'put', key: k, value: encodeValue(l.counter) } : { type: 'del', key: k })
+        done.push(l)
+      }
+      if (batch.length === 0) return done
+      await this.store.write(batch)
+      for (const l of done) this.#vectors.lower(l.prefix, l.layer, l.author, l.counter)
+      this.#claimsEpoch += 1
+      return done
     })
   }
 

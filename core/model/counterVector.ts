@@ -85,6 +85,18 @@ export class CounterVectors {
     return true
   }
 
+  /**
+   * Lowers one claim to at most `value` (0 removes it). Only a repair does this: a check
+   * against a peer (core/sync/verify.ts) showed the claim covers operations not held here.
+   */
+  lower(prefix: string, layer: string, author: string, value: number): void {
+    const row = this.#rows.get(slot(prefix, layer))
+    const now = row?.get(author)
+    if (row === undefined || now === undefined || now <= value) return
+    if (value > 0) row.set(author, value)
+    else row.delete(author)
+  }
+
   /** Every row, for persistence and for reporting. */
   entries(): VectorEntry[] {
     const out: VectorEntry[] = []

@@ -19,9 +19,10 @@ import { opCount, unpackOps } from './wire/opColumns.js'
 import { decodeOpenedTerms, encodeOpenTerms } from './wire/openTerms.js'
 import { coveredByAny, covers } from '../model/partition.js'
 import { AckSender, encodePullAck } from './pacing.js'
+import { countClaims, repairsFor, type ClaimMismatch } from './verify.js'
 import {
   beginSigned, encodeFrame, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
-  type OpenRequest, type OpenTerms, type SyncMode,
+  type OpenedTerms, type OpenMode, type OpenRequest, type OpenTerms, type SyncMode,
 } from './wire/frames.js'
 import type { SyncTransport } from './transport.js'
 import { pack } from '../msgpack.js'
@@ -123,14 +124,44 @@ export async function syncWithPeer(opts: SyncClientOptions, peer: PeerTarget, mo
 
 type Emit = (group: SyncGroup, stage: SyncStage, extra?: Partial<SyncEvent>) => void
 
+/** An opened session: our terms, the peer's verified answer, and the rest of its stream. */
+interface Opened {
+  terms: OpenTerms
+  opened: OpenedTerms
+  frames: AsyncIterator<unknown>
+  creds: { user: string; key: string }
+  /** The log's claims epoch when our holder claims were read (see OpLog.claimsEpoch). */
+  claimsEpoch: number
+}
+
 async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, result: SyncResult, emit: Emit): Promise<void> {
-  const { log, identity, transport } = opts
-  const creds = { user: peer.user, key: peer.key }
+  const { log } = opts
   const resumeKey = key.meta(`resume\u0000${peer.name}`)
   result.resumed = (await log.store.get(resumeKey)) !== undefined
-
   emit('queuing', 'started')
+  const session = await openSession(opts, peer, mode, () => emit('queuing', 'completed'))
+  const { opened, creds } = session
+  if (opened.pull) await pull(opts, peer, session, resumeKey, result, emit)
+  if (opened.push && 'refused' in opened.push) {
+    if (mode === 'push') throw remote({ code: opened.push.refused, message: opened.push.message })
+    return
+  }
+  if (opened.push) {
+    if (!opened.push.filter.prefixes.every((p) => session.terms.filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer asked for a push outside the requested filter')
+    await push(opts, opened.session, opened.push, creds, result, emit)
+  }
+}
+
+/**
+ * Opens a session: signed terms with our claims for the filter, the peer's answer checked
+ * against our nonce and its pinned key. A peer holding our own operations beyond our counter
+ * shows that we were restored from a backup: we re-key before anything else.
+ */
+async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: OpenMode, sent?: () => void): Promise<Opened> {
+  const { log, identity, transport } = opts
+  const creds = { user: peer.user, key: peer.key }
   const filter: Filter = { prefixes: peer.filters, languages: [...log.languages] }
+  const claimsEpoch = log.claimsEpoch
   const holder = holderReport(log.vectors, filter)
   const pinned = peer.pinnedKey ? new Uint8Array(Buffer.from(peer.pinnedKey, 'base64')) : undefined
   const terms: OpenTerms = {
@@ -140,7 +171,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   }
   const body = encodeOpenTerms(terms)
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
-  emit('queuing', 'completed')
+  sent?.()
 
   const frames = (await transport.open(creds, pack(request)))[Symbol.asyncIterator]()
   const first = await frames.next()
@@ -156,85 +187,128 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
   const pin = opts.pinKey ? await opts.pinKey(keyB64) : peer.pinnedKey === undefined || peer.pinnedKey === keyB64 ? 'same' : 'changed'
   if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${server.instance}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key\``)
 
-  // A peer holding our own operations beyond our counter means we were restored from a backup.
   const claims = [...(opened.pull?.report ?? []), ...(opened.push && 'holder' in opened.push ? opened.push.holder : [])]
   if (claims.some((e) => (e.counters[log.author] ?? 0) > log.counter)) await log.rekey(claims.flatMap((e) => Object.keys(e.counters)))
+  return { terms, opened, frames, creds, claimsEpoch }
+}
 
-  if (opened.pull) {
-    const pf = opened.pull.filter
-    if (!pf.prefixes.every((p) => filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer offered data outside the requested filter')
-    const layers = layersOf(filter)
-    const report = opened.pull.report.filter((e) => pf.prefixes.some((p) => covers(p, e.prefix)) && layers.includes(e.layer))
-    const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024)
-    emit('pulling', 'started', { total: opened.pull.estimate })
-    emit('dequeuing', 'started')
-    const finish = async () => {
-      const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
-      await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }])
-    }
-    let ended = opened.pull.complete
-    if (ended) await finish()
-    // Chunk n+1 is verified and decompressed while chunk n is being written: storage and
-    // CPU work overlap. Writes stay in order, one atomic batch per chunk.
-    let writing: Promise<void> = Promise.resolve()
-    // Taken chunks are acknowledged beside the stream, so the server paces itself by the link (§8.4).
-    const acks = new AckSender((a) => transport.ack(creds, opened.session, encodePullAck(a)))
-    const nextFrame = () => {
-      acks.waiting()
-      return frames.next()
-    }
-    try {
-      for (let next = await nextFrame(); !next.done; next = await nextFrame()) {
-        if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
-        const frame = next.value
-        if (isErrorFrame(frame)) throw remote(frame)
-        if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
-        if (isChunkFrame(frame)) {
-          acks.taken(frame.seq, frame.data.length)
-          const payload = await decoder.decode(frame)
-          const ops = unpackOps(payload.ops, opts.maxChunkOps ?? 10_000)
-          for (const op of ops) {
-            if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
-          }
-          const advances = payload.progress.flatMap(([a, through]) => advancesFor(report, a, through))
-          const chunks = decoder.count
-          emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: opened.pull.estimate, chunks, bytes: transport.bytesIn })
-          await writing
-          acks.applying()
-          writing = log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks }) }]).then((r) => {
-            add(result, r)
-            result.pulled += r.applied
-            result.chunks += 1
-            emit('dequeuing', 'in_progress', { ops: result.pulled, chunks: result.chunks })
-          }).finally(() => acks.applied())
-        } else if (isEndFrame(frame)) {
-          if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
-          if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)
-          acks.close()
-          await writing
-          await finish()
-          ended = true
-        } else throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent a frame that is neither a chunk nor an end')
-      }
-      await writing
-    } finally {
-      acks.close()
-      await writing.catch(() => undefined)
-      decoder.close()
-    }
-    if (!ended) throw pollenError('POLLEN_PEER_UNREACHABLE', `the connection to ${peer.name} was cut after ${decoder.count} chunks; the next sync resumes from there`)
-    emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks })
-    emit('dequeuing', 'completed', { ops: result.pulled })
+/** Takes the pulled stream: each chunk verified, scope-checked and applied in one batch with its advances. */
+async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, resumeKey: string, result: SyncResult, emit: Emit): Promise<void> {
+  const { log, transport } = opts
+  const { opened, frames, creds, claimsEpoch } = session
+  const terms = opened.pull as NonNullable<OpenedTerms['pull']>
+  const server = opened.server
+  const pf = terms.filter
+  if (!pf.prefixes.every((p) => session.terms.filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer offered data outside the requested filter')
+  const layers = layersOf(session.terms.filter)
+  const report = terms.report.filter((e) => pf.prefixes.some((p) => covers(p, e.prefix)) && layers.includes(e.layer))
+  const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024)
+  emit('pulling', 'started', { total: terms.estimate })
+  emit('dequeuing', 'started')
+  const finish = async () => {
+    const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
+    await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }], claimsEpoch)
   }
+  let ended = terms.complete
+  if (ended) await finish()
+  // Chunk n+1 is verified and decompressed while chunk n is being written: storage and
+  // CPU work overlap. Writes stay in order, one atomic batch per chunk.
+  let writing: Promise<void> = Promise.resolve()
+  // Taken chunks are acknowledged beside the stream, so the server paces itself by the link (§8.4).
+  const acks = new AckSender((a) => transport.ack(creds, opened.session, encodePullAck(a)))
+  const nextFrame = () => {
+    acks.waiting()
+    return frames.next()
+  }
+  try {
+    for (let next = await nextFrame(); !next.done; next = await nextFrame()) {
+      if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
+      const frame = next.value
+      if (isErrorFrame(frame)) throw remote(frame)
+      if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
+      if (isChunkFrame(frame)) {
+        acks.taken(frame.seq, frame.data.length)
+        const payload = await decoder.decode(frame)
+        const ops = unpackOps(payload.ops, opts.maxChunkOps ?? 10_000)
+        for (const op of ops) {
+          if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
+        }
+        const advances = payload.progress.flatMap(([a, through]) => advancesFor(report, a, through))
+        const chunks = decoder.count
+        emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: terms.estimate, chunks, bytes: transport.bytesIn })
+        await writing
+        acks.applying()
+        writing = log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks }) }], claimsEpoch).then((r) => {
+          add(result, r)
+          result.pulled += r.applied
+          result.chunks += 1
+          emit('dequeuing', 'in_progress', { ops: result.pulled, chunks: result.chunks })
+        }).finally(() => acks.applied())
+      } else if (isEndFrame(frame)) {
+        if (!verify(endSigned(opened.session, 'pull', frame.chunks), frame.sig, server.publicKey) || frame.session !== opened.session) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
+        if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the peer ended after ${frame.chunks} chunks; ${decoder.count} arrived`)
+        acks.close()
+        await writing
+        await finish()
+        ended = true
+      } else throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent a frame that is neither a chunk nor an end')
+    }
+    await writing
+  } finally {
+    acks.close()
+    await writing.catch(() => undefined)
+    decoder.close()
+  }
+  if (!ended) throw pollenError('POLLEN_PEER_UNREACHABLE', `the connection to ${peer.name} was cut after ${decoder.count} chunks; the next sync resumes from there`)
+  emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks })
+  emit('dequeuing', 'completed', { ops: result.pulled })
+}
 
-  if (opened.push && 'refused' in opened.push) {
-    if (mode === 'push') throw remote({ code: opened.push.refused, message: opened.push.message })
-    return
+/** What a claims check with one peer found and repaired. */
+export interface VerifyResult {
+  peer: string
+  ok: boolean
+  error: string | null
+  code: string | null
+  /** Claims the peer could judge (row and author each). */
+  checked: number
+  /** Operations the peer counted under those claims. */
+  counted: number
+  mismatches: ClaimMismatch[]
+  /** Stored claim rows lowered to what could be proven. */
+  lowered: number
+  ms: number
+}
+
+/**
+ * Checks our claims for the peer's filter against the peer's log (docs/protocol.md §10) and
+ * lowers every claim the peer shows to be untrue; the next pull from any peer then fetches
+ * what is missing. Never throws: failures are in the result.
+ */
+export async function verifyWithPeer(opts: SyncClientOptions, peer: PeerTarget): Promise<VerifyResult> {
+  const started = Date.now()
+  const result: VerifyResult = { peer: peer.name, ok: false, error: null, code: null, checked: 0, counted: 0, mismatches: [], lowered: 0, ms: 0 }
+  try {
+    const { opened, terms } = await openSession(opts, peer, 'verify')
+    const answer = opened.verify as NonNullable<OpenedTerms['verify']>
+    if (!answer.filter.prefixes.every((p) => terms.filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer checked claims outside the requested filter')
+    const { log } = opts
+    const holder = CounterVectors.from(terms.holder)
+    // Only claims we made can be judged; a count above our claim is not evidence of a gap.
+    const theirs = answer.counts.filter((c) => c.through <= holder.effective(c.prefix, c.layer, c.author) && c.author !== log.author)
+    const mine = await countClaims(log, theirs)
+    const { mismatches, lowerings } = repairsFor(theirs, mine, log.vectors, log.vectors.entries())
+    result.checked = theirs.length
+    result.counted = theirs.reduce((n, c) => n + c.counts.reduce((a, b) => a + b, 0), 0)
+    result.mismatches = mismatches
+    result.lowered = (await log.lowerClaims(lowerings)).length
+    result.ok = true
+  } catch (err) {
+    result.code = isPollenError(err) ? err.code : 'POLLEN_SYNC_FAILED'
+    result.error = (err as Error)?.message ?? String(err)
   }
-  if (opened.push) {
-    if (!opened.push.filter.prefixes.every((p) => filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer asked for a push outside the requested filter')
-    await push(opts, opened.session, opened.push, creds, result, emit)
-  }
+  result.ms = Date.now() - started
+  return result
 }
 
 async function push(opts: SyncClientOptions, session: string, terms: { filter: Filter; holder: VectorEntry[] }, creds: { user: string; key: string }, result: SyncResult, emit: Emit): Promise<void> {

@@ -19,9 +19,10 @@ import { decodePullAck, PullPacer } from './pacing.js'
 import { decodeOpenTerms, encodeOpenedTerms } from './wire/openTerms.js'
 import { coveredByAny, covers } from '../model/partition.js'
 import { narrowFilter } from './scope.js'
+import { claimsToCheck, countClaims } from './verify.js'
 import {
   beginSigned, decodeReport, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
-  type ChunkPayload, type Frame, type OpenedTerms, type OpenResponse, type PushResult,
+  MAX_CHECKS, type ChunkPayload, type ClaimCount, type Frame, type OpenedTerms, type OpenResponse, type OpenTerms, type PushResult,
 } from './wire/frames.js'
 import { unpack } from '../msgpack.js'
 import type { UserInfo, Users } from '../access/users.js'
@@ -73,6 +74,8 @@ interface Session {
   client: string
   expires: number
   push?: Filter
+  /** The log's claims epoch when the push terms were read (see OpLog.claimsEpoch). */
+  claimsEpoch: number
   pushing: boolean
   /** True while its pull streams or its push is applied; an idle one waits for a push. */
   active: boolean
@@ -97,6 +100,8 @@ export class SyncServer {
   /** Pull-only sessions that ended lately, by id → user and expiry: their late acks are taken. */
   readonly #ended = new Map<string, { user: string; expires: number }>()
   readonly #now: () => number
+  /** True while a claims check is being counted. */
+  #checking = false
   readonly instance: string
 
   constructor(opts: SyncServerOptions) {
@@ -166,7 +171,12 @@ export class SyncServer {
       nonce: req.nonce,
       server: { instance: this.instance, publicKey: this.#opts.identity.publicKey, author: log.author, languages: [...log.languages] },
     }
-    const session: Session = { id, user, client: req.client.instance, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, pushing: false, active: true }
+    if (req.mode === 'verify') {
+      const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
+      terms.verify = { filter, counts: await this.#countClaims(req.holder, filter) }
+      return single(this.#signedAnswer(terms, req))
+    }
+    const session: Session = { id, user, client: req.client.instance, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, claimsEpoch: log.claimsEpoch, pushing: false, active: true }
     let chunks: AsyncIterator<ChunkPayload> | undefined
     let first: IteratorResult<ChunkPayload> | undefined
     if (req.mode !== 'push') {
@@ -189,10 +199,31 @@ export class SyncServer {
         terms.push = { filter: session.push, holder: holderReport(log.vectors, session.push) }
       }
     }
-    const answer = encodeOpenedTerms(terms, req)
-    const response: OpenResponse = { t: 'opened', body: answer, sig: sign(openedSigned(req.nonce, answer), this.#opts.identity.secretKey) }
+    const response = this.#signedAnswer(terms, req)
     this.#sessions.set(id, session)
     return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req.acks, signal)
+  }
+
+  #signedAnswer(terms: OpenedTerms, req: OpenTerms): OpenResponse {
+    const answer = encodeOpenedTerms(terms, req)
+    return { t: 'opened', body: answer, sig: sign(openedSigned(req.nonce, answer), this.#opts.identity.secretKey) }
+  }
+
+  /**
+   * Counts the client's claims against our log (a claims check, core/sync/verify.ts). Our own
+   * claims are read before the scans, so every operation they bound is in what is scanned.
+   * One check at a time: each reads every operation of the authors it names.
+   */
+  async #countClaims(holderRows: VectorEntry[], filter: Filter): Promise<ClaimCount[]> {
+    if (this.#checking) throw pollenError('POLLEN_SESSION_LIMIT', 'another claims check is running on this server; try again in a minute')
+    const checks = claimsToCheck(holderRows, CounterVectors.from(holderRows), this.#opts.log.vectors, filter)
+    if (checks.length > MAX_CHECKS) throw pollenError('POLLEN_BODY_TOO_LARGE', `the check names ${checks.length} claims; the limit is ${MAX_CHECKS}: check narrower filters one at a time`)
+    this.#checking = true
+    try {
+      return await countClaims(this.#opts.log, checks)
+    } finally {
+      this.#checking = false
+    }
   }
 
   /**
@@ -313,7 +344,7 @@ export class SyncServer {
           const payload = await decoder.decode(frame)
           const ops = this.#checkOps(payload.ops, filter)
           const advances: VectorAdvance[] = payload.progress.flatMap(([a, through]) => advancesFor(report as VectorEntry[], a, through))
-          const r = await log.applyRemote(ops, advances)
+          const r = await log.applyRemote(ops, advances, [], session.claimsEpoch)
           result.applied += r.applied
           result.duplicates += r.duplicates
           result.new += r.new
@@ -325,7 +356,7 @@ export class SyncServer {
           if (frame.session !== sessionId || !verify(endSigned(sessionId, 'push', frame.chunks), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
           if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the end frame counts ${frame.chunks} chunks; ${decoder.count} arrived`)
           const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
-          await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report as VectorEntry[], a, Infinity)))
+          await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report as VectorEntry[], a, Infinity)), [], session.claimsEpoch)
           ended = true
         } else {
           throw pollenError('POLLEN_BAD_MESSAGE', 'a push frame is neither a chunk nor an end frame')
@@ -349,6 +380,10 @@ export class SyncServer {
       return op
     })
   }
+}
+
+async function* single(frame: Frame): AsyncIterable<Frame> {
+  yield frame
 }
 
 /** An upper bound of what a pull will send (for progress bars): per author, what lies above the holder's floor. */

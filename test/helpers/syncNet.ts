@@ -8,7 +8,7 @@ import { MemorySyncTransport } from '../../adapters/memorySyncTransport.js'
 import { authorOf, instanceIdOf, newIdentity, type Identity } from '../../core/model/identity.js'
 import { Library } from '../../core/library/library.js'
 import { OpLog } from '../../core/log/opLog.js'
-import { syncWithPeer, type SyncResult } from '../../core/sync/client.js'
+import { syncWithPeer, verifyWithPeer, type SyncClientOptions, type SyncResult, type VerifyResult } from '../../core/sync/client.js'
 import type { SyncMode } from '../../core/sync/wire/frames.js'
 import { SyncServer, type SyncServerOptions } from '../../core/sync/server.js'
 import { Users, type Role } from '../../core/access/users.js'
@@ -59,24 +59,31 @@ export async function sync(
   server: Node,
   opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits } = {},
 ): Promise<SyncResult> {
+  const { options, target } = await clientOf(client, server, opts)
+  return syncWithPeer(options, target, opts.mode ?? 'both')
+}
+
+/** `client` checks its claims for `prefixes` against `server` (and lowers what is untrue). */
+export async function verify(client: Node, server: Node, opts: { prefixes?: string[]; role?: Role; scope?: string[] } = {}): Promise<VerifyResult> {
+  const { options, target } = await clientOf(client, server, opts)
+  return verifyWithPeer(options, target)
+}
+
+async function clientOf(client: Node, server: Node, opts: { prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits }) {
   const user = await grant(server, client, opts.role ?? 'write', opts.scope ?? [''])
-  const transport = new MemorySyncTransport(server.server)
-  return syncWithPeer(
-    {
-      log: client.log,
-      identity: client.identity,
-      transport,
-      chunk: opts.chunk,
-      pinKey: async (k) => {
-        const pinned = client.pins.get(server.name)
-        if (pinned === undefined) {
-          client.pins.set(server.name, k)
-          return 'pinned'
-        }
-        return pinned === k ? 'same' : 'changed'
-      },
+  const options: SyncClientOptions = {
+    log: client.log,
+    identity: client.identity,
+    transport: new MemorySyncTransport(server.server),
+    chunk: opts.chunk,
+    pinKey: async (k) => {
+      const pinned = client.pins.get(server.name)
+      if (pinned === undefined) {
+        client.pins.set(server.name, k)
+        return 'pinned'
+      }
+      return pinned === k ? 'same' : 'changed'
     },
-    { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''] },
-    opts.mode ?? 'both',
-  )
+  }
+  return { options, target: { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''] } }
 }

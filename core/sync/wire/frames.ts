@@ -15,6 +15,27 @@ export interface Filter {
 
 export const PROTOCOL_VERSION = 2
 export type SyncMode = 'pull' | 'push' | 'both'
+/** What an open request asks for: a sync, or a check of the client's claims (§10). */
+export type OpenMode = SyncMode | 'verify'
+
+/** At most this many claims are counted in one check (§10). */
+export const MAX_CHECKS = 4096
+/** At most this many buckets per counted claim; buckets are at least MIN_BUCKET counters wide. */
+export const MAX_BUCKETS = 128
+export const MIN_BUCKET = 1024
+
+/**
+ * The checker's count of one claim of the holder (§10): its operations by `author` under
+ * `prefix` in `layer` with counter ≤ `through`, per bucket of `bucket` counters.
+ */
+export interface ClaimCount {
+  prefix: string
+  layer: string
+  author: string
+  through: number
+  bucket: number
+  counts: number[]
+}
 
 /** Who an instance is on the wire. */
 export interface Peerage {
@@ -32,7 +53,7 @@ export interface OpenTerms {
   server: string
   nonce: Uint8Array
   time: number
-  mode: SyncMode
+  mode: OpenMode
   filter: Filter
   /** The client's claims that bear on the filter (what it holds). */
   holder: VectorEntry[]
@@ -56,6 +77,8 @@ export interface OpenedTerms {
   server: Peerage & { languages: string[] }
   pull?: { filter: Filter; report: VectorEntry[]; estimate: number; complete: boolean }
   push?: { filter: Filter; holder: VectorEntry[] } | { refused: string; message: string }
+  /** Verify mode only: the server's counts of the client's claims; no session follows. */
+  verify?: { filter: Filter; counts: ClaimCount[] }
 }
 
 /** Server → client: the answer as msgpack bytes and the server's signature over them. */

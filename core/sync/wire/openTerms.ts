@@ -10,7 +10,7 @@ import { fromWire, toWire, type VectorEntry } from '../../model/counterVector.js
 import { pollenError } from '../../errors.js'
 import { authorOf, instanceIdOf } from '../../model/identity.js'
 import { pack, unpack } from '../../msgpack.js'
-import { isFilter, PROTOCOL_VERSION, type Filter, type OpenedTerms, type OpenTerms, type SyncMode } from './frames.js'
+import { isFilter, MAX_BUCKETS, MAX_CHECKS, MIN_BUCKET, PROTOCOL_VERSION, type ClaimCount, type Filter, type OpenedTerms, type OpenMode, type OpenTerms } from './frames.js'
 
 /** What the client knows when it reads the answer: its own terms, and the key it pinned. */
 export interface OpenContext {
@@ -18,7 +18,7 @@ export interface OpenContext {
   pinnedKey?: Uint8Array
 }
 
-const MODES: readonly SyncMode[] = ['pull', 'push', 'both']
+const MODES: readonly OpenMode[] = ['pull', 'push', 'both', 'verify']
 
 const bad = (what: string): never => {
   throw pollenError('POLLEN_BAD_MESSAGE', what)
@@ -48,6 +48,25 @@ class AuthorTable {
     }
     return i
   }
+
+  /** Claim counts as rows `[prefix, layer, author index, through, bucket, ...counts]`. */
+  counts(counts: readonly ClaimCount[]): unknown[] {
+    return counts.map((c) => [c.prefix, c.layer, this.#index(c.author), c.through, c.bucket, ...c.counts])
+  }
+}
+
+/** Decodes claim-count rows; every row's buckets cover exactly 1..through, at most MAX_BUCKETS of them. */
+function claimCounts(authors: unknown, rows: unknown): ClaimCount[] {
+  if (!Array.isArray(authors) || !Array.isArray(rows) || rows.length > MAX_CHECKS) return bad('the session answer has malformed claim counts')
+  return rows.map((row) => {
+    if (!Array.isArray(row) || row.length < 5) return bad('the session answer has malformed claim counts')
+    const [prefix, layer, a, through, bucket, ...counts] = row as unknown[]
+    const author = authors[a as number]
+    const ok = isStr(prefix, 256) && isStr(layer, 16) && isStr(author, 80) && isUint(through) && through > 0 && isUint(bucket) && bucket >= MIN_BUCKET
+      && counts.length === Math.ceil((through as number) / (bucket as number)) && counts.length <= MAX_BUCKETS && counts.every((n) => isUint(n) && n <= (bucket as number))
+    if (!ok) return bad('the session answer has malformed claim counts')
+    return { prefix: prefix as string, layer: layer as string, author: author as string, through: through as number, bucket: bucket as number, counts: counts as number[] }
+  })
 }
 
 function decodeArray(bytes: Uint8Array, what: string, length: number): unknown[] {
@@ -85,7 +104,7 @@ export function encodeOpenTerms(t: OpenTerms): Uint8Array {
 /** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
   const [v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holder, acks] = decodeArray(bytes, 'the open request', 13)
-  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && isUint(time) && MODES.includes(mode as SyncMode) && typeof acks === 'boolean')) {
+  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && isUint(time) && MODES.includes(mode as OpenMode) && typeof acks === 'boolean')) {
     return bad('the open request is malformed')
   }
   const filter = { prefixes, languages }
@@ -98,7 +117,7 @@ export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
     server,
     nonce,
     time,
-    mode: mode as SyncMode,
+    mode: mode as OpenMode,
     filter,
     holder: vectors(authors, holder, 'the open request'),
     acks,
@@ -111,7 +130,8 @@ function unlessSame(got: readonly string[], known: readonly string[]): string[] 
 }
 
 /**
- * `[v, session, publicKey|nil, epoch, languages, pull|nil, push|nil, authors]`, with
+ * `[v, session, publicKey|nil, epoch, languages, pull|nil, push|nil, authors]`, and in verify
+ * mode a ninth element `[prefixes|nil, languages|nil, countRows]` (§10), with
  * pull `[prefixes|nil, languages|nil, reportRows, estimate, complete]` and push
  * `[prefixes|nil, languages|nil, holderRows]` or `[refused, message]`. The key is left out
  * when the client named this instance (it holds the key); a filter part is nil when it
@@ -124,12 +144,15 @@ export function encodeOpenedTerms(t: OpenedTerms, request: OpenTerms): Uint8Arra
   let push: unknown[] | null = null
   if (t.push && 'refused' in t.push) push = [t.push.refused, t.push.message]
   else if (t.push) push = [unlessSame(t.push.filter.prefixes, request.filter.prefixes), unlessSame(t.push.filter.languages, t.server.languages), table.rows(t.push.holder)]
-  return pack([t.v, t.session, known ? null : t.server.publicKey, epochOf(t.server.author, t.server.instance), t.server.languages, pull, push, table.authors])
+  const verify = t.verify ? [unlessSame(t.verify.filter.prefixes, request.filter.prefixes), unlessSame(t.verify.filter.languages, request.filter.languages), table.counts(t.verify.counts)] : undefined
+  const fields = [t.v, t.session, known ? null : t.server.publicKey, epochOf(t.server.author, t.server.instance), t.server.languages, pull, push, table.authors]
+  return pack(verify ? [...fields, verify] : fields)
 }
 
 /** Decodes the server's answer in the context of the request; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenedTerms(bytes: Uint8Array, ctx: OpenContext): OpenedTerms {
-  const [v, session, sentKey, epoch, languages, pull, push, authors] = decodeArray(bytes, 'the session answer', 8)
+  const verifying = ctx.request.mode === 'verify'
+  const [v, session, sentKey, epoch, languages, pull, push, authors, verify] = decodeArray(bytes, 'the session answer', verifying ? 9 : 8)
   if (!(isStr(session, 64) && (sentKey === null || isBytes(sentKey, 32)) && isEpoch(epoch) && isStrings(languages, 16))) return bad('the session answer is malformed')
   const publicKey = sentKey ?? ctx.pinnedKey ?? bad('the peer left out its instance key, and none is pinned for it')
   const instance = instanceIdOf(publicKey)
@@ -146,6 +169,10 @@ export function decodeOpenedTerms(bytes: Uint8Array, ctx: OpenContext): OpenedTe
     if (Array.isArray(push) && push.length === 2 && isStr(push[0], 64) && typeof push[1] === 'string') out.push = { refused: push[0], message: push[1] }
     else if (Array.isArray(push) && push.length === 3) out.push = { filter: filterOf(push[0], push[1], { prefixes: ctx.request.filter.prefixes, languages: languages as string[] }), holder: vectors(authors, push[2], 'the push terms') }
     else return bad('the session answer has malformed push terms')
+  }
+  if (verifying) {
+    if (!Array.isArray(verify) || verify.length !== 3 || pull !== null || push !== null) return bad('the session answer has malformed claim counts')
+    out.verify = { filter: filterOf(verify[0], verify[1], ctx.request.filter), counts: claimCounts(authors, verify[2]) }
   }
   return out
 }
