@@ -4,6 +4,7 @@
  * directly; every other command is a thin client of the running daemon's control API.
  * Exit 0 on success; otherwise one line on stderr with the reason and its POLLEN_* code.
  */
+import type { VerifyReport } from './syncService.js'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isPollenError, pollenError } from '../core/errors.js'
@@ -228,6 +229,12 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const failedCount = list.filter((r) => !r.ok).length
     if (failedCount) throw pollenError('POLLEN_SYNC_FAILED', `${failedCount} of ${list.length} peers failed`)
   },
+  async verify(ctx) {
+    const list = await (await ctx.client()).call<VerifyReport[]>('POST', '/v1/verify', { peers: ctx.args })
+    print(ctx, list, () => (list.length ? list.map(verifyLines).join('\n') : 'No active peers to check.'))
+    const failedCount = list.filter((r) => !r.ok || (r.repair && !r.repair.ok)).length
+    if (failedCount) throw pollenError('POLLEN_SYNC_FAILED', `${failedCount} of ${list.length} checks failed`)
+  },
   async log(ctx) {
     const q = ctx.args[0] ? `?peer=${encodeURIComponent(ctx.args[0])}` : ''
     const list = await (await ctx.client()).call<SyncResult[]>('GET', `/v1/log${q}`)
@@ -246,6 +253,16 @@ function formatBytes(n: number): string {
 function syncLine(r: SyncResult): string {
   if (!r.ok) return `${r.peer}: FAILED ${r.error} (${r.code})`
   return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}`
+}
+
+/** What one claims check found, for a person: all held, or each untrue claim and the repair. */
+function verifyLines(r: VerifyReport): string {
+  if (!r.ok) return `${r.peer}: check FAILED ${r.error} (${r.code})`
+  const head = `${r.peer}: ${r.checked} claims checked against ${r.counted} operations`
+  if (r.mismatches.length === 0) return `${head}: all held`
+  const lines = r.mismatches.map((m) => `  ${m.prefix || '(everything)'} ${m.layer || '(neutral)'} by ${m.author}: claimed up to ${m.claimed}, held ${m.held} of ${m.expected} up to ${m.through}; now claims ${m.provenThrough}`)
+  const repair = r.repair ? (r.repair.ok ? `repaired: pulled ${r.repair.pulled} operations` : `repair pull FAILED ${r.repair.error} (${r.repair.code}); the next sync retries`) : 'nothing to repair'
+  return [`${head}: ${r.mismatches.length} untrue, ${r.lowered} stored claims lowered; ${repair}`, ...lines].join('\n')
 }
 
 function parseLanguagesFlag(value: string): string[] {

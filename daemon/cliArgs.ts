@@ -60,6 +60,7 @@ export const COMMANDS: Record<string, { flags: string[]; args: [number, number];
   'user list': { flags: [], args: [0, 0], usage: 'pollen user list' },
   'user revoke': { flags: [], args: [1, 1], usage: 'pollen user revoke NAME' },
   sync: { flags: ['pull-only', 'push-only'], args: [0, 1000], usage: 'pollen sync [PEER...] [--pull-only|--push-only]' },
+  verify: { flags: [], args: [0, 1000], usage: 'pollen verify [PEER...]' },
   log: { flags: [], args: [0, 1], usage: 'pollen log [PEER]' },
   rebuild: { flags: [], args: [0, 0], usage: 'pollen rebuild' },
 }

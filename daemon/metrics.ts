@@ -4,7 +4,7 @@
  * pending-review and conflict counts (read when scraped), and the record filter's state.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { SyncResult } from '../core/sync/client.js'
+import type { SyncResult, VerifyResult } from '../core/sync/client.js'
 import type { Instance } from './instance.js'
 
 export class Metrics {
@@ -14,6 +14,8 @@ export class Metrics {
   readonly #syncs: Counter
   readonly #bytes: Counter
   readonly #chunk: Histogram
+  readonly #checks: Counter
+  readonly #repairs: Counter
 
   constructor(inst: Instance) {
     const r = this.registry
@@ -22,6 +24,8 @@ export class Metrics {
     this.#syncs = new Counter({ name: 'pollen_syncs_total', help: 'Sync runs with peers', labelNames: ['peer', 'outcome'], registers: [r] })
     this.#bytes = new Counter({ name: 'pollen_sync_bytes_total', help: 'Sync body bytes moved as a client', labelNames: ['peer', 'direction'], registers: [r] })
     this.#chunk = new Histogram({ name: 'pollen_chunk_apply_seconds', help: 'Time to verify and apply one received chunk', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [r] })
+    this.#checks = new Counter({ name: 'pollen_claims_checks_total', help: 'Claims checks with peers (pollen verify and the periodic check)', labelNames: ['peer', 'outcome'], registers: [r] })
+    this.#repairs = new Counter({ name: 'pollen_claims_repaired_total', help: 'Stored claims lowered because a peer showed them untrue', labelNames: ['peer'], registers: [r] })
     new Gauge({
       name: 'pollen_pending_review',
       help: 'Resources from peers waiting for review',
@@ -69,6 +73,12 @@ export class Metrics {
         this.#chunk.observe(ms / 1000)
       },
     }
+  }
+
+  /** Counts a claims check: its outcome ('ok', 'repaired' or the error code) and the claims lowered. */
+  verify(report: VerifyResult): void {
+    this.#checks.inc({ peer: report.peer, outcome: !report.ok ? report.code ?? 'failed' : report.lowered > 0 ? 'repaired' : 'ok' })
+    if (report.lowered > 0) this.#repairs.inc({ peer: report.peer }, report.lowered)
   }
 
   /** Counts a finished sync run. */

@@ -54,7 +54,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const socket = resolveSocket(opts.dataDir, instance.config, opts.socket)
   const fd = activatedFd(process.env)
   const metrics = new Metrics(instance)
-  const sync = new SyncService(instance, logger, (r) => metrics.sync(r))
+  const sync = new SyncService(instance, logger, (r) => metrics.sync(r), (r) => metrics.verify(r))
   const control = buildControlApi(instance, {
     status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs() }),
     register: (app) => {

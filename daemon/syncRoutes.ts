@@ -31,6 +31,12 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
     return reply.send(stream)
   })
 
+  app.post('/v1/verify', async (req) => {
+    const peers = ((req.body ?? {}) as { peers?: unknown }).peers ?? []
+    if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string')) throw pollenError('POLLEN_INVALID_INPUT', 'peers must be a list of peer names')
+    return sync.verifyPeers(peers as string[])
+  })
+
   app.get('/v1/log', async (req) => {
     const q = req.query as { peer?: string; limit?: string }
     const limit = q.limit === undefined ? 50 : Number(q.limit)

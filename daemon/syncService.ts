@@ -12,7 +12,7 @@ import { pollenError } from '../core/errors.js'
 import { decodeValue, encodeValue, key } from '../core/log/keys.js'
 import type { Peer } from '../core/access/peers.js'
 import { prefixRange } from '../core/log/store.js'
-import { syncWithPeer, type SyncEvent, type SyncResult } from '../core/sync/client.js'
+import { syncWithPeer, verifyWithPeer, type PeerTarget, type SyncClientOptions, type SyncEvent, type SyncResult, type VerifyResult } from '../core/sync/client.js'
 import type { SyncMode } from '../core/sync/wire/frames.js'
 import { SyncServer } from '../core/sync/server.js'
 import { parseListen } from './config.js'
@@ -21,6 +21,14 @@ import type { Logger } from './logger.js'
 
 const HISTORY_KEEP = 200
 const BACKOFF_BASE_MS = 15_000
+/** Every this many scheduled syncs with a peer, its claims are checked (docs/operations.md). */
+export const VERIFY_EVERY = 12
+
+/** A claims check with one peer, and the pull that repaired what it found. */
+export interface VerifyReport extends VerifyResult {
+  /** The pull run after claims were lowered (absent when nothing was lowered). */
+  repair?: SyncResult
+}
 
 export class SyncService {
   readonly events = new EventEmitter()
@@ -31,16 +39,20 @@ export class SyncService {
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #failures = new Map<string, number>()
   readonly #onResult?: (r: SyncResult) => void
+  readonly #onVerify?: (r: VerifyReport) => void
+  /** Scheduled syncs per peer since the daemon started (every VERIFY_EVERY-th checks claims). */
+  readonly #scheduled = new Map<string, number>()
   readonly #abort = new AbortController()
   readonly #chunk: { maxOps: number; maxBytes: number }
   #api?: FastifyInstance
   #stopped = false
   address = ''
 
-  constructor(inst: Instance, logger: Logger, onResult?: (r: SyncResult) => void) {
+  constructor(inst: Instance, logger: Logger, onResult?: (r: SyncResult) => void, onVerify?: (r: VerifyReport) => void) {
     this.#inst = inst
     this.#log = logger
     this.#onResult = onResult
+    this.#onVerify = onVerify
     this.events.setMaxListeners(100)
     // One object, updated on reload, so new sessions use the new chunk sizes.
     const chunk = { maxOps: inst.config.sync.chunkOps, maxBytes: inst.config.sync.chunkBytes }
@@ -102,7 +114,10 @@ export class SyncService {
     if (this.#stopped) return
     clearTimeout(this.#timers.get(name))
     const t = setTimeout(() => {
-      void this.syncPeer(name, 'both').then((r) => {
+      void this.syncPeer(name, 'both').then(async (r) => {
+        const n = (this.#scheduled.get(name) ?? 0) + 1
+        this.#scheduled.set(name, n)
+        if (r.ok && n % VERIFY_EVERY === 0) await this.verifyPeer(name)
         const interval = this.#inst.config.sync.intervalSeconds * 1000
         const fails = r.ok ? 0 : (this.#failures.get(name) ?? 0) + 1
         this.#failures.set(name, fails)
@@ -126,34 +141,62 @@ export class SyncService {
 
   async #run(name: string, mode: SyncMode): Promise<SyncResult> {
     const started = Date.now()
-    let peer: Peer
-    let secret: string | undefined
     try {
-      peer = await this.#inst.peers.get(name)
-      secret = await this.#inst.peers.secret(name)
+      return await this.#record(await this.#withPeer(name, (opts, target) => syncWithPeer(opts, target, mode)))
     } catch (err) {
       return this.#record(failed(name, started, err))
     }
-    if (!secret) return this.#record(failed(name, started, pollenError('POLLEN_INVALID_CONFIG', `peer ${name} has no API key; set one with \`pollen peer set ${name} --key K\``)))
+  }
+
+  /** Runs `fn` with client options and the target for peer `name`; throws when the peer cannot be reached at all. */
+  async #withPeer<T>(name: string, fn: (opts: SyncClientOptions, target: PeerTarget) => Promise<T>): Promise<T> {
+    const peer: Peer = await this.#inst.peers.get(name)
+    const secret = await this.#inst.peers.secret(name)
+    if (!secret) throw pollenError('POLLEN_INVALID_CONFIG', `peer ${name} has no API key; set one with \`pollen peer set ${name} --key K\``)
     const transport = new HttpSyncTransport(peer.url, { signal: this.#abort.signal })
     try {
-      const result = await syncWithPeer(
-        {
-          log: this.#inst.log,
-          identity: this.#inst.identity,
-          transport,
-          chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: this.#inst.config.sync.chunkBytes },
-          signal: this.#abort.signal,
-          onEvent: (ev) => this.events.emit('event', ev),
-          pinKey: (k) => this.#inst.peers.recordKey(name, k),
-        },
-        { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey },
-        mode,
-      )
-      return this.#record(result)
+      const opts: SyncClientOptions = {
+        log: this.#inst.log,
+        identity: this.#inst.identity,
+        transport,
+        chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: this.#inst.config.sync.chunkBytes },
+        signal: this.#abort.signal,
+        onEvent: (ev) => this.events.emit('event', ev),
+        pinKey: (k) => this.#inst.peers.recordKey(name, k),
+      }
+      return await fn(opts, { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey })
     } finally {
       transport.close()
     }
+  }
+
+  /**
+   * Checks our claims against one peer (core/sync/verify.ts) after any sync with it in flight;
+   * when claims were lowered, pulls from it at once to fetch what was missing.
+   */
+  async verifyPeer(name: string): Promise<VerifyReport> {
+    await this.#running.get(name)?.catch(() => undefined)
+    const started = Date.now()
+    let report: VerifyReport
+    try {
+      report = await this.#withPeer(name, (opts, target) => verifyWithPeer(opts, target))
+    } catch (err) {
+      const e = err as { code?: string; message?: string }
+      report = { peer: name, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', checked: 0, counted: 0, mismatches: [], lowered: 0, ms: Date.now() - started }
+    }
+    if (report.lowered > 0) report.repair = await this.syncPeer(name, 'pull')
+    const level = !report.ok || report.mismatches.length > 0 ? 'warn' : 'info'
+    this.#log[level]({ verify: report }, report.ok ? `claims check with ${name}: ${report.mismatches.length} untrue claims, ${report.lowered} lowered` : 'claims check failed')
+    this.#onVerify?.(report)
+    return report
+  }
+
+  /** Checks claims with the named peers (all active ones when none are named). */
+  async verifyPeers(names: readonly string[]): Promise<VerifyReport[]> {
+    await this.checkPeers(names)
+    const all = await this.#inst.peers.list()
+    const chosen = names.length ? all.filter((p) => names.includes(p.name)) : all.filter((p) => p.active)
+    return Promise.all(chosen.map((p) => this.verifyPeer(p.name)))
   }
 
   async #record(result: SyncResult): Promise<SyncResult> {

@@ -281,7 +281,7 @@ export interface VerifyResult {
 }
 
 /**
- * Checks our claims for the peer's filter against the peer's log (docs/protocol.md §10) and
+ * Checks our claims for the peer's filter against the peer's log (docs/protocol.md §9.5) and
  * lowers every claim the peer shows to be untrue; the next pull from any peer then fetches
  * what is missing. Never throws: failures are in the result.
  */

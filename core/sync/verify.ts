@@ -1,5 +1,5 @@
 /**
- * The claims check (docs/protocol.md §10): does a holder really hold what its claims say?
+ * The claims check (docs/protocol.md §9.5): does a holder really hold what its claims say?
  *
  * A claim `(prefix, layer, author) = n` says every operation of the author with counter ≤ n
  * under the prefix, in the layer, is held. The holder sends its claims (as in a pull); the

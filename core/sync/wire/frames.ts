@@ -15,17 +15,17 @@ export interface Filter {
 
 export const PROTOCOL_VERSION = 2
 export type SyncMode = 'pull' | 'push' | 'both'
-/** What an open request asks for: a sync, or a check of the client's claims (§10). */
+/** What an open request asks for: a sync, or a check of the client's claims (§9.5). */
 export type OpenMode = SyncMode | 'verify'
 
-/** At most this many claims are counted in one check (§10). */
+/** At most this many claims are counted in one check (§9.5). */
 export const MAX_CHECKS = 4096
 /** At most this many buckets per counted claim; buckets are at least MIN_BUCKET counters wide. */
 export const MAX_BUCKETS = 128
 export const MIN_BUCKET = 1024
 
 /**
- * The checker's count of one claim of the holder (§10): its operations by `author` under
+ * The checker's count of one claim of the holder (§9.5): its operations by `author` under
  * `prefix` in `layer` with counter ≤ `through`, per bucket of `bucket` counters.
  */
 export interface ClaimCount {

@@ -131,7 +131,7 @@ function unlessSame(got: readonly string[], known: readonly string[]): string[] 
 
 /**
  * `[v, session, publicKey|nil, epoch, languages, pull|nil, push|nil, authors]`, and in verify
- * mode a ninth element `[prefixes|nil, languages|nil, countRows]` (§10), with
+ * mode a ninth element `[prefixes|nil, languages|nil, countRows]` (§9.5), with
  * pull `[prefixes|nil, languages|nil, reportRows, estimate, complete]` and push
  * `[prefixes|nil, languages|nil, holderRows]` or `[refused, message]`. The key is left out
  * when the client named this instance (it holds the key); a filter part is nil when it
