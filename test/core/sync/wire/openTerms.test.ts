@@ -128,3 +128,17 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
   ]
   for (const [what, bytes] of bad) t.equal(await codeOf(() => decodeOpenedTerms(bytes, ctx)), 'POLLEN_BAD_MESSAGE', what)
 })
+
+t.test('verify answers round-trip, and claim counts out of bounds are refused', async (t) => {
+  const req = request({ mode: 'verify', server: '' })
+  const counts = [{ prefix: 'lib:who', layer: 'en', author: sAuthor, through: 5000, bucket: 1024, counts: [1024, 1000, 0, 17, 3] }]
+  const a: OpenedTerms = { v: PROTOCOL_VERSION, session: 'cd'.repeat(16), nonce: req.nonce, server: answer(req).server, verify: { filter: req.filter, counts } }
+  t.same(decodeOpenedTerms(encodeOpenedTerms(a, req), { request: req }), a, 'round trip')
+  t.equal(await codeOf(() => decodeOpenedTerms(encodeOpenedTerms(a, req), { request: request({ server: '' }) })), 'POLLEN_BAD_MESSAGE', 'a verify answer to a sync request is refused')
+  const bad = async (c: Partial<(typeof counts)[0]>) => codeOf(() => decodeOpenedTerms(encodeOpenedTerms({ ...a, verify: { filter: req.filter, counts: [{ ...counts[0], ...c }] } }, req), { request: req }))
+  t.equal(await bad({ counts: [1, 2, 3] }), 'POLLEN_BAD_MESSAGE', 'too few buckets for the range')
+  t.equal(await bad({ counts: [1025, 0, 0, 0, 0] }), 'POLLEN_BAD_MESSAGE', 'a bucket holding more operations than counters')
+  t.equal(await bad({ bucket: 16, through: 16 * 129, counts: new Array(129).fill(1) }), 'POLLEN_BAD_MESSAGE', 'buckets narrower than the minimum')
+  t.equal(await bad({ bucket: 1024, through: 1024 * 129, counts: new Array(129).fill(1) }), 'POLLEN_BAD_MESSAGE', 'more than 128 buckets')
+  t.equal(await bad({ through: 0, counts: [] }), 'POLLEN_BAD_MESSAGE', 'an empty range')
+})
