@@ -191,12 +191,17 @@ export class SyncService {
     return report
   }
 
-  /** Checks claims with the named peers (all active ones when none are named). */
+  /**
+   * Checks claims with the named peers (all active ones when none are named), one after the
+   * other: a repair found with one peer then shows in the next check as claims already held.
+   */
   async verifyPeers(names: readonly string[]): Promise<VerifyReport[]> {
     await this.checkPeers(names)
     const all = await this.#inst.peers.list()
     const chosen = names.length ? all.filter((p) => names.includes(p.name)) : all.filter((p) => p.active)
-    return Promise.all(chosen.map((p) => this.verifyPeer(p.name)))
+    const out: VerifyReport[] = []
+    for (const p of chosen) out.push(await this.verifyPeer(p.name))
+    return out
   }
 
   async #record(result: SyncResult): Promise<SyncResult> {

@@ -297,7 +297,7 @@ export async function verifyWithPeer(opts: SyncClientOptions, peer: PeerTarget):
     // Only claims we made can be judged; a count above our claim is not evidence of a gap.
     const theirs = answer.counts.filter((c) => c.through <= holder.effective(c.prefix, c.layer, c.author) && c.author !== log.author)
     const mine = await countClaims(log, theirs)
-    const { mismatches, lowerings } = repairsFor(theirs, mine, log.vectors, log.vectors.entries())
+    const { mismatches, lowerings } = repairsFor(theirs, mine, holder, log.vectors.entries())
     result.checked = theirs.length
     result.counted = theirs.reduce((n, c) => n + c.counts.reduce((a, b) => a + b, 0), 0)
     result.mismatches = mismatches
