@@ -158,7 +158,7 @@ export function fromWire(w: unknown, maxRows = 100_000): VectorEntry[] | undefin
     if (typeof prefix !== 'string' || prefix.length > 256 || typeof layer !== 'string' || layer.length > 16) return undefined
     const counters: Counters = {}
     for (let i = 2; i < row.length; i += 2) {
-      const a = authors[row[i] as number]
+      const a: string | undefined = authors[row[i] as number]
       const n = row[i + 1]
       if (a === undefined || !Number.isSafeInteger(n) || (n as number) < 0) return undefined
       counters[a] = n as number
