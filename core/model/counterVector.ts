@@ -16,7 +16,7 @@ export interface VectorEntry {
   counters: Counters
 }
 
-/** A vector claim a chunk allows the receiver to raise (see SPEC §2 and core/sync/diff.ts). */
+/** A vector claim a chunk allows the receiver to raise (docs/design.md §3.3 and core/sync/diff.ts). */
 export interface VectorAdvance {
   prefix: string
   layer: string
