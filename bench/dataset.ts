@@ -201,7 +201,7 @@ export function mutateResources(resources: readonly Resource[], n: number, seed:
   for (let k = 0; k < n; k++) {
     const j = k + Math.floor(rand() * (idx.length - k))
     ;[idx[k], idx[j]] = [idx[j], idx[k]]
-    const r = structuredClone(resources[idx[k]]) as Resource
+    const r = structuredClone(resources[idx[k]])
     const lang = LANGS[int(rand, 0, 2)]
     r.title[lang] = title(rand, lang)
     if (rand() < 0.5) r.description[lang] = description(rand, lang)

@@ -18,14 +18,14 @@ import { cpuSeconds, mainThreadCpuSeconds, peakRssBytes, resetPeakRss, rssBytes,
 export const CLI = fileURLToPath(new URL('../daemon/cli.js', import.meta.url))
 
 /** Variables of the shipped unit that shape the runtime (heap limits, malloc arenas). */
-const RUNTIME_VARIABLES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const
+type RuntimeVariable = 'NODE_OPTIONS' | 'MALLOC_ARENA_MAX'
 
 /**
  * The runtime environment of the shipped systemd unit, read from `systemd/pollen.service`,
- * so the bench's daemons run as a deployment does. Every variable of RUNTIME_VARIABLES must
+ * so the bench's daemons run as a deployment does. Every RuntimeVariable must
  * be set there.
  */
-export function unitEnvironment(unit = fileURLToPath(new URL('../../systemd/pollen.service', import.meta.url))): Record<(typeof RUNTIME_VARIABLES)[number], string> {
+export function unitEnvironment(unit = fileURLToPath(new URL('../../systemd/pollen.service', import.meta.url))): Record<RuntimeVariable, string> {
   const text = fs.readFileSync(unit, 'utf8')
   const value = (name: string): string => {
     const m = new RegExp(`^Environment="?${name}=([^"\n]*)"?$`, 'm').exec(text)

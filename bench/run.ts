@@ -23,7 +23,7 @@ import { renderFile } from './render.js'
 import { fmt, logRow, printTable, writeResults } from './report.js'
 import type { ScenarioResult } from './resultTypes.js'
 import { changedRow, cutRow, initialRow, loopbackRow, nothingNewRow, resourcesRow } from './rows.js'
-import { changeSet, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, loopbackScenario, pollenScenarios34, QUICK, type Cuts, type Initial, type Loopback, type Pollen34 } from './scenarios.js'
+import { changeSet, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, loopbackScenario, pollenScenarios34, QUICK, type Cuts, type Loopback, type Pollen34 } from './scenarios.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const args = process.argv.slice(2)
@@ -101,7 +101,6 @@ async function main(): Promise<number> {
   say(`dataset ready (${generated} batches generated); brotli-11 limits: s1 ${fmt.bytes(lim.s1.bytes)}, s2 ${fmt.bytes(lim.s2.bytes)}, s4 ${fmt.bytes(lim.s4.bytes)}`)
 
   const rows: ScenarioResult[] = []
-  let big: PollenDaemon | undefined
   try {
     // Part A: the log. Scenarios 3 and 4 run on one of its logs right after it is measured.
     let p34: Pollen34 | Error = new Error('no log for scenarios 3 and 4 (Part A failed)')
@@ -121,11 +120,10 @@ async function main(): Promise<number> {
       say(`  ${fmt.int(x.batchedOpsPerSec)} ops/s batched, ${fmt.int(x.putOpsPerSec)} ops/s single, rebuild ${fmt.ms(x.rebuildMs)}, start ${fmt.ms(x.startToReadyMs)}, idle ${fmt.bytes(x.idleRssBytes)}`)
       if (keep) {
         const a = r.daemon
-        live.add((big = a))
+        live.add(a)
         p34 = await step(`Scenarios 3 and 4 (pollen) on the ${fmt.int(x.ops)}-operation log`, () => pollenScenarios34(a, changes, say))
         await a.destroy()
         live.delete(a)
-        big = undefined
       }
     }
     const pullOpsPerSec = p34 instanceof Error ? 5000 : p34.bulk.pulled / (p34.bulk.ms / 1000)
@@ -134,7 +132,7 @@ async function main(): Promise<number> {
     const s1 = await step(`Scenario 1: initial sync, ${fmt.int(sizes.s1)} resources`, async () => {
       const r = await initialSync(sizes.s1, LINK1, say, true)
       if (r.source) live.add((source = r.source))
-      return r as Initial
+      return r
     })
     rows.push(s1 instanceof Error ? failedRow(1, 'initial sync', s1) : initialRow(sizes.s1, 1, LINK1, s1, lim.s1, SCALE))
     const s2 = await step(`Scenario 2: initial sync, ${fmt.int(sizes.s2)} resources`, () => initialSync(sizes.s2, LINK2, say, false))

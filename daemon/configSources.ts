@@ -40,7 +40,7 @@ export interface ConfigSources {
 function nest(flat: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(flat)) {
-    if (k.startsWith('sync.')) out.sync = { ...((out.sync as Record<string, unknown>) ?? {}), [k.slice(5)]: v }
+    if (k.startsWith('sync.')) out.sync = { ...(out.sync ?? {}), [k.slice(5)]: v }
     else out[k] = v
   }
   return out
@@ -61,7 +61,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
 
 function merge(base: Config, layer: Record<string, unknown>, source: string): Config {
   try {
-    const sync = layer.sync && typeof layer.sync === 'object' ? { ...base.sync, ...(layer.sync as object) } : layer.sync
+    const sync = layer.sync && typeof layer.sync === 'object' ? { ...base.sync, ...layer.sync } : layer.sync
     return validateConfig({ ...base, ...layer, ...(sync === undefined ? {} : { sync }) })
   } catch (err) {
     if (isPollenError(err, 'POLLEN_INVALID_CONFIG')) throw pollenError('POLLEN_INVALID_CONFIG', `${source}: ${err.message}`, { cause: err, details: { ...err.details, source } })

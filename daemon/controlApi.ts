@@ -47,7 +47,7 @@ function ids(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
     throw pollenError('POLLEN_INVALID_INPUT', 'give one or more resource ids')
   }
-  return value as string[]
+  return value
 }
 
 /** Builds the control API app for an open instance. */

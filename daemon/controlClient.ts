@@ -78,6 +78,6 @@ async function readAll(res: AsyncIterable<Buffer>): Promise<string> {
 
 function remoteError(body: unknown, status: number) {
   const b = body as { code?: unknown; message?: unknown; details?: Record<string, unknown> } | undefined
-  if (b && isErrorCode(b.code)) return pollenError(b.code, String(b.message ?? b.code), b.details ? { details: b.details } : undefined)
+  if (b && isErrorCode(b.code)) return pollenError(b.code, typeof b.message === 'string' ? b.message : b.code, b.details ? { details: b.details } : undefined)
   return pollenError('POLLEN_STORAGE', `the daemon answered ${status} without an error code`)
 }

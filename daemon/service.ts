@@ -121,7 +121,7 @@ const STOP_DEADLINE_MS = 9_000
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const d = await startDaemon(opts)
   const onHup = () => {
-    d.reload().catch((err) => d.logger.error({ err: { code: err?.code, message: err?.message } }, 'configuration reload refused; keeping the running configuration'))
+    d.reload().catch((err?: { code?: string; message?: string }) => d.logger.error({ err: { code: err?.code, message: err?.message } }, 'configuration reload refused; keeping the running configuration'))
   }
   process.on('SIGHUP', onHup)
   await new Promise<void>((resolve) => {

@@ -18,12 +18,12 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
     const mode = (b.mode ?? 'both') as SyncMode
     if (!['pull', 'push', 'both'].includes(mode)) throw pollenError('POLLEN_INVALID_INPUT', 'mode must be pull, push or both')
     // Unknown peer names are refused before the stream starts, with a real status.
-    await sync.checkPeers(peers as string[])
+    await sync.checkPeers(peers)
     const stream = new PassThrough()
     reply.header('content-type', 'application/x-ndjson')
     const write = (obj: unknown) => stream.write(JSON.stringify(obj) + '\n')
     void sync
-      .syncPeers(peers as string[], mode, (ev: SyncEvent) => write({ type: 'event', ...ev }))
+      .syncPeers(peers, mode, (ev: SyncEvent) => write({ type: 'event', ...ev }))
       .then(
         (results: SyncResult[]) => stream.end(JSON.stringify({ type: 'result', results }) + '\n'),
         (err) => stream.end(JSON.stringify({ type: 'error', ...(isPollenError(err) ? err.toJSON() : { code: 'POLLEN_SYNC_FAILED', message: String(err) }) }) + '\n'),

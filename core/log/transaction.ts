@@ -105,7 +105,7 @@ export class LocalTransaction implements Transaction {
     const winners: Head[] = []
     wanted.forEach((id, i) => {
       const k = recordKey(kind, id)
-      const state = raws[i] ? decodeState(raws[i] as Uint8Array) : undefined
+      const state = raws[i] ? decodeState(raws[i]) : undefined
       const review = raws[wanted.length + i]
       this.#before.set(k, state)
       this.#current.set(k, state)
@@ -136,7 +136,7 @@ export class LocalTransaction implements Transaction {
     const touched = [...this.#current.entries()].filter(([k, s]) => s && s !== this.#before.get(k)) as [string, RecordState][]
     const unread = touched.filter(([k]) => !this.#reviews.has(k))
     const raws = await this.#store.getMany(unread.map(([, s]) => key.review(s.kind, s.id)))
-    unread.forEach(([k], i) => this.#reviews.set(k, raws[i] ? decodeValue<ReviewDecision>(raws[i] as Uint8Array) : undefined))
+    unread.forEach(([k], i) => this.#reviews.set(k, raws[i] ? decodeValue<ReviewDecision>(raws[i]) : undefined))
     for (const [k, after] of touched) {
       const review = this.#reviews.get(k)
       batch.push(...projectionWrites(after, this.#before.get(k), review, review, self))

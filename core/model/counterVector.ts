@@ -16,7 +16,7 @@ export interface VectorEntry {
   counters: Counters
 }
 
-/** A vector claim a chunk allows the receiver to raise (see SPEC §2 and core/sync/diff.ts). */
+/** A vector claim a chunk allows the receiver to raise (docs/design.md §3.3 and core/sync/diff.ts). */
 export interface VectorAdvance {
   prefix: string
   layer: string
@@ -170,7 +170,7 @@ export function fromWire(w: unknown, maxRows = 100_000): VectorEntry[] | undefin
     if (typeof prefix !== 'string' || prefix.length > 256 || typeof layer !== 'string' || layer.length > 16) return undefined
     const counters: Counters = {}
     for (let i = 2; i < row.length; i += 2) {
-      const a = authors[row[i] as number]
+      const a: string | undefined = authors[row[i] as number]
       const n = row[i + 1]
       if (a === undefined || !Number.isSafeInteger(n) || (n as number) < 0) return undefined
       counters[a] = n as number

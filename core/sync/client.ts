@@ -51,7 +51,7 @@ export interface SyncEvent {
   error?: string
 }
 
-/** The result of one sync with one peer (SPEC §4 fields). */
+/** The result of one sync with one peer (the fields of docs/design.md §10.1). */
 export interface SyncResult {
   peer: string
   ok: boolean

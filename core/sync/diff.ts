@@ -51,7 +51,7 @@ export async function* diff(source: DiffSource, filter: Filter, holder: CounterV
       if (!byLayer) {
         // Bounded, for logs with a partition per record.
         if (claims.size >= 4096) claims.clear()
-        claims.set(partition, (byLayer = new Map()))
+        claims.set(partition, (byLayer = new Map<string, number>()))
       }
       let claim = byLayer.get(layer)
       if (claim === undefined) {

@@ -2,7 +2,7 @@
  * The serving side of a sync, independent of the transport: authenticates the user and the
  * client instance, answers a pull with signed chunks in the same response, and applies a
  * pushed stream chunk by chunk — each verified before it touches storage and applied in one
- * atomic batch with the vector advances SPEC §2 allows. Limits are checked before work.
+ * atomic batch with the vector advances docs/design.md §3.3 allows. Limits are checked before work.
  */
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'

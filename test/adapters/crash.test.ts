@@ -1,7 +1,7 @@
 /**
  * Crash test: a child process appends to a real LevelDB log (puts, two-language updates,
  * deletes, re-creations, imports of 50, purges) and is SIGKILLed at a random point. The log
- * must then be consistent: every batch was all or nothing (SPEC §3 "Append").
+ * must then be consistent: every batch was all or nothing (docs/design.md §4.1).
  */
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'

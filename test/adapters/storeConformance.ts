@@ -248,9 +248,8 @@ export async function runStoreConformance(t: Test, name: string, open: () => Pro
 
       const again = await openLibrary(fx.store, author)
       t.same(await logSnapshot(again.log, again.lib), before, 'a second open of the same store sees the same log')
-      let store = fx.store
       if (fx.reopen) {
-        store = await fx.reopen()
+        const store = await fx.reopen()
         const reopened = await openLibrary(store, author)
         t.same(await logSnapshot(reopened.log, reopened.lib), before, 'the reopened store gives the same log')
         const { id } = await reopened.lib.put({ title: { en: 'after reopen' } })

@@ -24,7 +24,7 @@ import { newIdentity } from '../../core/model/identity.js'
 import { allOps } from '../helpers/instances.js'
 import { grant, node, type Node } from '../helpers/syncNet.js'
 
-export type MakeTransport = (server: SyncServer) => Promise<{ transport: SyncTransport; close(): Promise<void> }>
+export type MakeTransport = (server: SyncServer) => Promise<{ transport: SyncTransport; close: () => Promise<void> }>
 
 interface SyncOpts {
   mode?: SyncMode

@@ -107,8 +107,8 @@ t.test('bad flags and command lines', async (t) => {
   t.equal(none.code, 2, 'no command: exit 2')
   t.match(none.stderr, /^pollen: no command given/, 'no command: says so')
   t.match(none.stderr, /\(POLLEN_INVALID_FLAG\)\n$/, 'no command: stable code')
-  // SPEC §4: "non-zero with a one-line reason on stderr". Currently fails: the usage text is
-  // embedded in the error message, so stderr has ~25 lines (and the --json error carries it too).
+  // docs/design.md §10.1: a failure is one line on stderr, the reason and its code (the
+  // usage text is not in it: `pollen --help` prints that).
   t.equal(none.stderr.trim().split('\n').length, 1, 'no command: one line on stderr')
   t.same(await apiSnapshot(d.socket), baseline, 'no command: nothing changed')
   await refused(t, ['user', 'add', 'carol', '--role', 'admin'], 'POLLEN_INVALID_INPUT', /role must be "read" or "write"/)

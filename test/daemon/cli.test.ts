@@ -1,5 +1,5 @@
 /**
- * End-to-end CLI tests (SPEC §4): every command except `sync` and `log`, run as a child
+ * End-to-end CLI tests (docs/design.md §10.1): every command except `sync` and `log`, run as a child
  * process against a real daemon on a temporary data directory.
  */
 import t, { type Test } from 'tap'

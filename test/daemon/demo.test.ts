@@ -48,6 +48,7 @@ t.test('the demo runs to completion', async (t) => {
     ['the demo ends', /\nDone in [\d.]+ s\./],
   ] as const) t.match(stdout, re, what)
 
+  // eslint-disable-next-line no-control-regex -- ESC starts the colour codes looked for
   t.notOk(/\r|\x1b\[/.test(stdout + stderr), 'no progress bar or colour codes without a terminal')
   const workDir = /working in (\S+)/.exec(stdout)?.[1]
   t.ok(workDir, 'the demo names its working directory')

@@ -42,7 +42,7 @@ function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * copy so only the daemon accepts (systemd never accepts on a socket it passed either).
  * `listenPid`: 'self' sets LISTEN_PID to the daemon's pid (through `sh -c 'LISTEN_PID=$$ exec …'`).
  */
-async function activate(t: Teardowner, dataDir: string, socket: string, listenPid: 'self' | string = 'self', env: NodeJS.ProcessEnv = {}): Promise<Activated> {
+async function activate(t: Teardowner, dataDir: string, socket: string, listenPid: string = 'self', env: NodeJS.ProcessEnv = {}): Promise<Activated> {
   const server = createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

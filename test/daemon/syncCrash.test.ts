@@ -1,5 +1,5 @@
 /**
- * Crash during a large sync (SPEC §3 Append/Transfer: each chunk is applied in one atomic
+ * Crash during a large sync (docs/design.md §4.1 and §5.2: each chunk is applied in one atomic
  * batch with its vector advances, so a crash loses at most the chunk in flight). One server
  * holds ~1,500 resources; a client with small chunks is SIGKILLed at a random moment of a
  * sync, restarted on the same data dir, and synced until ok — over and over, with new

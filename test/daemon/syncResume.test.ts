@@ -1,5 +1,5 @@
 /**
- * Resume over a cut link (SPEC §3 Transfer: "a cut link loses at most the chunk in flight:
+ * Resume over a cut link (docs/design.md §5.2: "a cut link loses at most the chunk in flight:
  * the next sync resumes there"). A TCP proxy inside the test forwards to the serving daemon
  * and destroys every connection after N bytes (both directions together). The client syncs
  * through it again and again until a sync completes; every operation must arrive exactly

@@ -1,4 +1,4 @@
-/** The invariant every sync keeps (SPEC §2): no instance claims an operation it does not hold. */
+/** The invariant every sync keeps (docs/design.md §3.3): no instance claims an operation it does not hold. */
 import { ALL_LAYERS } from '../../core/model/counterVector.js'
 import { covers } from '../../core/model/partition.js'
 import { allOps } from './instances.js'

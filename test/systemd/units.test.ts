@@ -19,7 +19,8 @@ const INSTALLED_EXEC = 'ExecStart=/usr/bin/node /usr/lib/pollen/dist/daemon/cli.
 
 function analyze(args: string[]) {
   const r = spawnSync('systemd-analyze', args, { encoding: 'utf8', env: { ...process.env, SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '', PAGER: 'cat' } })
-  return { ...r, missing: (r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' }
+  const error: NodeJS.ErrnoException | undefined = r.error
+  return { ...r, missing: error?.code === 'ENOENT' }
 }
 
 const probe = analyze(['--version'])

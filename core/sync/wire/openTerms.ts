@@ -167,7 +167,7 @@ export function decodeOpenedTerms(bytes: Uint8Array, ctx: OpenContext): OpenedTe
   }
   if (push !== null) {
     if (Array.isArray(push) && push.length === 2 && isStr(push[0], 64) && typeof push[1] === 'string') out.push = { refused: push[0], message: push[1] }
-    else if (Array.isArray(push) && push.length === 3) out.push = { filter: filterOf(push[0], push[1], { prefixes: ctx.request.filter.prefixes, languages: languages as string[] }), holder: vectors(authors, push[2], 'the push terms') }
+    else if (Array.isArray(push) && push.length === 3) out.push = { filter: filterOf(push[0], push[1], { prefixes: ctx.request.filter.prefixes, languages }), holder: vectors(authors, push[2], 'the push terms') }
     else return bad('the session answer has malformed push terms')
   }
   if (verifying) {

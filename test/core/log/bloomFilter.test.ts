@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { GrowingBloomFilter } from '../../../core/log/bloomFilter.js'
 
 t.test('every key added is held, whatever the keys and however many stages', async (t) => {
-  await fc.assert(
+  fc.assert(
     fc.property(fc.array(fc.string({ maxLength: 40 }), { maxLength: 300 }), fc.integer({ min: 1, max: 64 }), (keys, first) => {
       const f = new GrowingBloomFilter(first)
       for (const k of keys) f.add(k)

@@ -1,5 +1,5 @@
 /**
- * The merge rules of SPEC §3, as pure functions (core/model/merge.ts) and across in-memory instances
+ * The merge rules of docs/design.md §6, as pure functions (core/model/merge.ts) and across in-memory instances
  * that exchange operations by hand with `log.applyRemote`.
  */
 import t, { type Test } from 'tap'

@@ -3,7 +3,7 @@
  * partitions and languages, concurrent edits, deletes, purges) and random syncs with random
  * filters and directions, with each instance's record filter (core/log/presenceFilteredStore.ts)
  * loaded at a random point or not at all. After every step no instance claims an operation it does not hold
- * (SPEC §2); after a final full round all instances hold identical logs and projections.
+ * (docs/design.md §3.3); after a final full round all instances hold identical logs and projections.
  */
 import t from 'tap'
 import fc from 'fast-check'

@@ -45,7 +45,7 @@ const sample = (n: number, tag: string): ChunkPayload => ({ ops: Array.from({ le
 
 t.test('payloads round-trip across several chunks, for both qualities', async (t) => {
   const id = newIdentity()
-  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 } as CodecOptions]) {
+  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 }]) {
     const payloads = [sample(3, 'a'), sample(0, 'b'), sample(50, 'c'), sample(7, 'a')]
     const frames = await encodeAll(payloads, id.secretKey, codec)
     t.same(frames.map((f) => f.seq), [0, 1, 2, 3], `q${codec.quality}: sequence numbers`)
@@ -76,7 +76,7 @@ t.test('a stream kept across chunks compresses smaller than each chunk alone', a
   t.equal(ops.length, 800, '200 resources, 4 operations each')
   const per = ops.length / 20
   const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: packOps(ops.slice(i * per, (i + 1) * per)), progress: [[ops[0].author, (i + 1) * per]] }))
-  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 } as CodecOptions]) {
+  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 }]) {
     const stream = (await encodeAll(payloads, id.secretKey, codec)).reduce((s, f) => s + f.data.length, 0)
     let alone = 0
     for (const p of payloads) alone += (await encodeAll([p], id.secretKey, codec))[0].data.length
@@ -120,7 +120,7 @@ t.test('tampered data, a wrong key, and out-of-order chunks are refused before d
 t.test('a decompression bomb is refused with POLLEN_CHUNK_TOO_LARGE', async (t) => {
   const id = newIdentity()
   const bomb = { ops: [], progress: [], pad: 'a'.repeat(8 * MiB) } as unknown as ChunkPayload
-  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 } as CodecOptions]) {
+  for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 }]) {
     const [frame] = await encodeAll([bomb], id.secretKey, codec)
     t.ok(frame.data.length < 64 * 1024, `q${codec.quality}: ${frame.data.length} bytes on the wire inflate to 8 MiB`)
     const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
