@@ -34,7 +34,7 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
   app.post('/v1/verify', async (req) => {
     const peers = ((req.body ?? {}) as { peers?: unknown }).peers ?? []
     if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string')) throw pollenError('POLLEN_INVALID_INPUT', 'peers must be a list of peer names')
-    return sync.verifyPeers(peers as string[])
+    return sync.verifyPeers(peers)
   })
 
   app.get('/v1/log', async (req) => {

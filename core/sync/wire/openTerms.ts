@@ -63,9 +63,9 @@ function claimCounts(authors: unknown, rows: unknown): ClaimCount[] {
     const [prefix, layer, a, through, bucket, ...counts] = row as unknown[]
     const author = authors[a as number]
     const ok = isStr(prefix, 256) && isStr(layer, 16) && isStr(author, 80) && isUint(through) && through > 0 && isUint(bucket) && bucket >= MIN_BUCKET
-      && counts.length === Math.ceil((through as number) / (bucket as number)) && counts.length <= MAX_BUCKETS && counts.every((n) => isUint(n) && n <= (bucket as number))
+      && counts.length === Math.ceil(through / bucket) && counts.length <= MAX_BUCKETS && counts.every((n) => isUint(n) && n <= bucket)
     if (!ok) return bad('the session answer has malformed claim counts')
-    return { prefix: prefix as string, layer: layer as string, author: author as string, through: through as number, bucket: bucket as number, counts: counts as number[] }
+    return { prefix, layer, author, through, bucket, counts: counts as number[] }
   })
 }
 
