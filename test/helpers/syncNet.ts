@@ -13,6 +13,7 @@ import type { SyncMode } from '../../core/syncMessages.js'
 import { SyncServer, type SyncServerOptions } from '../../core/syncServer.js'
 import { Users, type Role } from '../../core/users.js'
 import type { ChunkLimits } from '../../core/chunker.js'
+import type { SyncTransport } from '../../core/syncTransport.js'
 
 export interface Node {
   name: string
@@ -28,8 +29,8 @@ export interface Node {
   pins: Map<string, string>
 }
 
-export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits, serverOpts: Pick<SyncServerOptions, 'pacing'> = {}): Promise<Node> {
-  const identity = newIdentity()
+/** `identity` defaults to a random one; property tests pass fixed ones so author order replays. */
+export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits, serverOpts: Pick<SyncServerOptions, 'pacing'> = {}, identity: Identity = newIdentity()): Promise<Node> {
   const store = await LevelStore.openMemory()
   const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages })
   const users = new Users(store)
@@ -53,14 +54,18 @@ export async function grant(server: Node, client: Node, role: Role = 'write', fi
   return user
 }
 
-/** `client` syncs with `server`: pull then push (or one of them) over the given prefixes. */
+/**
+ * `client` syncs with `server`: pull then push (or one of them) over the given prefixes.
+ * `wrap` may interpose on the transport (test/helpers/interleave.ts parks a sync at its frames).
+ */
 export async function sync(
   client: Node,
   server: Node,
-  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits } = {},
+  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport } = {},
 ): Promise<SyncResult> {
   const user = await grant(server, client, opts.role ?? 'write', opts.scope ?? [''])
-  const transport = new MemorySyncTransport(server.server)
+  const memory = new MemorySyncTransport(server.server)
+  const transport = opts.wrap ? opts.wrap(memory) : memory
   return syncWithPeer(
     {
       log: client.log,
