@@ -13,6 +13,7 @@ import type { SyncMode } from '../../core/sync/wire/frames.js'
 import { SyncServer, type SyncServerOptions } from '../../core/sync/server.js'
 import { Users, type Role } from '../../core/access/users.js'
 import type { ChunkLimits } from '../../core/sync/chunker.js'
+import type { SyncTransport } from '../../core/sync/transport.js'
 
 export interface Node {
   name: string
@@ -28,8 +29,8 @@ export interface Node {
   pins: Map<string, string>
 }
 
-export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits, serverOpts: Pick<SyncServerOptions, 'pacing'> = {}): Promise<Node> {
-  const identity = newIdentity()
+/** `identity` defaults to a random one; property tests pass fixed ones so author order replays. */
+export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits, serverOpts: Pick<SyncServerOptions, 'pacing'> = {}, identity: Identity = newIdentity()): Promise<Node> {
   const store = await LevelStore.openMemory()
   const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages })
   const users = new Users(store)
@@ -53,11 +54,14 @@ export async function grant(server: Node, client: Node, role: Role = 'write', fi
   return user
 }
 
-/** `client` syncs with `server`: pull then push (or one of them) over the given prefixes. */
+/**
+ * `client` syncs with `server`: pull then push (or one of them) over the given prefixes.
+ * `wrap` may interpose on the transport (test/helpers/interleave.ts parks a sync at its frames).
+ */
 export async function sync(
   client: Node,
   server: Node,
-  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits } = {},
+  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport } = {},
 ): Promise<SyncResult> {
   const { options, target } = await clientOf(client, server, opts)
   return syncWithPeer(options, target, opts.mode ?? 'both')
@@ -69,12 +73,13 @@ export async function verify(client: Node, server: Node, opts: { prefixes?: stri
   return verifyWithPeer(options, target)
 }
 
-async function clientOf(client: Node, server: Node, opts: { prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits }) {
+async function clientOf(client: Node, server: Node, opts: { prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport }) {
   const user = await grant(server, client, opts.role ?? 'write', opts.scope ?? [''])
+  const memory = new MemorySyncTransport(server.server)
   const options: SyncClientOptions = {
     log: client.log,
     identity: client.identity,
-    transport: new MemorySyncTransport(server.server),
+    transport: opts.wrap ? opts.wrap(memory) : memory,
     chunk: opts.chunk,
     pinKey: async (k) => {
       const pinned = client.pins.get(server.name)
