@@ -172,7 +172,7 @@ async function interleaved(count: number, cmds: Concurrent[]): Promise<void> {
   const inFlight = (a: number, b: number) => [...pairs.values()].some((p) => p.a === a && p.b === b)
   const ended = (f: Flight) => {
     pairs.delete(f)
-    if (f.error) throw f.error instanceof Error ? f.error : new Error(String(f.error))
+    if (f.error) throw f.error instanceof Error ? f.error : new Error(JSON.stringify(f.error))
     ok(f.result as SyncResult, f.label)
   }
   // The daemon never runs a second sync with a peer it is syncing with (it joins the run), so neither do we.
