@@ -8,7 +8,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Readable } from 'node:stream'
 import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
-import { encodeFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
+import { encodeFrame, errorFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
 import type { SyncServer } from '../core/sync/server.js'
 
 export const FRAME_TYPE = 'application/x-pollen-frames'
@@ -28,16 +28,11 @@ function asPollenError(err: unknown): PollenError {
   return pollenError('POLLEN_SYNC_FAILED', `internal error: ${e.message ?? String(err)}`, { cause: err })
 }
 
-function errorFrame(err: unknown): Frame {
-  const pe = asPollenError(err)
-  return { t: 'error', code: pe.code, message: pe.message }
-}
-
 async function* frameBytes(frames: AsyncIterable<Frame>): AsyncIterable<Uint8Array> {
   try {
     for await (const f of frames) yield encodeFrame(f)
   } catch (err) {
-    yield encodeFrame(errorFrame(err))
+    yield encodeFrame(errorFrame(asPollenError(err)))
   }
 }
 
