@@ -5,9 +5,10 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PassThrough } from 'node:stream'
-import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
+import { pollenError } from '../core/errors.js'
 import type { ImportResult } from '../core/library/library.js'
 import type { ReviewStatus } from '../core/library/resource.js'
+import { fromFastifyError, type ErrorEdge } from '../adapters/fastifyErrors.js'
 import { parseImportText } from './importText.js'
 import type { Instance } from './instance.js'
 
@@ -19,21 +20,11 @@ export interface ControlHooks {
 
 const STATUSES: readonly ReviewStatus[] = ['published', 'pending', 'rejected']
 
-function toPollenError(err: unknown): PollenError {
-  if (isPollenError(err)) return err
-  const e = err as { code?: string; statusCode?: number; message?: string }
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return pollenError('POLLEN_BODY_TOO_LARGE', 'the request body is too large', { cause: err })
-  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
-    return pollenError('POLLEN_INVALID_JSON', `the request body is not valid JSON: ${e.message ?? ''}`, { cause: err })
-  }
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return pollenError('POLLEN_INVALID_INPUT', 'unsupported content type', { cause: err })
-  if (e.statusCode === 404) return pollenError('POLLEN_NOT_FOUND', e.message ?? 'not found', { cause: err })
-  if (e.statusCode && e.statusCode < 500) return pollenError('POLLEN_INVALID_INPUT', e.message ?? 'bad request', { cause: err })
-  return pollenError('POLLEN_STORAGE', `internal error: ${e.message ?? String(err)}`, { cause: err })
-}
+/** The control API's answers to errors: it takes JSON; malformed requests are POLLEN_INVALID_INPUT, the rest POLLEN_STORAGE. */
+const CONTROL_EDGE: ErrorEdge = { badRequest: 'POLLEN_INVALID_INPUT', internal: 'POLLEN_STORAGE', json: true }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  const pe = toPollenError(err)
+  const pe = fromFastifyError(err, CONTROL_EDGE)
   return reply.code(pe.status).send(pe.toJSON())
 }
 
@@ -100,7 +91,7 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
         ].sort((a, b) => a.index - b.index)
         stream.end(JSON.stringify({ type: 'result', ...result, total: parsed.length, errors }) + '\n')
       } catch (err) {
-        stream.end(JSON.stringify({ type: 'error', ...toPollenError(err).toJSON() }) + '\n')
+        stream.end(JSON.stringify({ type: 'error', ...fromFastifyError(err, CONTROL_EDGE).toJSON() }) + '\n')
       }
     })()
     return reply.send(stream)
