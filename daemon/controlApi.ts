@@ -4,13 +4,13 @@
  * Every error is `{code, message}` with a stable POLLEN_* code.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
-import { PassThrough } from 'node:stream'
 import { pollenError } from '../core/errors.js'
 import type { ImportResult } from '../core/library/library.js'
 import type { ReviewStatus } from '../core/library/resource.js'
 import { fromFastifyError, type ErrorEdge } from '../adapters/fastifyErrors.js'
 import { parseImportText } from './importText.js'
 import type { Instance } from './instance.js'
+import { NDJSON, sendTaskLines } from './ndjson.js'
 
 /** Extra capabilities the service plugs in (sync arrives with the sync issue). */
 export interface ControlHooks {
@@ -44,7 +44,7 @@ function ids(value: unknown): string[] {
 /** Builds the control API app for an open instance. */
 export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024, forceCloseConnections: true })
-  app.addContentTypeParser(['text/plain', 'application/x-ndjson'], { parseAs: 'string' }, (_req, text, done) => done(null, text))
+  app.addContentTypeParser(['text/plain', NDJSON], { parseAs: 'string' }, (_req, text, done) => done(null, text))
   app.setErrorHandler((err, _req, reply) => sendError(reply, err))
   app.setNotFoundHandler((req, reply) => sendError(reply, pollenError('POLLEN_NOT_FOUND', `no control endpoint ${req.method} ${req.url}`)))
   const lib = inst.library
@@ -75,26 +75,21 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
   app.post('/v1/resources/import', async (req, reply) => {
     if (typeof req.body !== 'string') throw pollenError('POLLEN_INVALID_INPUT', 'send the import as text/plain or application/x-ndjson')
     const parsed = parseImportText(req.body)
-    const stream = new PassThrough()
-    reply.header('content-type', 'application/x-ndjson')
-    void (async () => {
-      const items = parsed.flatMap((p) => (p.ok ? [p.value] : []))
-      try {
-        const result: ImportResult = await lib.import(items, (done, total) => {
-          stream.write(JSON.stringify({ type: 'progress', done, total }) + '\n')
-        })
+    return sendTaskLines(
+      reply,
+      async (write) => {
+        const items = parsed.flatMap((p) => (p.ok ? [p.value] : []))
+        const result: ImportResult = await lib.import(items, (done, total) => write({ type: 'progress', done, total }))
         // Map indexes back to the input's positions and add the lines that were not JSON.
         const positions = parsed.flatMap((p, i) => (p.ok ? [i] : []))
         const errors = [
           ...result.errors.map((e) => ({ ...e, index: positions[e.index] })),
           ...parsed.flatMap((p, i) => (p.ok ? [] : [{ index: i, code: 'POLLEN_INVALID_JSON', message: p.message }])),
         ].sort((a, b) => a.index - b.index)
-        stream.end(JSON.stringify({ type: 'result', ...result, total: parsed.length, errors }) + '\n')
-      } catch (err) {
-        stream.end(JSON.stringify({ type: 'error', ...fromFastifyError(err, CONTROL_EDGE).toJSON() }) + '\n')
-      }
-    })()
-    return reply.send(stream)
+        return { type: 'result', ...result, total: parsed.length, errors }
+      },
+      (err) => fromFastifyError(err, CONTROL_EDGE).toJSON(),
+    )
   })
 
   app.get('/v1/resources', async (req) => {
