@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { pollenError } from '../core/errors.js'
-import type { ImportResult } from '../core/library/library.js'
+import type { ImportResult, Library } from '../core/library/library.js'
 import type { ReviewStatus } from '../core/library/resource.js'
 import { fromFastifyError, type ErrorEdge } from '../adapters/fastifyErrors.js'
 import { parseImportText } from './importText.js'
@@ -41,14 +41,25 @@ function ids(value: unknown): string[] {
   return value as string[]
 }
 
-/** Builds the control API app for an open instance. */
+/** Builds the control API app for an open instance: one function a group of routes, below. */
 export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024, forceCloseConnections: true })
   app.addContentTypeParser(['text/plain', NDJSON], { parseAs: 'string' }, (_req, text, done) => done(null, text))
   app.setErrorHandler((err, _req, reply) => sendError(reply, err))
   app.setNotFoundHandler((req, reply) => sendError(reply, pollenError('POLLEN_NOT_FOUND', `no control endpoint ${req.method} ${req.url}`)))
-  const lib = inst.library
+  instanceRoutes(app, inst, hooks)
+  resourceRoutes(app, inst.library)
+  reviewRoutes(app, inst.library)
+  conflictRoutes(app, inst.library)
+  userRoutes(app, inst)
+  peerRoutes(app, inst)
+  hooks.register?.(app)
+  return app
+}
 
+/** Health, status and rebuild: the instance as a whole. */
+function instanceRoutes(app: FastifyInstance, inst: Instance, hooks: ControlHooks): void {
+  const lib = inst.library
   app.get('/v1/health', async () => ({ ok: true }))
 
   app.get('/v1/status', async () => {
@@ -70,6 +81,15 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     }
   })
 
+  app.post('/v1/rebuild', async () => {
+    const started = Date.now()
+    const r = await inst.log.rebuild()
+    return { ...r, ms: Date.now() - started }
+  })
+}
+
+/** Resources: put, import (streamed progress), list, get, delete. */
+function resourceRoutes(app: FastifyInstance, lib: Library): void {
   app.post('/v1/resources', async (req) => lib.put(req.body))
 
   app.post('/v1/resources/import', async (req, reply) => {
@@ -108,7 +128,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await lib.delete(id, q.purge === 'true' || q.purge === '1')
     return { id, deleted: true, purged: q.purge === 'true' || q.purge === '1' }
   })
+}
 
+/** The review queue: pending resources, approve, reject. */
+function reviewRoutes(app: FastifyInstance, lib: Library): void {
   app.get('/v1/review', async () => lib.list({ status: 'pending' }))
   app.post('/v1/review/approve', async (req) => {
     const list = ids(body(req).ids)
@@ -120,7 +143,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await lib.review(list, 'rejected')
     return { rejected: list }
   })
+}
 
+/** Conflicts: list, resolve by keeping one operation. */
+function conflictRoutes(app: FastifyInstance, lib: Library): void {
   app.get('/v1/conflicts', async () => lib.conflicts())
   app.post('/v1/conflicts/:id/resolve', async (req) => {
     const id = (req.params as { id: string }).id
@@ -129,7 +155,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await lib.resolve(id, keep)
     return { id, kept: keep }
   })
+}
 
+/** Users of the sync API: add (answers with the new key), list, revoke. */
+function userRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/users', async (req) => {
     const b = body(req)
     const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters })
@@ -141,7 +170,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await inst.users.revoke(name)
     return { name, revoked: true }
   })
+}
 
+/** Peers: add, list, remove, change. */
+function peerRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/peers', async (req) => {
     const b = body(req)
     return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active })
@@ -156,13 +188,4 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     const b = body(req)
     return inst.peers.set((req.params as { name: string }).name, { active: b.active, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
   })
-
-  app.post('/v1/rebuild', async () => {
-    const started = Date.now()
-    const r = await inst.log.rebuild()
-    return { ...r, ms: Date.now() - started }
-  })
-
-  hooks.register?.(app)
-  return app
 }
