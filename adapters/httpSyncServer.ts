@@ -7,9 +7,10 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Readable } from 'node:stream'
-import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
-import { encodeFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
+import { pollenError } from '../core/errors.js'
+import { encodeFrame, errorFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
 import type { SyncServer } from '../core/sync/server.js'
+import { fromFastifyError, type ErrorEdge } from './fastifyErrors.js'
 
 export const FRAME_TYPE = 'application/x-pollen-frames'
 
@@ -19,25 +20,14 @@ export function parseAuthorization(header: string | undefined): { user?: string;
   return m ? { user: m[1], key: m[2] } : {}
 }
 
-function asPollenError(err: unknown): PollenError {
-  if (isPollenError(err)) return err
-  const e = err as { code?: string; message?: string; statusCode?: number }
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return pollenError('POLLEN_BODY_TOO_LARGE', 'the request body is too large', { cause: err })
-  if (e.statusCode === 404) return pollenError('POLLEN_NOT_FOUND', 'no such sync endpoint', { cause: err })
-  if (e.statusCode && e.statusCode < 500) return pollenError('POLLEN_BAD_MESSAGE', e.message ?? 'bad request', { cause: err })
-  return pollenError('POLLEN_SYNC_FAILED', `internal error: ${e.message ?? String(err)}`, { cause: err })
-}
-
-function errorFrame(err: unknown): Frame {
-  const pe = asPollenError(err)
-  return { t: 'error', code: pe.code, message: pe.message }
-}
+/** The sync API's answers to errors: malformed requests are POLLEN_BAD_MESSAGE, the rest POLLEN_SYNC_FAILED. */
+const SYNC_EDGE: ErrorEdge = { badRequest: 'POLLEN_BAD_MESSAGE', internal: 'POLLEN_SYNC_FAILED', notFound: 'no such sync endpoint' }
 
 async function* frameBytes(frames: AsyncIterable<Frame>): AsyncIterable<Uint8Array> {
   try {
     for await (const f of frames) yield encodeFrame(f)
   } catch (err) {
-    yield encodeFrame(errorFrame(err))
+    yield encodeFrame(errorFrame(fromFastifyError(err, SYNC_EDGE)))
   }
 }
 
@@ -94,7 +84,7 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     }
   })
   app.setErrorHandler((err, _req, reply) => {
-    const pe = asPollenError(err)
+    const pe = fromFastifyError(err, SYNC_EDGE)
     hooks.onServed?.({ route: 'error', ok: false, code: pe.code })
     return reply.code(pe.status).type('application/json').send(pe.toJSON())
   })

@@ -2,8 +2,7 @@
  * An in-process transport: frames go through the same byte encoding as over HTTP, straight
  * into a SyncServer. For core tests and the transport conformance suite.
  */
-import { isPollenError } from '../core/errors.js'
-import { encodeFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
+import { encodeFrame, errorFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
 import type { SyncServer } from '../core/sync/server.js'
 import type { Credentials, SyncTransport } from '../core/sync/transport.js'
 
@@ -66,11 +65,6 @@ export class MemorySyncTransport implements SyncTransport {
       return errorFrame(err)
     }
   }
-}
-
-function errorFrame(err: unknown): Frame {
-  if (isPollenError(err)) return { t: 'error', code: err.code, message: err.message }
-  return { t: 'error', code: 'POLLEN_SYNC_FAILED', message: (err as Error)?.message ?? String(err) }
 }
 
 async function* errorStream(err: unknown): AsyncIterable<unknown> {

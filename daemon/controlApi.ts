@@ -4,12 +4,13 @@
  * Every error is `{code, message}` with a stable POLLEN_* code.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
-import { PassThrough } from 'node:stream'
-import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
-import type { ImportResult } from '../core/library/library.js'
+import { pollenError } from '../core/errors.js'
+import type { ImportResult, Library } from '../core/library/library.js'
 import type { ReviewStatus } from '../core/library/resource.js'
+import { fromFastifyError, type ErrorEdge } from '../adapters/fastifyErrors.js'
 import { parseImportText } from './importText.js'
 import type { Instance } from './instance.js'
+import { NDJSON, sendTaskLines } from './ndjson.js'
 
 /** Extra capabilities the service plugs in (sync arrives with the sync issue). */
 export interface ControlHooks {
@@ -19,21 +20,11 @@ export interface ControlHooks {
 
 const STATUSES: readonly ReviewStatus[] = ['published', 'pending', 'rejected']
 
-function toPollenError(err: unknown): PollenError {
-  if (isPollenError(err)) return err
-  const e = err as { code?: string; statusCode?: number; message?: string }
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return pollenError('POLLEN_BODY_TOO_LARGE', 'the request body is too large', { cause: err })
-  if (e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err instanceof SyntaxError) {
-    return pollenError('POLLEN_INVALID_JSON', `the request body is not valid JSON: ${e.message ?? ''}`, { cause: err })
-  }
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return pollenError('POLLEN_INVALID_INPUT', 'unsupported content type', { cause: err })
-  if (e.statusCode === 404) return pollenError('POLLEN_NOT_FOUND', e.message ?? 'not found', { cause: err })
-  if (e.statusCode && e.statusCode < 500) return pollenError('POLLEN_INVALID_INPUT', e.message ?? 'bad request', { cause: err })
-  return pollenError('POLLEN_STORAGE', `internal error: ${e.message ?? String(err)}`, { cause: err })
-}
+/** The control API's answers to errors: it takes JSON; malformed requests are POLLEN_INVALID_INPUT, the rest POLLEN_STORAGE. */
+const CONTROL_EDGE: ErrorEdge = { badRequest: 'POLLEN_INVALID_INPUT', internal: 'POLLEN_STORAGE', json: true }
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  const pe = toPollenError(err)
+  const pe = fromFastifyError(err, CONTROL_EDGE)
   return reply.code(pe.status).send(pe.toJSON())
 }
 
@@ -50,14 +41,25 @@ function ids(value: unknown): string[] {
   return value
 }
 
-/** Builds the control API app for an open instance. */
+/** Builds the control API app for an open instance: one function a group of routes, below. */
 export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024, forceCloseConnections: true })
-  app.addContentTypeParser(['text/plain', 'application/x-ndjson'], { parseAs: 'string' }, (_req, text, done) => done(null, text))
+  app.addContentTypeParser(['text/plain', NDJSON], { parseAs: 'string' }, (_req, text, done) => done(null, text))
   app.setErrorHandler((err, _req, reply) => sendError(reply, err))
   app.setNotFoundHandler((req, reply) => sendError(reply, pollenError('POLLEN_NOT_FOUND', `no control endpoint ${req.method} ${req.url}`)))
-  const lib = inst.library
+  instanceRoutes(app, inst, hooks)
+  resourceRoutes(app, inst.library)
+  reviewRoutes(app, inst.library)
+  conflictRoutes(app, inst.library)
+  userRoutes(app, inst)
+  peerRoutes(app, inst)
+  hooks.register?.(app)
+  return app
+}
 
+/** Health, status and rebuild: the instance as a whole. */
+function instanceRoutes(app: FastifyInstance, inst: Instance, hooks: ControlHooks): void {
+  const lib = inst.library
   app.get('/v1/health', async () => ({ ok: true }))
 
   app.get('/v1/status', async () => {
@@ -79,31 +81,35 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     }
   })
 
+  app.post('/v1/rebuild', async () => {
+    const started = Date.now()
+    const r = await inst.log.rebuild()
+    return { ...r, ms: Date.now() - started }
+  })
+}
+
+/** Resources: put, import (streamed progress), list, get, delete. */
+function resourceRoutes(app: FastifyInstance, lib: Library): void {
   app.post('/v1/resources', async (req) => lib.put(req.body))
 
   app.post('/v1/resources/import', async (req, reply) => {
     if (typeof req.body !== 'string') throw pollenError('POLLEN_INVALID_INPUT', 'send the import as text/plain or application/x-ndjson')
     const parsed = parseImportText(req.body)
-    const stream = new PassThrough()
-    reply.header('content-type', 'application/x-ndjson')
-    void (async () => {
-      const items = parsed.flatMap((p) => (p.ok ? [p.value] : []))
-      try {
-        const result: ImportResult = await lib.import(items, (done, total) => {
-          stream.write(JSON.stringify({ type: 'progress', done, total }) + '\n')
-        })
+    return sendTaskLines(
+      reply,
+      async (write) => {
+        const items = parsed.flatMap((p) => (p.ok ? [p.value] : []))
+        const result: ImportResult = await lib.import(items, (done, total) => write({ type: 'progress', done, total }))
         // Map indexes back to the input's positions and add the lines that were not JSON.
         const positions = parsed.flatMap((p, i) => (p.ok ? [i] : []))
         const errors = [
           ...result.errors.map((e) => ({ ...e, index: positions[e.index] })),
           ...parsed.flatMap((p, i) => (p.ok ? [] : [{ index: i, code: 'POLLEN_INVALID_JSON', message: p.message }])),
         ].sort((a, b) => a.index - b.index)
-        stream.end(JSON.stringify({ type: 'result', ...result, total: parsed.length, errors }) + '\n')
-      } catch (err) {
-        stream.end(JSON.stringify({ type: 'error', ...toPollenError(err).toJSON() }) + '\n')
-      }
-    })()
-    return reply.send(stream)
+        return { type: 'result', ...result, total: parsed.length, errors }
+      },
+      (err) => fromFastifyError(err, CONTROL_EDGE).toJSON(),
+    )
   })
 
   app.get('/v1/resources', async (req) => {
@@ -122,7 +128,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await lib.delete(id, q.purge === 'true' || q.purge === '1')
     return { id, deleted: true, purged: q.purge === 'true' || q.purge === '1' }
   })
+}
 
+/** The review queue: pending resources, approve, reject. */
+function reviewRoutes(app: FastifyInstance, lib: Library): void {
   app.get('/v1/review', async () => lib.list({ status: 'pending' }))
   app.post('/v1/review/approve', async (req) => {
     const list = ids(body(req).ids)
@@ -134,7 +143,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await lib.review(list, 'rejected')
     return { rejected: list }
   })
+}
 
+/** Conflicts: list, resolve by keeping one operation. */
+function conflictRoutes(app: FastifyInstance, lib: Library): void {
   app.get('/v1/conflicts', async () => lib.conflicts())
   app.post('/v1/conflicts/:id/resolve', async (req) => {
     const id = (req.params as { id: string }).id
@@ -143,7 +155,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await lib.resolve(id, keep)
     return { id, kept: keep }
   })
+}
 
+/** Users of the sync API: add (answers with the new key), list, revoke. */
+function userRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/users', async (req) => {
     const b = body(req)
     const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters })
@@ -155,7 +170,10 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     await inst.users.revoke(name)
     return { name, revoked: true }
   })
+}
 
+/** Peers: add, list, remove, change. */
+function peerRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/peers', async (req) => {
     const b = body(req)
     return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active })
@@ -170,13 +188,4 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     const b = body(req)
     return inst.peers.set((req.params as { name: string }).name, { active: b.active, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
   })
-
-  app.post('/v1/rebuild', async () => {
-    const started = Date.now()
-    const r = await inst.log.rebuild()
-    return { ...r, ms: Date.now() - started }
-  })
-
-  hooks.register?.(app)
-  return app
 }

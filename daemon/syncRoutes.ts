@@ -4,10 +4,10 @@
  * streams every sync event as it happens.
  */
 import type { FastifyInstance } from 'fastify'
-import { PassThrough } from 'node:stream'
 import { isPollenError, pollenError } from '../core/errors.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
 import type { SyncMode } from '../core/sync/wire/frames.js'
+import { sendFeedLines, sendTaskLines } from './ndjson.js'
 import type { SyncService } from './syncService.js'
 
 export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): void {
@@ -19,16 +19,11 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
     if (!['pull', 'push', 'both'].includes(mode)) throw pollenError('POLLEN_INVALID_INPUT', 'mode must be pull, push or both')
     // Unknown peer names are refused before the stream starts, with a real status.
     await sync.checkPeers(peers)
-    const stream = new PassThrough()
-    reply.header('content-type', 'application/x-ndjson')
-    const write = (obj: unknown) => stream.write(JSON.stringify(obj) + '\n')
-    void sync
-      .syncPeers(peers, mode, (ev: SyncEvent) => write({ type: 'event', ...ev }))
-      .then(
-        (results: SyncResult[]) => stream.end(JSON.stringify({ type: 'result', results }) + '\n'),
-        (err) => stream.end(JSON.stringify({ type: 'error', ...(isPollenError(err) ? err.toJSON() : { code: 'POLLEN_SYNC_FAILED', message: String(err) }) }) + '\n'),
-      )
-    return reply.send(stream)
+    return sendTaskLines(
+      reply,
+      async (write) => ({ type: 'result', results: await sync.syncPeers(peers, mode, (ev: SyncEvent) => write({ type: 'event', ...ev })) }),
+      (err) => (isPollenError(err) ? err.toJSON() : { code: 'POLLEN_SYNC_FAILED', message: String(err) }),
+    )
   })
 
   app.post('/v1/verify', async (req) => {
@@ -44,18 +39,16 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
     return sync.history(q.peer, limit)
   })
 
-  app.get('/v1/events', async (_req, reply) => {
-    const stream = new PassThrough()
-    const onEvent = (ev: SyncEvent) => stream.write(JSON.stringify({ type: 'event', ...ev }) + '\n')
-    const onResult = (r: SyncResult) => stream.write(JSON.stringify({ type: 'result', result: r }) + '\n')
-    sync.events.on('event', onEvent)
-    sync.events.on('result', onResult)
-    stream.on('close', () => {
-      sync.events.off('event', onEvent)
-      sync.events.off('result', onResult)
-    })
-    reply.raw.on('close', () => stream.destroy())
-    reply.header('content-type', 'application/x-ndjson')
-    return reply.send(stream)
-  })
+  app.get('/v1/events', async (_req, reply) =>
+    sendFeedLines(reply, (write) => {
+      const onEvent = (ev: SyncEvent) => write({ type: 'event', ...ev })
+      const onResult = (r: SyncResult) => write({ type: 'result', result: r })
+      sync.events.on('event', onEvent)
+      sync.events.on('result', onResult)
+      return () => {
+        sync.events.off('event', onEvent)
+        sync.events.off('result', onResult)
+      }
+    }),
+  )
 }

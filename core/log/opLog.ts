@@ -7,32 +7,23 @@ import { ALL_LAYERS, CounterVectors, type VectorAdvance, type VectorEntry } from
 import { pollenError } from '../errors.js'
 import { HybridClock } from '../model/hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
-import { applyInPlace, conflictsOf, settled, survivesPurges, workingState, type RecordState } from '../model/merge.js'
+import { applyInPlace, survivesPurges, workingState, type RecordState } from '../model/merge.js'
 import { Mutex } from './mutex.js'
 import { equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from '../model/operation.js'
 import { decodeOperation } from './storedOp.js'
-import { indexWrites, projectionWrites, statusOf, type ReviewDecision } from './projection.js'
+import { indexWrites, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { PresenceFilteredStore, type WarmResult } from './presenceFilteredStore.js'
 import { rebuildProjections } from './rebuild.js'
 import { logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { LocalTransaction, type Transaction } from './transaction.js'
+import { heldCopies, planReads, recordKey, recordsBefore, recordWrites, type ApplyResult } from './remoteBatch.js'
 
 export type { LocalChange, Transaction } from './transaction.js'
+export type { ApplyResult } from './remoteBatch.js'
 
 /** How one record fared in a batch (for sync results). */
 export type RecordEffect = 'new' | 'updated' | 'deleted' | 'unchanged'
-
-/** Totals of a batch applied from a peer. */
-export interface ApplyResult {
-  applied: number
-  duplicates: number
-  skipped: number
-  new: number
-  updated: number
-  unchanged: number
-  conflicts: number
-}
 
 /** Told about every committed batch (the daemon turns these into metrics). */
 export interface LogObserver {
@@ -49,8 +40,6 @@ interface SelfMeta {
   counter: number
   hlc: number
 }
-
-const recordKey = (kind: string, id: string): string => `${kind}\u0000${id}`
 
 export class OpLog {
   readonly store: PresenceFilteredStore
@@ -260,6 +249,7 @@ export class OpLog {
    * Applies operations received from a peer in one atomic batch, with the vector claims the
    * chunk allows. Every operation is verified first; a counter reused with other content, or
    * one of ours beyond our own counter (a restored backup), refuses the whole batch.
+   * One storage read for everything the batch needs, and one write (core/log/remoteBatch.ts).
    */
   async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = [], claimsEpoch?: number): Promise<ApplyResult> {
     for (const op of incoming) verifyOperation(op)
@@ -267,92 +257,87 @@ export class OpLog {
     return this.#mutex.run(async () => {
       if (claimsEpoch !== undefined && claimsEpoch !== this.#claimsEpoch) advances = []
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
-      // One storage read for everything the batch needs: held copies, states, review decisions.
-      // An operation above the highest counter held for its author cannot be held: no read;
-      // nor can a review decision when none was ever recorded here.
-      const opKeys = incoming.map((op) => key.op(op.author, op.counter))
-      const recordKeys = [...new Set(incoming.map((op) => recordKey(op.kind, op.id)))]
-      const pairs = recordKeys.map((rk) => rk.split('\u0000') as [string, string])
-      const maybeHeld = incoming.flatMap((op, i) => (op.counter <= this.maxHeld(op.author) ? [i] : []))
-      const reads = maybeHeld.map((i) => opKeys[i])
-      for (const [kind, id] of pairs) reads.push(key.state(kind, id))
-      if (this.#anyReviews) for (const [kind, id] of pairs) reads.push(key.review(kind, id))
-      const values = await this.store.getMany(reads)
-      const existing = new Map<number, Uint8Array | undefined>()
-      maybeHeld.forEach((i, j) => existing.set(i, values[j]))
-      const fresh: Operation[] = []
-      const freshKeys: string[] = []
-      const seen = new Map<string, Operation>()
-      incoming.forEach((op, i) => {
-        const k = opKeys[i]
-        const raw = existing.get(i)
-        const held = raw ? decodeOperation(raw) : seen.get(k)
-        if (op.author === this.#self.author && op.counter > this.#self.counter) {
-          throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
-        }
-        if (held) {
-          if (!equalBytes(held.hash, op.hash)) throw pollenError('POLLEN_COUNTER_REUSE', `operation ${opRef(op)} reuses a counter with different content`)
-          result.duplicates += 1
-          return
-        }
-        if (op.layer !== '' && !this.#languages.includes(op.layer)) {
-          result.skipped += 1
-          return
-        }
-        seen.set(k, op)
-        fresh.push(op)
-        freshKeys.push(k)
-      })
-      const before = new Map<string, RecordState | undefined>()
-      const reviewOf = new Map<string, ReviewDecision | undefined>()
-      const statesAt = maybeHeld.length
-      const reviewsAt = statesAt + pairs.length
-      recordKeys.forEach((rk, i) => {
-        const state = values[statesAt + i]
-        const review = this.#anyReviews ? values[reviewsAt + i] : undefined
-        before.set(rk, state ? decodeState(state) : undefined)
-        reviewOf.set(rk, review ? decodeValue<ReviewDecision>(review) : undefined)
-      })
-      // Each touched record's operations apply to one working copy of its state, in order.
-      const current = new Map<string, RecordState>()
+      const reads = planReads(incoming, this.#maxHeld, this.#anyReviews)
+      const values = await this.store.getMany(reads.keys)
+      const { fresh, freshKeys } = this.#freshOps(incoming, reads.opKeys, heldCopies(reads, values), result)
+      const records = recordsBefore(reads, values)
       const pendingOps = new Map<string, Operation>()
-      fresh.forEach((op, i) => {
-        const rk = recordKey(op.kind, op.id)
-        let state = current.get(rk)
-        if (!state) current.set(rk, (state = workingState(before.get(rk), op)))
-        const stored = survivesPurges(state, op) ? op : { ...op, body: null }
-        pendingOps.set(freshKeys[i], stored)
-        applyInPlace(state, stored)
-        this.#clock.observe(op.hlc)
-        result.applied += 1
-      })
-      const batch: BatchOp[] = []
-      for (const [rk, working] of current) {
-        const after = settled(working)
-        const prev = before.get(rk)
-        const review = reviewOf.get(rk)
-        batch.push(...projectionWrites(after, prev, review, review, this.instance))
-        const was = statusOf(prev, review, this.instance)
-        const now = statusOf(after, review, this.instance)
-        if (!was && now) result.new += 1
-        else if (was && !now) result.updated += 1
-        else if (!prev || encodeStateChanged(prev, after)) result.updated += 1
-        else result.unchanged += 1
-        if (conflictsOf(after).length > (prev ? conflictsOf(prev).length : 0)) result.conflicts += 1
-      }
-      await purgeBodies(this.store, fresh, pendingOps, batch)
-      batch.push(...logWrites(pendingOps))
-      const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
-      batch.push(...this.#vectorWrites(raised), ...extra)
-      if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
-      if (batch.length > 0) await this.store.write(batch)
-      this.#self = { ...this.#self, hlc: this.#clock.last }
-      for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
-      this.#commitVectors(raised)
+      const current = this.#applyToWorking(fresh, freshKeys, records.before, pendingOps, result)
+      const batch = recordWrites(current, records, this.instance, result)
+      await this.#commitRemote(batch, fresh, pendingOps, advances, extra)
       this.observer?.applied?.(result.applied, Date.now() - started)
       this.#noteWritten(result.applied)
       return result
     })
+  }
+
+  /**
+   * The incoming operations to store, with their `A` keys: not held already (counted as
+   * duplicates, once their content is checked) nor in a layer this instance does not keep
+   * (skipped). Throws for a reused counter or one of ours beyond our counter.
+   */
+  #freshOps(incoming: readonly Operation[], opKeys: readonly string[], existing: ReadonlyMap<number, Uint8Array | undefined>, result: ApplyResult): { fresh: Operation[]; freshKeys: string[] } {
+    const fresh: Operation[] = []
+    const freshKeys: string[] = []
+    const seen = new Map<string, Operation>()
+    incoming.forEach((op, i) => {
+      const k = opKeys[i]
+      const raw = existing.get(i)
+      const held = raw ? decodeOperation(raw) : seen.get(k)
+      if (op.author === this.#self.author && op.counter > this.#self.counter) {
+        throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
+      }
+      if (held) {
+        if (!equalBytes(held.hash, op.hash)) throw pollenError('POLLEN_COUNTER_REUSE', `operation ${opRef(op)} reuses a counter with different content`)
+        result.duplicates += 1
+        return
+      }
+      if (op.layer !== '' && !this.#languages.includes(op.layer)) {
+        result.skipped += 1
+        return
+      }
+      seen.set(k, op)
+      fresh.push(op)
+      freshKeys.push(k)
+    })
+    return { fresh, freshKeys }
+  }
+
+  /**
+   * Applies the fresh operations, in order, to one working copy of each touched record's state
+   * (returned by record key), and keeps each as it is to be stored in `pendingOps` (without its
+   * body when a purge it has not seen already holds the record).
+   */
+  #applyToWorking(fresh: readonly Operation[], freshKeys: readonly string[], before: ReadonlyMap<string, RecordState | undefined>, pendingOps: Map<string, Operation>, result: ApplyResult): Map<string, RecordState> {
+    const current = new Map<string, RecordState>()
+    fresh.forEach((op, i) => {
+      const rk = recordKey(op.kind, op.id)
+      let state = current.get(rk)
+      if (!state) current.set(rk, (state = workingState(before.get(rk), op)))
+      const stored = survivesPurges(state, op) ? op : { ...op, body: null }
+      pendingOps.set(freshKeys[i], stored)
+      applyInPlace(state, stored)
+      this.#clock.observe(op.hlc)
+      result.applied += 1
+    })
+    return current
+  }
+
+  /**
+   * Completes the batch (bodies purged, the operations' log entries, the vector claims raised,
+   * `extra`, the clock) and writes it; then the log's memory follows: clock, highest counters
+   * held, vectors.
+   */
+  async #commitRemote(batch: BatchOp[], fresh: readonly Operation[], pendingOps: Map<string, Operation>, advances: readonly VectorAdvance[], extra: readonly BatchOp[]): Promise<void> {
+    await purgeBodies(this.store, fresh, pendingOps, batch)
+    batch.push(...logWrites(pendingOps))
+    const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
+    batch.push(...this.#vectorWrites(raised), ...extra)
+    if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
+    if (batch.length > 0) await this.store.write(batch)
+    this.#self = { ...this.#self, hlc: this.#clock.last }
+    for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
+    this.#commitVectors(raised)
   }
 
   /**
@@ -432,18 +417,6 @@ export class OpLog {
   async rebuild(onProgress?: (done: number) => void): Promise<{ ops: number; records: number }> {
     return this.#mutex.run(() => rebuildProjections(this, onProgress))
   }
-}
-
-function encodeStateChanged(a: RecordState, b: RecordState): boolean {
-  return JSON.stringify(versionKeyed(a)) !== JSON.stringify(versionKeyed(b))
-}
-
-// Two states of one record differ in what readers see only if some layer's heads differ.
-function versionKeyed(s: RecordState): string[] {
-  const out: string[] = []
-  for (const l of Object.keys(s.layers).sort()) out.push(l, ...s.layers[l].map((h) => `${h.author}:${h.counter}`).sort())
-  out.push('|', ...s.deletes.map((h) => `${h.author}:${h.counter}`).sort())
-  return out
 }
 
 async function lastCounter(store: KVStore, author: string): Promise<number> {

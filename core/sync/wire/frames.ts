@@ -5,7 +5,7 @@
  */
 import { pack, unpack } from '../../msgpack.js'
 import { fromWire, type VectorEntry } from '../../model/counterVector.js'
-import { pollenError } from '../../errors.js'
+import { isPollenError, pollenError } from '../../errors.js'
 
 /** A sync filter: partition prefixes and the languages wanted ("" is always included). */
 export interface Filter {
@@ -187,6 +187,12 @@ export function isBeginFrame(v: unknown): v is BeginFrame {
 
 export function isEndFrame(v: unknown): v is EndFrame {
   return isObj(v) && v.t === 'end' && isStr(v.session, 64) && isInt(v.chunks) && isBytes(v.sig, 64)
+}
+
+/** The in-band error frame for an error: a PollenError's code and message; anything else is POLLEN_SYNC_FAILED. */
+export function errorFrame(err: unknown): ErrorFrame {
+  if (isPollenError(err)) return { t: 'error', code: err.code, message: err.message }
+  return { t: 'error', code: 'POLLEN_SYNC_FAILED', message: (err as Error)?.message ?? String(err) }
 }
 
 export function isErrorFrame(v: unknown): v is ErrorFrame {
