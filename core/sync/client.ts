@@ -13,7 +13,6 @@ import type { Filter } from './wire/frames.js'
 import { advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
 import { isErrorCode, isPollenError, pollenError } from '../errors.js'
 import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
-import { encodeValue, key } from '../log/keys.js'
 import type { ApplyResult, OpLog } from '../log/opLog.js'
 import { opCount, unpackOps } from './wire/opColumns.js'
 import { decodeOpenedTerms, encodeOpenTerms } from './wire/openTerms.js'
@@ -126,8 +125,8 @@ type Emit = (group: SyncGroup, stage: SyncStage, extra?: Partial<SyncEvent>) => 
 async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, result: SyncResult, emit: Emit): Promise<void> {
   const { log, identity, transport } = opts
   const creds = { user: peer.user, key: peer.key }
-  const resumeKey = key.meta(`resume\u0000${peer.name}`)
-  result.resumed = (await log.store.get(resumeKey)) !== undefined
+  const resume = log.resumeMarker(peer.name)
+  result.resumed = await resume.held()
 
   emit('queuing', 'started')
   const filter: Filter = { prefixes: peer.filters, languages: [...log.languages] }
@@ -170,7 +169,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
     emit('dequeuing', 'started')
     const finish = async () => {
       const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
-      await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }])
+      await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [resume.clear()])
     }
     let ended = opened.pull.complete
     if (ended) await finish()
@@ -201,7 +200,7 @@ async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, re
           emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: opened.pull.estimate, chunks, bytes: transport.bytesIn })
           await writing
           acks.applying()
-          writing = log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks }) }]).then((r) => {
+          writing = log.applyRemote(ops, advances, [resume.progress(opened.session, chunks)]).then((r) => {
             add(result, r)
             result.pulled += r.applied
             result.chunks += 1
