@@ -155,13 +155,3 @@ export function resolveSocket(dataDir: string, config: Pick<Config, 'socket'> | 
   if (config === undefined && systemSocketExists) return SYSTEM_SOCKET
   return dataPaths(dataDir).defaultSocket
 }
-
-/** The layered config of a data directory if it loads (the CLI only needs its socket setting). */
-export async function readConfigSafe(dataDir: string): Promise<Config | undefined> {
-  const { loadConfig } = await import('./configSources.js')
-  try {
-    return await loadConfig({ dataDir }, true)
-  } catch {
-    return undefined
-  }
-}

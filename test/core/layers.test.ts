@@ -2,7 +2,8 @@
  * The layer rule of core/ (docs/architecture.md), read from the sources: each folder imports
  * only the layers below it, nothing in core/ reaches the edges (adapters/, daemon/) or does
  * I/O, and each folder opens with a one-line purpose. A new import across the rule fails here.
- * One rule holds for the whole tree: only core/log spells storage keys.
+ * Two rules hold for the whole tree: only core/log spells storage keys, and no module imports
+ * itself through others (a dynamic import hid daemon/config.ts ↔ daemon/configSources.ts).
  */
 import t from 'tap'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -91,6 +92,24 @@ t.test('only core/log spells storage keys: the other layers and the edges reach 
   const spelling = outside.filter((f) => imports(f).some((spec) => target(f, spec) === 'core/log/keys.ts'))
   t.same(spelling.map((f) => relative(root, f)), [], 'nothing outside core/log imports core/log/keys.ts (tests may, to inspect storage)')
   t.ok(outside.length > 40, `${outside.length} source files were checked`)
+})
+
+t.test('no module imports itself through others (static, type-only or dynamic imports)', async (t) => {
+  const graph = new Map(tree.map((f) => [relative(root, f), imports(f).filter((s) => s.startsWith('.')).map((s) => target(f, s))]))
+  const cycles: string[] = []
+  const done = new Set<string>()
+  const path: string[] = []
+  const visit = (n: string): void => {
+    path.push(n)
+    for (const m of graph.get(n) ?? []) {
+      if (path.includes(m)) cycles.push([...path.slice(path.indexOf(m)), m].join(' -> '))
+      else if (!done.has(m)) visit(m)
+    }
+    path.pop()
+    done.add(n)
+  }
+  for (const n of graph.keys()) if (!done.has(n)) visit(n)
+  t.same(cycles, [], 'the import graph has no cycle')
 })
 
 t.test('the rule refuses imports that cross it', async (t) => {
