@@ -101,7 +101,6 @@ async function main(): Promise<number> {
   say(`dataset ready (${generated} batches generated); brotli-11 limits: s1 ${fmt.bytes(lim.s1.bytes)}, s2 ${fmt.bytes(lim.s2.bytes)}, s4 ${fmt.bytes(lim.s4.bytes)}`)
 
   const rows: ScenarioResult[] = []
-  let big: PollenDaemon | undefined
   try {
     // Part A: the log. Scenarios 3 and 4 run on one of its logs right after it is measured.
     let p34: Pollen34 | Error = new Error('no log for scenarios 3 and 4 (Part A failed)')
@@ -121,11 +120,10 @@ async function main(): Promise<number> {
       say(`  ${fmt.int(x.batchedOpsPerSec)} ops/s batched, ${fmt.int(x.putOpsPerSec)} ops/s single, rebuild ${fmt.ms(x.rebuildMs)}, start ${fmt.ms(x.startToReadyMs)}, idle ${fmt.bytes(x.idleRssBytes)}`)
       if (keep) {
         const a = r.daemon
-        live.add((big = a))
+        live.add(a)
         p34 = await step(`Scenarios 3 and 4 (pollen) on the ${fmt.int(x.ops)}-operation log`, () => pollenScenarios34(a, changes, say))
         await a.destroy()
         live.delete(a)
-        big = undefined
       }
     }
     const pullOpsPerSec = p34 instanceof Error ? 5000 : p34.bulk.pulled / (p34.bulk.ms / 1000)
