@@ -15,7 +15,8 @@ import type { UserInfo } from '../core/access/users.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
 import { parseCommandLine, usage, type Flags } from './cliArgs.js'
 import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, userTable } from './cliOutput.js'
-import { parseLanguages, readConfigSafe, resolveDataDir, resolveSocket, SYSTEM_SOCKET } from './config.js'
+import { parseLanguages, resolveDataDir, resolveSocket, systemSocket } from './config.js'
+import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
 import { initInstance } from './instance.js'
 import { runDaemon } from './service.js'
@@ -288,7 +289,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       flags: parsed.flags,
       json,
       dataDir,
-      client: async () => new ControlClient(resolveSocket(dataDir, await readConfigSafe(dataDir), parsed.flags.socket as string | undefined, process.env, existsSync(SYSTEM_SOCKET)), dataDir),
+      client: async () => new ControlClient(resolveSocket(dataDir, await readConfigSafe(dataDir), parsed.flags.socket as string | undefined, process.env, existsSync(systemSocket())), dataDir),
     }
     const handler = handlers[parsed.command]
     if (!handler) throw pollenError('POLLEN_INVALID_FLAG', `\`pollen ${parsed.command}\` is not available in this version`)

@@ -144,24 +144,23 @@ export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv 
 export const SYSTEM_SOCKET = '/run/pollen/control.sock'
 
 /**
+ * The system service's control socket: `$POLLEN_SYSTEM_SOCKET`, else {@link SYSTEM_SOCKET}.
+ * The variable lets a second instance on an installed machine (a development checkout, the
+ * test suite) keep its CLI away from the service's socket (docs/operations.md).
+ */
+export function systemSocket(env: NodeJS.ProcessEnv = process.env): string {
+  return env.POLLEN_SYSTEM_SOCKET || SYSTEM_SOCKET
+}
+
+/**
  * The control socket: flag, then `$POLLEN_SOCKET`, then the configuration, then the default
  * for the data directory. An administrator who cannot read the service's data directory
- * (config undefined) reaches the systemd socket when it exists.
+ * (config undefined) reaches the system socket ({@link systemSocket}) when it exists.
  */
 export function resolveSocket(dataDir: string, config: Pick<Config, 'socket'> | undefined, flag?: string, env: NodeJS.ProcessEnv = process.env, systemSocketExists = false): string {
   if (flag) return flag
   if (env.POLLEN_SOCKET) return env.POLLEN_SOCKET
   if (config?.socket) return config.socket
-  if (config === undefined && systemSocketExists) return SYSTEM_SOCKET
+  if (config === undefined && systemSocketExists) return systemSocket(env)
   return dataPaths(dataDir).defaultSocket
-}
-
-/** The layered config of a data directory if it loads (the CLI only needs its socket setting). */
-export async function readConfigSafe(dataDir: string): Promise<Config | undefined> {
-  const { loadConfig } = await import('./configSources.js')
-  try {
-    return await loadConfig({ dataDir }, true)
-  } catch {
-    return undefined
-  }
 }

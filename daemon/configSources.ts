@@ -89,3 +89,12 @@ export async function loadConfig(src: ConfigSources, requireInstance = true): Pr
   if (src.flags && Object.keys(src.flags).length) config = merge(config, nest(src.flags), 'command line')
   return config
 }
+
+/** The layered config of a data directory if it loads (the CLI only needs its socket setting). */
+export async function readConfigSafe(dataDir: string): Promise<Config | undefined> {
+  try {
+    return await loadConfig({ dataDir }, true)
+  } catch {
+    return undefined
+  }
+}

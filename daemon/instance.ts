@@ -7,7 +7,6 @@ import { LevelStore } from '../adapters/levelStore.js'
 import { readJson, SecretFile, writeJsonAtomic } from '../adapters/secretFile.js'
 import { pollenError } from '../core/errors.js'
 import { authorOf, instanceIdOf, newIdentity, type Identity } from '../core/model/identity.js'
-import { decodeValue, encodeValue, key } from '../core/log/keys.js'
 import { Library } from '../core/library/library.js'
 import { OpLog } from '../core/log/opLog.js'
 import type { KVStore } from '../core/log/store.js'
@@ -55,10 +54,7 @@ export async function initInstance(dataDir: string, opts: { name?: string; langu
   const instanceId = instanceIdOf(identity.publicKey)
   const store = await LevelStore.openDisk(paths.db)
   try {
-    await store.write([
-      { type: 'put', key: key.meta('self'), value: encodeValue({ author: authorOf(instanceId, 1), counter: 0, hlc: 0 }) },
-      { type: 'put', key: key.meta('created'), value: encodeValue(new Date().toISOString()) },
-    ])
+    await OpLog.init(store, authorOf(instanceId, 1))
   } finally {
     await store.close()
   }
@@ -86,8 +82,7 @@ export async function openInstance(dataDir: string, config: Config): Promise<Ins
   const paths = dataPaths(dataDir)
   const store = await LevelStore.openDisk(paths.db)
   try {
-    const raw = await store.get(key.meta('self'))
-    const author = raw ? decodeValue<{ author: string }>(raw).author : authorOf(instanceId, 1)
+    const author = (await OpLog.storedAuthor(store)) ?? authorOf(instanceId, 1)
     if (!author.startsWith(instanceId + '.')) throw pollenError('POLLEN_INVALID_CONFIG', `the database in ${paths.db} belongs to another instance than ${paths.identity}`)
     const log = await OpLog.open(store, { author, languages: config.languages })
     const library = new Library(log, { source: { name: config.name, ...(config.publicUrl ? { url: config.publicUrl } : {}) }, defaultPartition: config.defaultPartition })

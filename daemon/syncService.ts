@@ -9,10 +9,9 @@ import type { FastifyInstance } from 'fastify'
 import { buildSyncApi } from '../adapters/httpSyncServer.js'
 import { HttpSyncTransport } from '../adapters/httpSyncTransport.js'
 import { pollenError } from '../core/errors.js'
-import { decodeValue, encodeValue, key } from '../core/log/keys.js'
 import type { Peer } from '../core/access/peers.js'
-import { prefixRange } from '../core/log/store.js'
 import { syncWithPeer, verifyWithPeer, type PeerTarget, type SyncClientOptions, type SyncEvent, type SyncResult, type VerifyResult } from '../core/sync/client.js'
+import { SyncHistory } from '../core/log/syncHistory.js'
 import type { SyncMode } from '../core/sync/wire/frames.js'
 import { SyncServer } from '../core/sync/server.js'
 import { parseListen } from './config.js'
@@ -44,6 +43,7 @@ export class SyncService {
   readonly #scheduled = new Map<string, number>()
   readonly #abort = new AbortController()
   readonly #chunk: { maxOps: number; maxBytes: number }
+  readonly #history: SyncHistory<SyncResult>
   #api?: FastifyInstance
   #stopped = false
   address = ''
@@ -53,6 +53,7 @@ export class SyncService {
     this.#log = logger
     this.#onResult = onResult
     this.#onVerify = onVerify
+    this.#history = new SyncHistory(inst.store, HISTORY_KEEP)
     this.events.setMaxListeners(100)
     // One object, updated on reload, so new sessions use the new chunk sizes.
     const chunk = { maxOps: inst.config.sync.chunkOps, maxBytes: inst.config.sync.chunkBytes }
@@ -208,21 +209,13 @@ export class SyncService {
     const log = result.ok ? this.#log.info.bind(this.#log) : this.#log.warn.bind(this.#log)
     log({ sync: result }, result.ok ? 'sync finished' : 'sync failed')
     try {
-      const t = Date.parse(result.started)
-      await this.#inst.store.write([{ type: 'put', key: key.history(result.peer, t), value: encodeValue(result) }])
-      await this.#trim(result.peer)
+      await this.#history.append(result)
     } catch (err) {
       this.#log.error({ err }, 'could not record sync history')
     }
     this.events.emit('result', result)
     this.#onResult?.(result)
     return result
-  }
-
-  async #trim(peer: string): Promise<void> {
-    const keys: string[] = []
-    for await (const k of this.#inst.store.keys(prefixRange(key.histories(peer), { reverse: true }))) keys.push(k)
-    if (keys.length > HISTORY_KEEP) await this.#inst.store.write(keys.slice(HISTORY_KEEP).map((k) => ({ type: 'del' as const, key: k })))
   }
 
   /**
@@ -257,16 +250,15 @@ export class SyncService {
   /** Sync history, newest first. */
   async history(peer?: string, limit = 50): Promise<SyncResult[]> {
     if (peer !== undefined) await this.#inst.peers.get(peer)
-    const out: SyncResult[] = []
-    for await (const [, v] of this.#inst.store.range(prefixRange(key.histories(peer)))) out.push(decodeValue<SyncResult>(v))
-    return out.sort((a, b) => (a.started < b.started ? 1 : -1)).slice(0, limit)
+    return this.#history.list(peer, limit)
   }
 
   /** The last run per peer, for `status`. */
   async lastSyncs(): Promise<Record<string, SyncResult>> {
     const out: Record<string, SyncResult> = {}
     for (const p of await this.#inst.peers.list()) {
-      for await (const [, v] of this.#inst.store.range(prefixRange(key.histories(p.name), { reverse: true, limit: 1 }))) out[p.name] = decodeValue<SyncResult>(v)
+      const last = await this.#history.last(p.name)
+      if (last) out[p.name] = last
     }
     return out
   }

@@ -35,9 +35,12 @@ const dir = mkdtempSync(join(tmpdir(), 'pollen-demo-'))
 const daemons = []
 let link
 
-// Children get a clean environment: no test loader, no data dir or systemd variables of the caller.
+// Children get a clean environment: no test loader, no data dir or systemd variables of the
+// caller, and an empty system file in place of an installed service's /etc/pollen/pollen.json.
 const env = { ...process.env }
 for (const k of ['NODE_OPTIONS', 'POLLEN_DATA_DIR', 'POLLEN_CONFIG', 'RUNTIME_DIRECTORY', 'LISTEN_FDS', 'LISTEN_PID', 'CREDENTIALS_DIRECTORY']) delete env[k]
+env.POLLEN_CONFIG = join(dir, 'system.json')
+writeFileSync(env.POLLEN_CONFIG, '{}\n')
 
 /** Runs the pollen CLI; `show` echoes the command and lets its output (and progress bar) through. */
 function pollen(dataDir, args, { show = true, stdin, inherit = false } = {}) {

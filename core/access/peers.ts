@@ -4,8 +4,8 @@
  * copy of the database never carries credentials.
  */
 import { pollenError } from '../errors.js'
-import { decodeValue, encodeValue, key } from '../log/keys.js'
-import { prefixRange, type KVStore } from '../log/store.js'
+import { NamedEntries } from '../log/namedEntries.js'
+import type { KVStore } from '../log/store.js'
 import { assertName, parseFilters } from './users.js'
 
 /** A peer as stored. */
@@ -54,11 +54,11 @@ export function assertPeerKey(value: unknown): string {
 }
 
 export class Peers {
-  readonly #store: KVStore
+  readonly #peers: NamedEntries<Peer>
   readonly #secrets: SecretStore
 
   constructor(store: KVStore, secrets: SecretStore) {
-    this.#store = store
+    this.#peers = new NamedEntries(store, 'peer')
     this.#secrets = secrets
   }
 
@@ -74,11 +74,11 @@ export class Peers {
     const apiKey = fromCredential === undefined ? assertPeerKey(input.key) : undefined
     const filters = parseFilters(input.filters)
     if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
-    if (await this.#store.get(key.peer(name))) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
+    if (await this.#peers.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
     const peer: Peer = { name, url, user, filters, active: input.active ?? true, created: new Date().toISOString() }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
-    await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(peer) }])
+    await this.#peers.put(name, peer)
     return peer
   }
 
@@ -89,20 +89,18 @@ export class Peers {
   }
 
   async get(name: string): Promise<Peer> {
-    const raw = await this.#store.get(key.peer(name))
-    if (!raw) throw pollenError('POLLEN_NOT_FOUND', `no peer named ${name}`)
-    return decodeValue<Peer>(raw)
+    const peer = await this.#peers.get(name)
+    if (!peer) throw pollenError('POLLEN_NOT_FOUND', `no peer named ${name}`)
+    return peer
   }
 
   async list(): Promise<Peer[]> {
-    const out: Peer[] = []
-    for await (const [, v] of this.#store.range(prefixRange(key.peers()))) out.push(decodeValue<Peer>(v))
-    return out
+    return this.#peers.list()
   }
 
   async remove(name: string): Promise<void> {
     await this.get(name)
-    await this.#store.write([{ type: 'del', key: key.peer(name) }])
+    await this.#peers.delete(name)
     await this.#secrets.delete(name)
   }
 
@@ -126,7 +124,7 @@ export class Peers {
       delete peer.offeredKey
     }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
-    await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(peer) }])
+    await this.#peers.put(name, peer)
     return peer
   }
 
@@ -135,7 +133,7 @@ export class Peers {
     const peer = await this.get(name)
     if (peer.pinnedKey === publicKey) return 'same'
     const next: Peer = peer.pinnedKey ? { ...peer, offeredKey: publicKey } : { ...peer, pinnedKey: publicKey }
-    await this.#store.write([{ type: 'put', key: key.peer(name), value: encodeValue(next) }])
+    await this.#peers.put(name, next)
     return peer.pinnedKey ? 'changed' : 'pinned'
   }
 

@@ -5,9 +5,9 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { pollenError } from '../errors.js'
-import { decodeValue, encodeValue, key } from '../log/keys.js'
+import { NamedEntries } from '../log/namedEntries.js'
 import { assertPartition, normalizePrefixes } from '../model/partition.js'
-import { prefixRange, type KVStore } from '../log/store.js'
+import type { KVStore } from '../log/store.js'
 
 export type Role = 'read' | 'write'
 
@@ -45,10 +45,10 @@ function hashKey(apiKey: string): string {
 }
 
 export class Users {
-  readonly #store: KVStore
+  readonly #users: NamedEntries<User>
 
   constructor(store: KVStore) {
-    this.#store = store
+    this.#users = new NamedEntries(store, 'user')
   }
 
   /** Creates a user and returns its API key (shown once). */
@@ -58,33 +58,31 @@ export class Users {
       throw pollenError('POLLEN_INVALID_INPUT', `role must be "read" or "write", not ${JSON.stringify(input.role)}`)
     }
     const filters = parseFilters(input.filters)
-    if (await this.#store.get(key.user(name))) throw pollenError('POLLEN_ALREADY_EXISTS', `user ${name} already exists; revoke it first to issue a new key`)
+    if (await this.#users.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `user ${name} already exists; revoke it first to issue a new key`)
     // A key never starts with "-" or "_", so it is never mistaken for a command-line flag.
     let apiKey = randomBytes(32).toString('base64url')
     while (!/^[A-Za-z0-9]/.test(apiKey)) apiKey = randomBytes(32).toString('base64url')
     const user: User = { name, role: input.role, filters, keyHash: hashKey(apiKey), created: new Date().toISOString() }
-    await this.#store.write([{ type: 'put', key: key.user(name), value: encodeValue(user) }])
+    await this.#users.put(name, user)
     return { user: info(user), key: apiKey }
   }
 
   async list(): Promise<UserInfo[]> {
-    const out: UserInfo[] = []
-    for await (const [, v] of this.#store.range(prefixRange(key.users()))) out.push(info(decodeValue<User>(v)))
-    return out
+    return (await this.#users.list()).map(info)
   }
 
   async revoke(name: string): Promise<void> {
-    if (!(await this.#store.get(key.user(name)))) throw pollenError('POLLEN_NOT_FOUND', `no user named ${name}`)
-    await this.#store.write([{ type: 'del', key: key.user(name) }])
+    if (!(await this.#users.get(name))) throw pollenError('POLLEN_NOT_FOUND', `no user named ${name}`)
+    await this.#users.delete(name)
   }
 
   /** The user a name and key authenticate, or POLLEN_UNAUTHORIZED (same answer for both failures). */
   async authenticate(name: string, apiKey: string): Promise<UserInfo> {
-    const raw = NAME_RE.test(name) ? await this.#store.get(key.user(name)) : undefined
-    const expected = Buffer.from(raw ? decodeValue<User>(raw).keyHash : hashKey('no such user'), 'hex')
+    const user = NAME_RE.test(name) ? await this.#users.get(name) : undefined
+    const expected = Buffer.from(user ? user.keyHash : hashKey('no such user'), 'hex')
     const given = Buffer.from(hashKey(apiKey), 'hex')
-    if (!raw || !timingSafeEqual(expected, given)) throw pollenError('POLLEN_UNAUTHORIZED', 'unknown user or wrong API key')
-    return info(decodeValue<User>(raw))
+    if (!user || !timingSafeEqual(expected, given)) throw pollenError('POLLEN_UNAUTHORIZED', 'unknown user or wrong API key')
+    return info(user)
   }
 }
 

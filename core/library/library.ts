@@ -3,14 +3,11 @@
  * and conflicts. Each user action is one local transaction (one atomic batch).
  */
 import { pollenError } from '../errors.js'
-import { decodeState, decodeValue, parts } from '../log/keys.js'
-import { key } from '../log/keys.js'
 import { conflictsOf, isLive, originOf, visibleLayers, type Head, type RecordState } from '../model/merge.js'
 import type { OpLog, Transaction } from '../log/opLog.js'
 import { bodyOf, encodeBody, equalBytes, opRef, type OpRef } from '../model/operation.js'
-import { statusOf, type ConflictEntry, type ReviewDecision } from '../log/projection.js'
+import { conflictEntries, idsWithStatus, statusOf, type ReviewDecision } from '../log/projection.js'
 import { assembleResource, inputLanguages, parseResource, splitResource, type ResourceInput, type ResourceView, type ReviewStatus, type Source } from './resource.js'
-import { prefixRange } from '../log/store.js'
 import { hlcIso } from '../model/hlc.js'
 
 export const RESOURCE = 'resource'
@@ -183,8 +180,7 @@ export class Library {
   async list(opts: { status?: ReviewStatus; lang?: string; limit?: number } = {}): Promise<ResourceView[]> {
     const status = opts.status ?? 'published'
     const out: ResourceView[] = []
-    for await (const k of this.log.store.keys(prefixRange(key.statuses(status, RESOURCE)))) {
-      const id = parts(k)[2]
+    for await (const id of idsWithStatus(this.log.store, status, RESOURCE)) {
       const view = await this.get(id)
       if (opts.lang && !view.languages.includes(opts.lang)) continue
       out.push(view)
@@ -197,7 +193,7 @@ export class Library {
   async counts(): Promise<Record<ReviewStatus, number>> {
     const out: Record<ReviewStatus, number> = { published: 0, pending: 0, rejected: 0 }
     for (const status of Object.keys(out) as ReviewStatus[]) {
-      for await (const _ of this.log.store.keys(prefixRange(key.statuses(status, RESOURCE)))) out[status] += 1
+      for await (const _ of idsWithStatus(this.log.store, status, RESOURCE)) out[status] += 1
     }
     return out
   }
@@ -217,8 +213,7 @@ export class Library {
   /** Every record with concurrent heads, with the competing versions. */
   async conflicts(): Promise<ConflictView[]> {
     const out: ConflictView[] = []
-    for await (const [, v] of this.log.store.range(prefixRange(key.conflicts()))) {
-      const entry = decodeValue<ConflictEntry>(v)
+    for await (const entry of conflictEntries(this.log.store)) {
       const state = await this.log.state(entry.kind, entry.id)
       if (state) out.push(conflictView(state, await this.log.bodies(Object.values(state.layers).flat())))
     }
@@ -247,8 +242,7 @@ export class Library {
 
   /** Review status of a resource, or null when deleted. */
   async status(id: string): Promise<ReviewStatus | null> {
-    const raw = await this.log.store.get(key.state(RESOURCE, id))
-    return statusOf(raw ? decodeState(raw) : undefined, await this.log.review(RESOURCE, id), this.log.instance)
+    return statusOf(await this.log.state(RESOURCE, id), await this.log.review(RESOURCE, id), this.log.instance)
   }
 }
 

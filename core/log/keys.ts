@@ -61,8 +61,6 @@ export const key = {
   peers: () => `P${SEP}`,
   history: (peer: string, time: number) => `H${SEP}${peer}${SEP}${pad(time)}`,
   histories: (peer?: string) => (peer === undefined ? `H${SEP}` : `H${SEP}${peer}${SEP}`),
-  session: (id: string) => `X${SEP}${id}`,
-  sessions: () => `X${SEP}`,
 }
 
 /** Splits a key into its components (after the family letter). */

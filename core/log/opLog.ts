@@ -18,6 +18,7 @@ import { rebuildProjections } from './rebuild.js'
 import { logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { LocalTransaction, type Transaction } from './transaction.js'
 import { heldCopies, planReads, recordKey, recordsBefore, recordWrites, type ApplyResult } from './remoteBatch.js'
+import { resumeMarker, type ResumeMarker } from './resumeMarker.js'
 
 export type { LocalChange, Transaction } from './transaction.js'
 export type { ApplyResult } from './remoteBatch.js'
@@ -65,6 +66,27 @@ export class OpLog {
     this.#maxHeld = maxHeld
     this.#languages = languages
     this.#clock = new HybridClock(self.hlc, now)
+  }
+
+  /**
+   * Writes a new store's instance metadata: its first author id, at counter 0, and when it was
+   * created. `pollen init` calls it once, before the log is first opened.
+   */
+  static async init(storage: KVStore, author: string, created = new Date()): Promise<void> {
+    const self: SelfMeta = { author, counter: 0, hlc: 0 }
+    await storage.write([
+      { type: 'put', key: key.meta('self'), value: encodeValue(self) },
+      { type: 'put', key: key.meta('created'), value: encodeValue(created.toISOString()) },
+    ])
+  }
+
+  /**
+   * The author id a store's metadata names, or undefined for a store never initialised: read
+   * before opening, to check that a database belongs to the identity beside it.
+   */
+  static async storedAuthor(storage: KVStore): Promise<string | undefined> {
+    const raw = await storage.get(key.meta('self'))
+    return raw ? decodeValue<SelfMeta>(raw).author : undefined
   }
 
   /**
@@ -187,6 +209,11 @@ export class OpLog {
   /** Every author with operations in this log. */
   authors(): string[] {
     return [...this.#maxHeld.keys()].sort()
+  }
+
+  /** The resume marker of pulls from `peer` (core/log/resumeMarker.ts). */
+  resumeMarker(peer: string): ResumeMarker {
+    return resumeMarker(this.store, peer)
   }
 
   /** Runs `fn` under the log's write lock (for other writers of the same store). */

@@ -1,11 +1,12 @@
 /**
  * Projections of a record's state: the review-status index and the conflict list (the
- * resource view is in core/library/library.ts). Computed from state alone (plus the local
- * review decision), so incremental maintenance and a rebuild from the log write the same bytes.
+ * resource view is in core/library/library.ts), their writes and their reads. Computed from
+ * state alone (plus the local review decision), so incremental maintenance and a rebuild
+ * from the log write the same bytes.
  */
 import { conflictsOf, isLive, originOf, type LayerConflict, type RecordState } from '../model/merge.js'
-import { encodeState, encodeValue, key } from './keys.js'
-import type { BatchOp } from './store.js'
+import { decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
+import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /** Review status of a resource on this instance (local, never synced). */
 export type ReviewStatus = 'published' | 'pending' | 'rejected'
@@ -64,4 +65,14 @@ export function indexWrites(...[after, before, reviewAfter, reviewBefore, self]:
     out.push({ type: 'del', key: key.conflict(kind, id) })
   }
   return out
+}
+
+/** Ids of the records of `kind` that show `status`, in id order (read from the status index). */
+export async function* idsWithStatus(store: KVStore, status: ReviewStatus, kind: string): AsyncIterable<string> {
+  for await (const k of store.keys(prefixRange(key.statuses(status, kind)))) yield parts(k)[2]
+}
+
+/** Every record with concurrent heads, as the conflict list stores it. */
+export async function* conflictEntries(store: KVStore): AsyncIterable<ConflictEntry> {
+  for await (const [, v] of store.range(prefixRange(key.conflicts()))) yield decodeValue<ConflictEntry>(v)
 }

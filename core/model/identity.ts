@@ -63,8 +63,3 @@ export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Ui
     return false
   }
 }
-
-/** tweetnacl's own verify, kept to check that both implementations agree (tests). */
-export function verifyWithTweetnacl(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
-  return nacl.sign.detached.verify(message, signature, publicKey)
-}

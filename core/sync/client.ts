@@ -13,8 +13,8 @@ import type { Filter } from './wire/frames.js'
 import { advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
 import { isErrorCode, isPollenError, pollenError } from '../errors.js'
 import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
-import { encodeValue, key } from '../log/keys.js'
 import type { ApplyResult, OpLog } from '../log/opLog.js'
+import type { ResumeMarker } from '../log/resumeMarker.js'
 import { opCount, unpackOps } from './wire/opColumns.js'
 import { decodeOpenedTerms, encodeOpenTerms } from './wire/openTerms.js'
 import { coveredByAny, covers } from '../model/partition.js'
@@ -136,12 +136,12 @@ interface Opened {
 
 async function run(opts: SyncClientOptions, peer: PeerTarget, mode: SyncMode, result: SyncResult, emit: Emit): Promise<void> {
   const { log } = opts
-  const resumeKey = key.meta(`resume\u0000${peer.name}`)
-  result.resumed = (await log.store.get(resumeKey)) !== undefined
+  const resume = log.resumeMarker(peer.name)
+  result.resumed = await resume.held()
   emit('queuing', 'started')
   const session = await openSession(opts, peer, mode, () => emit('queuing', 'completed'))
   const { opened, creds } = session
-  if (opened.pull) await pull(opts, peer, session, resumeKey, result, emit)
+  if (opened.pull) await pull(opts, peer, session, resume, result, emit)
   if (opened.push && 'refused' in opened.push) {
     if (mode === 'push') throw remote({ code: opened.push.refused, message: opened.push.message })
     return
@@ -193,7 +193,7 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
 }
 
 /** Takes the pulled stream: each chunk verified, scope-checked and applied in one batch with its advances. */
-async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, resumeKey: string, result: SyncResult, emit: Emit): Promise<void> {
+async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, resume: ResumeMarker, result: SyncResult, emit: Emit): Promise<void> {
   const { log, transport } = opts
   const { opened, frames, creds, claimsEpoch } = session
   const terms = opened.pull as NonNullable<OpenedTerms['pull']>
@@ -207,7 +207,7 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
   emit('dequeuing', 'started')
   const finish = async () => {
     const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
-    await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [{ type: 'del', key: resumeKey }], claimsEpoch)
+    await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [resume.clear()], claimsEpoch)
   }
   let ended = terms.complete
   if (ended) await finish()
@@ -238,7 +238,7 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
         emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: terms.estimate, chunks, bytes: transport.bytesIn })
         await writing
         acks.applying()
-        writing = log.applyRemote(ops, advances, [{ type: 'put', key: resumeKey, value: encodeValue({ session: opened.session, chunks }) }], claimsEpoch).then((r) => {
+        writing = log.applyRemote(ops, advances, [resume.progress(opened.session, chunks)], claimsEpoch).then((r) => {
           add(result, r)
           result.pulled += r.applied
           result.chunks += 1

@@ -10,7 +10,7 @@ import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
 import { advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
-import { pollenError, PollenError } from '../errors.js'
+import { pollenError } from '../errors.js'
 import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
 import type { OpLog } from '../log/opLog.js'
 import type { Operation } from '../model/operation.js'
@@ -396,5 +396,3 @@ function estimate(log: OpLog, filter: Filter, holder: CounterVectors): number {
   }
   return total
 }
-
-export { PollenError }

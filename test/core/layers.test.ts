@@ -2,6 +2,8 @@
  * The layer rule of core/ (docs/architecture.md), read from the sources: each folder imports
  * only the layers below it, nothing in core/ reaches the edges (adapters/, daemon/) or does
  * I/O, and each folder opens with a one-line purpose. A new import across the rule fails here.
+ * Two rules hold for the whole tree: only core/log spells storage keys, and no module imports
+ * itself through others (a dynamic import hid daemon/config.ts ↔ daemon/configSources.ts).
  */
 import t from 'tap'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -77,6 +79,37 @@ t.test('every import in core/ follows the layer rule', async (t) => {
   }
   t.same(problems, [], 'no import crosses the rule')
   t.ok(files.length > 30, `${files.length} source files were checked`)
+})
+
+/** Repository-relative path of what `spec` names from `file`, as a .ts source. */
+const target = (file: string, spec: string) => relative(root, join(dirname(file), spec)).split('\\').join('/').replace(/\.js$/, '.ts')
+
+/** The sources outside test/: core/, the edges and the benchmarks. */
+const tree = ['core', 'adapters', 'daemon', 'bench'].flatMap((d) => sources(join(root, d)))
+
+t.test('only core/log spells storage keys: the other layers and the edges reach them through the log', async (t) => {
+  const outside = tree.filter((f) => layerOf(f) !== 'log')
+  const spelling = outside.filter((f) => imports(f).some((spec) => target(f, spec) === 'core/log/keys.ts'))
+  t.same(spelling.map((f) => relative(root, f)), [], 'nothing outside core/log imports core/log/keys.ts (tests may, to inspect storage)')
+  t.ok(outside.length > 40, `${outside.length} source files were checked`)
+})
+
+t.test('no module imports itself through others (static, type-only or dynamic imports)', async (t) => {
+  const graph = new Map(tree.map((f) => [relative(root, f), imports(f).filter((s) => s.startsWith('.')).map((s) => target(f, s))]))
+  const cycles: string[] = []
+  const done = new Set<string>()
+  const path: string[] = []
+  const visit = (n: string): void => {
+    path.push(n)
+    for (const m of graph.get(n) ?? []) {
+      if (path.includes(m)) cycles.push([...path.slice(path.indexOf(m)), m].join(' -> '))
+      else if (!done.has(m)) visit(m)
+    }
+    path.pop()
+    done.add(n)
+  }
+  for (const n of graph.keys()) if (!done.has(n)) visit(n)
+  t.same(cycles, [], 'the import graph has no cycle')
 })
 
 t.test('the rule refuses imports that cross it', async (t) => {

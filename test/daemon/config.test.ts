@@ -139,7 +139,8 @@ t.test('invalid configuration is refused at start with the key and its source na
     t.equal(r.stdout, '', `${c.what}: nothing was started (no log output)`)
   }
   writeFileSync(join(dataDir, 'config.json'), pristine)
-  const ok = await boot(t, dataDir, [])
+  // A free port: the pristine config.json names none, and the default (7420) may be taken.
+  const ok = await boot(t, dataDir, ['--listen', `127.0.0.1:${await freePort()}`])
   t.ok(ok.status.instance, 'the same data directory starts once the configuration is fixed')
   t.equal(await ok.stop(), 0)
 })

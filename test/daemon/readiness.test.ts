@@ -15,7 +15,7 @@ import { createConnection, createServer } from 'node:net'
 import { join } from 'node:path'
 import { generateResources } from '../../bench/dataset.js'
 import { EmulatedLink, symmetricLink } from '../../bench/link.js'
-import { CLI, controlRequest, freePort, pollen, snapshot, startDaemon, tempDir, type Teardowner } from '../helpers/daemon.js'
+import { CLI, controlRequest, freePort, hermeticEnv, pollen, snapshot, startDaemon, tempDir, type Teardowner } from '../helpers/daemon.js'
 
 interface Activated {
   proc: ChildProcess
@@ -28,13 +28,6 @@ interface Activated {
   waitFor(msg: string): Promise<any>
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   cli(args: string[]): ReturnType<typeof pollen>
-}
-
-/** Environment for the daemon: no tap loader, no inherited systemd or pollen variables. */
-function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  for (const k of ['NODE_OPTIONS', 'POLLEN_DATA_DIR', 'POLLEN_CONFIG', 'RUNTIME_DIRECTORY', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'CREDENTIALS_DIRECTORY']) delete env[k]
-  return { ...env, ...extra }
 }
 
 /**
@@ -53,7 +46,7 @@ async function activate(t: Teardowner, dataDir: string, socket: string, listenPi
   const setPid = listenPid === 'self' ? 'LISTEN_PID=$$' : `LISTEN_PID=${listenPid}`
   const args = [CLI, 'daemon', '--init', '--data-dir', dataDir, '--listen', listen, '--socket', socket]
   const proc = spawn('/bin/sh', ['-c', `${setPid} exec "$0" "$@"`, process.execPath, ...args], {
-    env: cleanEnv({ LISTEN_FDS: '1', POLLEN_SYNC_INTERVAL: '0', ...env }),
+    env: hermeticEnv({ LISTEN_FDS: '1', POLLEN_SYNC_INTERVAL: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe', fd],
   })
   t.teardown(() => {

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { controlRequest, startNode, tempDir, type Daemon } from '../helpers/daemon.js'
 import { openInstance } from '../../daemon/instance.js'
-import { readConfigSafe } from '../../daemon/config.js'
+import { readConfigSafe } from '../../daemon/configSources.js'
 
 const resources = (prefix: string, partition: string, n: number) =>
   Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${prefix}-${i}`, partition, title: { en: `${prefix} ${i}` } })).join('\n')

@@ -40,13 +40,34 @@ export interface PollenResult {
   error?: { code: string; message: string }
 }
 
-/** Environment for children: hermetic (no inherited data dir or systemd runtime dir). */
-function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+/**
+ * Where the children's system paths point instead of the machine's (made once per test
+ * process): `system.json`, an empty system file, and `system.sock`, which never exists.
+ */
+let systemPaths: { config: string; socket: string } | undefined
+function harnessSystem(): { config: string; socket: string } {
+  if (systemPaths) return systemPaths
+  const dir = mkdtempSync(join(tmpdir(), 'pollen-harness-'))
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'system.json'), '{}\n')
+  return (systemPaths = { config: join(dir, 'system.json'), socket: join(dir, 'system.sock') })
+}
+
+/** Variables of the caller a child never inherits: systemd's hand-offs and the test loader. */
+const NOT_INHERITED = ['NODE_OPTIONS', 'RUNTIME_DIRECTORY', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'CREDENTIALS_DIRECTORY']
+
+/**
+ * Environment for children: hermetic, so that the suite passes on a machine running the
+ * installed service or the quickstart's daemon. None of the caller's `POLLEN_*` variables or
+ * systemd's hand-offs; the system file and the system control socket moved away from
+ * `/etc/pollen/pollen.json` and `/run/pollen/control.sock` through the documented
+ * `POLLEN_CONFIG` and `POLLEN_SYSTEM_SOCKET` (docs/operations.md). `extra` wins over all of it.
+ */
+export function hermeticEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env }
-  delete env.POLLEN_DATA_DIR
-  delete env.RUNTIME_DIRECTORY
-  delete env.NODE_OPTIONS
-  return { ...env, ...extra }
+  for (const k of Object.keys(env)) if (k.startsWith('POLLEN_') || NOT_INHERITED.includes(k)) delete env[k]
+  const system = harnessSystem()
+  return { ...env, POLLEN_CONFIG: system.config, POLLEN_SYSTEM_SOCKET: system.socket, ...extra }
 }
 
 /**
@@ -86,7 +107,7 @@ export function pollen(args: readonly string[], opts: PollenOptions = {}): Promi
   const timeoutMs = opts.timeoutMs ?? 30_000
   return new Promise((resolve, reject) => {
     const [cmd, cmdArgs] = nodeCommand(argv, opts.env)
-    const child = spawn(cmd, cmdArgs, { env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(cmd, cmdArgs, { env: hermeticEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     // Characters split across chunks are decoded whole.
@@ -199,7 +220,7 @@ export async function initDataDir(opts: { dataDir: string; name?: string; langua
 export function spawnDaemon(opts: { dataDir: string; listen?: string; socket?: string; env?: NodeJS.ProcessEnv; extraArgs?: string[] }) {
   const args = [CLI, 'daemon', '--data-dir', opts.dataDir, ...(opts.listen ? ['--listen', opts.listen] : []), ...(opts.socket ? ['--socket', opts.socket] : []), ...(opts.extraArgs ?? [])]
   const [cmd, cmdArgs] = nodeCommand(args, opts.env)
-  const proc = spawn(cmd, cmdArgs, { env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(cmd, cmdArgs, { env: hermeticEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] })
   const out = { stdout: '', stderr: '' }
   const cap = (k: 'stdout' | 'stderr') => (d: Buffer) => {
     out[k] = (out[k] + d.toString('utf8')).slice(-64 * 1024)
