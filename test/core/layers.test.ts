@@ -6,18 +6,9 @@
  * itself through others (a dynamic import hid daemon/config.ts ↔ daemon/configSources.ts).
  */
 import t from 'tap'
+import { repoRoot } from '../helpers/repoRoot.js'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
-
-function repoRoot(): string {
-  let dir = process.cwd()
-  for (;;) {
-    if (existsSync(join(dir, 'core', 'errors.ts')) && existsSync(join(dir, 'package.json'))) return dir
-    const up = dirname(dir)
-    if (up === dir) throw new Error(`no pollen repository at or above ${process.cwd()}`)
-    dir = up
-  }
-}
 
 const root = repoRoot()
 const core = join(root, 'core')

@@ -7,19 +7,10 @@
  * Sources are read from the repository root (found from the working directory), not from dist/.
  */
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { repoRoot } from '../helpers/repoRoot.js'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { ERROR_CODES } from '../../core/errors.js'
-
-function repoRoot(): string {
-  let dir = process.cwd()
-  for (;;) {
-    if (existsSync(join(dir, 'daemon', 'controlApi.ts')) && existsSync(join(dir, 'package.json'))) return dir
-    const up = dirname(dir)
-    if (up === dir) throw new Error(`no pollen repository at or above ${process.cwd()}`)
-    dir = up
-  }
-}
 
 const root = repoRoot()
 const read = (rel: string): string => readFileSync(join(root, rel), 'utf8')

@@ -14,40 +14,61 @@ async function puts(n: Node, count: number, partition = 'p1', from = 0): Promise
   for (let i = from; i < from + count; i++) await n.lib.put({ id: `${n.name}-${i}`, partition, title: { en: `${n.name} ${i}` } })
 }
 
-async function holds(t: { same: (a: unknown, b: unknown, m: string) => unknown }, nodes: Node[], what: string): Promise<void> {
+/** The part of a tap test these helpers use. */
+interface Tap {
+  ok(v: unknown, m: string): unknown
+  same(a: unknown, b: unknown, m: string): unknown
+}
+
+async function holds(t: Tap, nodes: Node[], what: string): Promise<void> {
   t.same(await claimsHold(nodes), [], `${what}: no instance claims an operation it lacks`)
 }
 
 const ids = async (n: Node) => new Set((await allOps(n.log)).map((op) => op.id))
 
-t.test('a local transaction committed while a pull is served is not claimed to the puller', async (t) => {
+
+/**
+ * `mode` from `client` to `server` while the node whose diff runs (the server for a pull, the
+ * client for a push) commits two local transactions inside it; the same sync again brings them.
+ */
+async function localCommitDuring(t: Tap, mode: 'pull' | 'push'): Promise<void> {
   const server = await node('srv')
   const client = await node('cli')
-  await puts(server, 3)
-  const hook = commitDuringNextScan(server.store, () => puts(server, 2, 'p1', 3))
-  const r = await sync(client, server, { mode: 'pull' })
-  t.ok(r.ok, r.error ?? 'pulled')
-  t.ok(hook.fired(), 'the commit landed inside the diff')
-  await holds(t, [server, client], 'after the pull')
-  const again = await sync(client, server, { mode: 'pull' })
-  t.ok(again.pulled > 0, 'the next pull brings the operations committed during the first')
-  t.same([...(await ids(client))].sort(), [...(await ids(server))].sort(), 'the client holds every record')
-})
+  const [sender, receiver] = mode === 'pull' ? [server, client] : [client, server]
+  await puts(sender, 3)
+  const hook = commitDuringNextScan(sender.store, () => puts(sender, 2, 'p1', 3))
+  const r = await sync(client, server, { mode })
+  t.ok(r.ok, r.error ?? `${mode} done`)
+  t.ok(hook.fired(), `the commit landed inside the ${mode} diff`)
+  await holds(t, [server, client], `after the ${mode}`)
+  const again = await sync(client, server, { mode })
+  t.ok(again.pulled + again.pushed > 0, `the next ${mode} brings the operations committed during the first`)
+  t.same([...(await ids(receiver))].sort(), [...(await ids(sender))].sort(), 'the receiver holds every record')
+}
 
-t.test('a chunk applied from a third peer while a pull is served is not relayed as a claim', async (t) => {
+/** The same, with the node whose diff runs applying a pull from a third peer inside it. */
+async function thirdPeerDuring(t: Tap, mode: 'pull' | 'push'): Promise<Node[]> {
   const server = await node('srv')
   const third = await node('third')
   const client = await node('cli')
-  await puts(server, 3)
+  const sender = mode === 'pull' ? server : client
+  await puts(sender, 3)
   await puts(third, 4, 'p2')
-  const hook = commitDuringNextScan(server.store, async () => {
-    const r = await sync(server, third, { mode: 'pull' })
+  const hook = commitDuringNextScan(sender.store, async () => {
+    const r = await sync(sender, third, { mode: 'pull' })
     if (!r.ok || r.pulled === 0) throw new Error(`the injected pull failed: ${r.error}`)
   })
-  const r = await sync(client, server, { mode: 'pull' })
-  t.ok(r.ok, r.error ?? 'pulled')
-  t.ok(hook.fired(), 'the chunk was applied inside the diff')
-  await holds(t, [server, third, client], 'after the pull')
+  const r = await sync(client, server, { mode })
+  t.ok(r.ok, r.error ?? `${mode} done`)
+  t.ok(hook.fired(), `the chunk was applied inside the ${mode} diff`)
+  await holds(t, [server, third, client], `after the ${mode}`)
+  return [server, third, client]
+}
+
+t.test('a local transaction committed while a pull is served is not claimed to the puller', (t) => localCommitDuring(t, 'pull'))
+
+t.test('a chunk applied from a third peer while a pull is served is not relayed as a claim', async (t) => {
+  const [server, , client] = await thirdPeerDuring(t, 'pull')
   await sync(client, server, { mode: 'pull' })
   t.equal((await ids(client)).size, 7, 'the next pull brings the third peer’s records')
 })
@@ -68,31 +89,9 @@ t.test('a pull answered "complete" inline claims only what its diff covered', as
   t.same([...(await ids(client))].sort(), [...(await ids(server))].sort(), 'the client holds every record')
 })
 
-t.test('a local transaction committed while a push is streamed is not claimed to the server', async (t) => {
-  const server = await node('srv')
-  const client = await node('cli')
-  await puts(client, 3)
-  const hook = commitDuringNextScan(client.store, () => puts(client, 2, 'p1', 3))
-  const r = await sync(client, server, { mode: 'push' })
-  t.ok(r.ok, r.error ?? 'pushed')
-  t.ok(hook.fired(), 'the commit landed inside the push diff')
-  await holds(t, [server, client], 'after the push')
-  t.ok((await sync(client, server, { mode: 'push' })).pushed > 0, 'the next push sends the operations committed during the first')
-  t.same([...(await ids(server))].sort(), [...(await ids(client))].sort(), 'the server holds every record')
-})
+
+t.test('a local transaction committed while a push is streamed is not claimed to the server', (t) => localCommitDuring(t, 'push'))
 
 t.test('a chunk applied from a third peer while a push is streamed is not relayed as a claim', async (t) => {
-  const server = await node('srv')
-  const third = await node('third')
-  const client = await node('cli')
-  await puts(client, 3)
-  await puts(third, 4, 'p2')
-  const hook = commitDuringNextScan(client.store, async () => {
-    const r = await sync(client, third, { mode: 'pull' })
-    if (!r.ok || r.pulled === 0) throw new Error(`the injected pull failed: ${r.error}`)
-  })
-  const r = await sync(client, server, { mode: 'push' })
-  t.ok(r.ok, r.error ?? 'pushed')
-  t.ok(hook.fired(), 'the chunk was applied inside the push diff')
-  await holds(t, [server, third, client], 'after the push')
+  await thirdPeerDuring(t, 'push')
 })

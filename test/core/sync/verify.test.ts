@@ -25,6 +25,16 @@ async function overClaim(n: Node, author: string, counter: number): Promise<void
   await n.log.applyRemote([], ['', 'en'].map((layer) => ({ prefix: '', layer, author, counter })))
 }
 
+/** A cloud with `n` resources in each of lib:a and lib:b, and a school that pulled lib:a only. */
+async function schoolOfLibA(t: { ok(v: unknown, m: string): unknown }, n: number): Promise<{ cloud: Node; school: Node }> {
+  const cloud = await node('cloud')
+  const school = await node('school')
+  await puts(cloud, n, 'lib:a')
+  await puts(cloud, n, 'lib:b')
+  t.ok((await sync(school, cloud, { mode: 'pull', prefixes: ['lib:a'] })).ok, 'the school pulled lib:a')
+  return { cloud, school }
+}
+
 async function dump(n: Node): Promise<string[]> {
   const out: string[] = []
   for await (const [k, v] of n.store.range({})) out.push(`${k}=${Buffer.from(v).toString('hex')}`)
@@ -32,11 +42,7 @@ async function dump(n: Node): Promise<string[]> {
 }
 
 t.test('a school made to claim operations it lacks is found out and healed by the next pull', async (t) => {
-  const cloud = await node('cloud')
-  const school = await node('school')
-  await puts(cloud, 700, 'lib:a')
-  await puts(cloud, 700, 'lib:b')
-  t.ok((await sync(school, cloud, { mode: 'pull', prefixes: ['lib:a'] })).ok)
+  const { cloud, school } = await schoolOfLibA(t, 700)
   await overClaim(school, cloud.log.author, cloud.log.counter)
   t.not((await claimsHold([cloud, school])).length, 0, 'the school now claims operations of lib:b it lacks')
   t.equal((await sync(school, cloud, { mode: 'pull' })).pulled, 0, 'and a pull sends nothing: the loss is silent')
@@ -87,11 +93,7 @@ t.test('a read-only key may check, within its scope only', async (t) => {
 })
 
 t.test('a pull opened before claims were lowered does not raise them again', async (t) => {
-  const cloud = await node('cloud')
-  const school = await node('school')
-  await puts(cloud, 30, 'lib:a')
-  await puts(cloud, 30, 'lib:b')
-  t.ok((await sync(school, cloud, { mode: 'pull', prefixes: ['lib:a'] })).ok)
+  const { cloud, school } = await schoolOfLibA(t, 30)
   await puts(cloud, 5, 'lib:a', 100)
   await overClaim(school, cloud.log.author, cloud.log.counter - 10)
   // The pull's holder claims (untrue for lib:b) are sent; the check lowers them mid-stream.
