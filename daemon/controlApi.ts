@@ -6,6 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { PassThrough } from 'node:stream'
 import { isPollenError, pollenError, type PollenError } from '../core/errors.js'
+import { formatInstanceId } from '../core/model/identity.js'
 import type { ImportResult } from '../core/library/library.js'
 import type { ReviewStatus } from '../core/library/resource.js'
 import { parseImportText } from './importText.js'
@@ -66,6 +67,8 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
     const extra = hooks.status ? await hooks.status() : {}
     return {
       instance: inst.instanceId,
+      // The form to read out or type (`peer add --instance`, `user add --instance`).
+      instanceGrouped: formatInstanceId(inst.instanceId),
       author: inst.log.author,
       name: inst.config.name,
       languages: inst.config.languages,
@@ -146,8 +149,12 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
 
   app.post('/v1/users', async (req) => {
     const b = body(req)
-    const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters })
+    const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters, instance: b.instance })
     return { ...user, key }
+  })
+  app.patch('/v1/users/:name', async (req) => {
+    const b = body(req)
+    return inst.users.set((req.params as { name: string }).name, { resetInstance: b.resetInstance, instance: b.instance })
   })
   app.get('/v1/users', async () => inst.users.list())
   app.delete('/v1/users/:name', async (req) => {
@@ -158,7 +165,7 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
 
   app.post('/v1/peers', async (req) => {
     const b = body(req)
-    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active })
+    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, instance: b.instance })
   })
   app.get('/v1/peers', async () => inst.peers.list())
   app.delete('/v1/peers/:name', async (req) => {
