@@ -73,6 +73,16 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
     },
   })
+  // A peer still speaking plain HTTP (an old version, or an http:// URL in plain mode) is told
+  // why in one line, in a code every version knows, instead of a bare TLS alert.
+  if (tls) {
+    app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: { _parent?: import('node:net').Socket }) => {
+      const raw = socket._parent
+      if (err.code !== 'ERR_SSL_HTTP_REQUEST' || !raw?.writable) return
+      const body = JSON.stringify(pollenError('POLLEN_BAD_MESSAGE', `this pollen instance syncs over TLS 1.3 only (docs/protocol.md §10): upgrade pollen on your side and use an https:// URL for this peer`).toJSON())
+      raw.end(`HTTP/1.1 426 Upgrade Required\r\nUpgrade: TLS/1.3\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    })
+  }
   // Open bodies are buffered (small, bounded); push bodies are read as a stream of frames.
   app.addContentTypeParser(FRAME_TYPE, (req, payload, done) => {
     if (req.routeOptions.url === '/v1/sync/:session/push') done(null, payload)

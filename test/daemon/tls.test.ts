@@ -8,6 +8,7 @@
 import t, { type Test } from 'tap'
 import { existsSync } from 'node:fs'
 import { createServer as createTcpServer, connect, type Server, type Socket } from 'node:net'
+import { request as httpRequest } from 'node:http'
 import { createServer as createTlsServer } from 'node:tls'
 import { deflateSync } from 'node:zlib'
 import { tlsCredentials } from '../../adapters/tlsIdentity.js'
@@ -176,6 +177,18 @@ t.test('a peer pinned in advance to a wrong id is refused, and http:// outside p
   const r = await syncOne(school, 'plain')
   t.equal(r.code, 'POLLEN_PLAIN_REFUSED', 'an http:// peer is refused outside plain mode')
   t.match((await school.cli(['status'])).stdout, /WARNING: +peer plain has a plain http:\/\/ URL/, 'status warns about it')
+  // A peer that still speaks plain HTTP to the TLS port (an older pollen) is told why.
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: port(cloud), method: 'POST', path: '/v1/sync/open' }, (res) => {
+      let body = ''
+      res.on('data', (d: Buffer) => (body += d))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.end('x')
+  })
+  t.equal(answer.status, 426, 'plain HTTP to the TLS port: 426')
+  t.match(JSON.parse(answer.body), { code: 'POLLEN_BAD_MESSAGE', message: /TLS 1\.3 only.*https:\/\// }, 'with one line that says what to do, in a code every version knows')
   ok(t, await school.cli(['peer', 'remove', 'plain']), 'remove')
   ok(t, await school.cli(['peer', 'remove', 'wrong']), 'remove')
 })
