@@ -4,8 +4,13 @@
  * acknowledgement of pulled chunks (204); `POST /v1/sync/:session/push` takes a stream of
  * frames and answers with the totals. Errors before streaming are JSON `{code, message}`
  * with a 4xx status; an error mid-stream is an in-band error frame.
+ *
+ * With TLS credentials the API is https only: TLS 1.3, a client certificate requested but
+ * not judged by a CA (pollen pins keys, not names); the certificate's Ed25519 key is the
+ * channel key every request is checked against (core/sync/channel.ts).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { peerInstanceKey, type TlsCredentials } from './tlsIdentity.js'
 import { Readable } from 'node:stream'
 import { pollenError } from '../core/errors.js'
 import { encodeFrame, errorFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
@@ -42,10 +47,12 @@ async function* prepend(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): As
 }
 
 /** Builds the sync API app around a SyncServer. */
-export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route: string; ok: boolean; code?: string }) => void } = {}): FastifyInstance {
+export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route: string; ok: boolean; code?: string }) => void } = {}, tls?: TlsCredentials): FastifyInstance {
   const limits = server.limits
   const app = Fastify({
     logger: false,
+    // Clients never resume sessions (adapters/httpSyncTransport.ts): every connection shows its certificate.
+    ...(tls ? { https: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' as const, requestCert: true, rejectUnauthorized: false } } : {}),
     // Stopping drops open streams instead of waiting for them (each chunk is atomic).
     forceCloseConnections: true,
     bodyLimit: limits.maxOpenBytes,
@@ -56,6 +63,16 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
       socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
     },
   })
+  // A peer still speaking plain HTTP (an old version, or an http:// URL in plain mode) is told
+  // why in one line, in a code every version knows, instead of a bare TLS alert.
+  if (tls) {
+    app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: { _parent?: import('node:net').Socket }) => {
+      const raw = socket._parent
+      if (err.code !== 'ERR_SSL_HTTP_REQUEST' || !raw?.writable) return
+      const body = JSON.stringify(pollenError('POLLEN_BAD_MESSAGE', `this pollen instance syncs over TLS 1.3 only (docs/protocol.md §10): upgrade pollen on your side and use an https:// URL for this peer`).toJSON())
+      raw.end(`HTTP/1.1 426 Upgrade Required\r\nUpgrade: TLS/1.3\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    })
+  }
   // Open bodies are buffered (small, bounded); push bodies are read as a stream of frames.
   app.addContentTypeParser(FRAME_TYPE, (req, payload, done) => {
     if (req.routeOptions.url === '/v1/sync/:session/push') done(null, payload)
@@ -90,7 +107,15 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
   })
   app.setNotFoundHandler((req, reply) => reply.code(404).send(pollenError('POLLEN_NOT_FOUND', `no sync endpoint ${req.method} ${req.url}`).toJSON()))
 
+  /** The key holding this request's TLS connection; refuses a TLS client without an instance certificate. */
+  const channel = (req: FastifyRequest): Uint8Array | undefined => {
+    if (!tls) return undefined
+    const key = peerInstanceKey(req.raw.socket)
+    if (!key) throw pollenError('POLLEN_CHANNEL_MISMATCH', 'connect with an Ed25519 instance certificate (pollen does this itself); a TLS client without one cannot sync')
+    return key
+  }
   const auth = (req: FastifyRequest) => {
+    channel(req)
     const { user, key } = parseAuthorization(req.headers.authorization)
     return server.authenticate(user, key)
   }
@@ -103,7 +128,7 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     // A pull waiting for the client's acks stops when its connection goes.
     const gone = new AbortController()
     reply.raw.once('close', () => gone.abort())
-    const frames = await server.open(user, req.body, gone.signal)
+    const frames = await server.open(user, req.body, gone.signal, channel(req))
     hooks.onServed?.({ route: 'open', ok: true })
     reply.type(FRAME_TYPE)
     // A sync with nothing new is this one response: no Date header, and no chunked encoding
@@ -122,7 +147,7 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
   app.post('/v1/sync/:session/ack', { bodyLimit: 64 }, async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the ack as ${FRAME_TYPE}`)
     const user = await auth(req)
-    await server.ack(user, (req.params as { session: string }).session, req.body)
+    await server.ack(user, (req.params as { session: string }).session, req.body, channel(req))
     reply.raw.sendDate = false
     return reply.code(204).send()
   })
@@ -131,7 +156,7 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     const user = await auth(req)
     const body = req.body as AsyncIterable<Uint8Array> | undefined
     if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') throw pollenError('POLLEN_BAD_MESSAGE', `send the push as ${FRAME_TYPE}`)
-    const result = await server.push(user, (req.params as { session: string }).session, readFrames(body, limits.maxFrameBytes))
+    const result = await server.push(user, (req.params as { session: string }).session, readFrames(body, limits.maxFrameBytes), channel(req))
     hooks.onServed?.({ route: 'push', ok: true })
     reply.type(FRAME_TYPE)
     reply.raw.sendDate = false

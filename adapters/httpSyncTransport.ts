@@ -3,10 +3,19 @@
  * pull streams on the first), the API key in the Authorization header (never in the URL),
  * streamed request and response bodies, byte counts of both, and an idle timeout so a dead
  * link fails instead of hanging (ORB's requests had none).
+ *
+ * Over https:// every connection is TLS 1.3 with our instance certificate, and the server's
+ * certificate key is checked against the pinned instance id before the connection is handed
+ * to a request — so a wrong peer never receives a byte of HTTP, the API key least of all
+ * (docs/protocol.md §10.1). http:// is refused unless plain mode was asked for.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
+import type { Duplex } from 'node:stream'
 import { isErrorCode, pollenError } from '../core/errors.js'
+import { formatInstanceId, instanceIdOf } from '../core/model/identity.js'
+import { peerInstanceKey, type TlsCredentials } from './tlsIdentity.js'
 import { readFrames } from '../core/sync/wire/frames.js'
 import type { Credentials, SyncTransport } from '../core/sync/transport.js'
 import { FRAME_TYPE } from './httpSyncServer.js'
@@ -17,6 +26,46 @@ export interface HttpTransportOptions {
   /** Milliseconds without any byte moving before the request fails. */
   idleTimeoutMs?: number
   maxFrameBytes?: number
+  /** Our instance certificate; required for https:// URLs. */
+  tls?: TlsCredentials
+  /** The instance id (32 hex digits) the server must prove; undefined at first contact. */
+  expectInstance?: string
+  /** Told the key of a server that proved another instance than the pinned one (kept as offered). */
+  onOtherKey?: (publicKey: Uint8Array) => void
+  /** Allows http:// (plain mode, an administrator's explicit choice). */
+  plain?: boolean
+}
+
+/**
+ * An https Agent that makes each connection itself: TLS 1.3, our certificate, and the pin
+ * check at `secureConnect`. The socket reaches the waiting request only once the check has
+ * passed. (A `checkServerIdentity` hook is not enough: Node skips it whenever the chain does
+ * not verify against a CA, which a self-signed certificate never does.)
+ */
+class PinnedAgent extends HttpsAgent {
+  readonly #creds: TlsCredentials
+  readonly #check: (socket: TLSSocket) => Error | undefined
+
+  constructor(creds: TlsCredentials, check: (socket: TLSSocket) => Error | undefined) {
+    super({ keepAlive: true, maxSockets: 2 })
+    this.#creds = creds
+    this.#check = check
+  }
+
+  override createConnection(options: ConnectionOptions, done: (err: Error | null, socket?: Duplex) => void): undefined {
+    const socket = tlsConnect({ ...options, key: this.#creds.key, cert: this.#creds.cert, minVersion: 'TLSv1.3', rejectUnauthorized: false, session: undefined })
+    const onError = (err: Error) => done(err)
+    socket.once('error', onError)
+    socket.once('secureConnect', () => {
+      socket.off('error', onError)
+      const refused = this.#check(socket)
+      if (refused) {
+        socket.destroy()
+        done(refused)
+      } else done(null, socket)
+    })
+    return undefined
+  }
 }
 
 export class HttpSyncTransport implements SyncTransport {
@@ -28,10 +77,33 @@ export class HttpSyncTransport implements SyncTransport {
   bytesIn = 0
   bytesOut = 0
   requests = 0
+  /** The Ed25519 key the server proved on its TLS connections (all of them prove the same one). */
+  peerKey?: Uint8Array
+  readonly #refusal?: Error
 
   constructor(baseUrl: string, opts: HttpTransportOptions = {}) {
     this.#base = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
-    this.#agent = this.#base.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 })
+    const host = this.#base.host
+    if (this.#base.protocol === 'https:' && opts.tls) {
+      let expect = opts.expectInstance
+      this.#agent = new PinnedAgent(opts.tls, (socket) => {
+        const key = peerInstanceKey(socket)
+        if (!key) return pollenError('POLLEN_CHANNEL_MISMATCH', `${host} did not present an Ed25519 instance certificate; is it a pollen instance (not a TLS-terminating proxy, docs/operations.md)?`)
+        const id = instanceIdOf(key)
+        if (expect && id !== expect) {
+          opts.onOtherKey?.(key)
+          return pollenError('POLLEN_PEER_KEY_CHANGED', `${host} proved instance ${formatInstanceId(id)}, not the pinned ${formatInstanceId(expect)}; nothing was sent to it. If the peer was reinstalled, accept the new id with \`pollen peer set NAME --accept-key ${formatInstanceId(id)}\``)
+        }
+        // First contact: every later connection of this run must prove the same key.
+        expect = id
+        this.peerKey = key
+        return undefined
+      })
+    } else {
+      this.#agent = new HttpAgent({ keepAlive: true, maxSockets: 2 })
+      if (this.#base.protocol === 'https:') this.#refusal = pollenError('POLLEN_INVALID_CONFIG', 'an https:// peer needs this instance\'s TLS certificate')
+      else if (!opts.plain) this.#refusal = pollenError('POLLEN_PLAIN_REFUSED', `peer URL ${this.#base.origin} is plain http://, which sends the API key and records readable by anyone on the network; use https:// (or set "sync": {"plain": true} on both instances, docs/operations.md)`)
+    }
     this.#idle = opts.idleTimeoutMs ?? 60_000
     this.#maxFrame = opts.maxFrameBytes ?? 4 * 1024 * 1024
     this.#signal = opts.signal
@@ -54,6 +126,7 @@ export class HttpSyncTransport implements SyncTransport {
         reject(unreachable(url, err))
       }
       if (this.#signal?.aborted) return fail(pollenError('POLLEN_SYNC_FAILED', 'the daemon is stopping'))
+      if (this.#refusal) return fail(this.#refusal)
       const req = send(url, { method: 'POST', agent: this.#agent, signal: this.#signal, headers: { 'content-type': FRAME_TYPE, authorization: `Pollen ${creds.user}:${creds.key}`, ...(body instanceof Uint8Array ? { 'content-length': body.length } : {}) } }, (res) => {
         settled = true
         res.setTimeout(this.#idle, () => res.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no data from ${url.host} for ${this.#idle / 1000} s`)))

@@ -129,9 +129,9 @@ export class PollenDaemon {
     return this.proc.pid
   }
 
-  /** `http://127.0.0.1:PORT` of the sync API. */
+  /** `https://127.0.0.1:PORT` of the sync API. */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`
+    return `https://127.0.0.1:${this.port}`
   }
 
   /** Spawns the daemon and waits until the control socket answers; records start-to-ready. */

@@ -75,9 +75,9 @@ async function main(): Promise<void> {
   const link = new EmulatedLink({ ...linkOptions(UNLIMITED), targetPort: src.d.port })
   const port = await link.start()
   try {
-    if (reuse) await cli.d.setPeerUrl('src', `http://127.0.0.1:${port}`)
+    if (reuse) await cli.d.setPeerUrl('src', `https://127.0.0.1:${port}`)
     else {
-      await connect(cli.d, src.d, `http://127.0.0.1:${port}`, 'src')
+      await connect(cli.d, src.d, `https://127.0.0.1:${port}`, 'src')
       const c0 = [src.d.cpu() ?? 0, cli.d.cpu() ?? 0]
       const t0 = performance.now()
       const r = await cli.d.sync('src')

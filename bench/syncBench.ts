@@ -79,7 +79,7 @@ export class PollenPair {
     const client = PollenDaemon.create({ name: opts.clientName ?? `${server.name}-client` })
     try {
       await client.start()
-      await connect(client, server, `http://127.0.0.1:${port}`, 'src')
+      await connect(client, server, `https://127.0.0.1:${port}`, 'src')
     } catch (err) {
       await link.stop()
       await client.destroy()

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises'
 import { isPollenError, pollenError } from '../core/errors.js'
 import type { ConflictView, ImportResult } from '../core/library/library.js'
 import type { Peer } from '../core/access/peers.js'
+import { formatInstanceId } from '../core/model/identity.js'
 import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
@@ -101,13 +102,14 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
       const r = s.resources as Record<string, number>
       const peers = s.peers as Peer[]
       return [
-        `instance:   ${s.instance} (${s.name})`,
+        `instance:   ${s.instanceGrouped} (${s.name})`,
         `author:     ${s.author}, counter ${s.counter}`,
         `languages:  ${(s.languages as string[]).join(', ')}`,
-        `sync API:   ${s.listen}`,
+        `sync API:   ${s.listen} (${s.transport === 'plain' ? 'PLAIN HTTP, unencrypted' : 'TLS 1.3, instance certificates'})`,
         `resources:  ${r.published} published, ${r.pending} pending review, ${r.rejected} rejected`,
         `conflicts:  ${s.conflicts}`,
         `peers:      ${peers.length ? peers.map((p) => `${p.name}${p.active ? '' : ' (inactive)'}`).join(', ') : 'none'}`,
+        ...((s.warnings as string[] | undefined) ?? []).map((w) => `WARNING:    ${w}`),
       ].join('\n')
     })
   },
@@ -175,9 +177,9 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K'
     // --key may be left out when systemd passes the key as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: ctx.flags.key === undefined ? undefined : required(ctx.flags, 'key', u), filters: ctx.flags.filter, active: ctx.flags.inactive !== true }
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: ctx.flags.key === undefined ? undefined : required(ctx.flags, 'key', u), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
-    print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}`)
+    print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
   async 'peer list'(ctx) {
     const list = await (await ctx.client()).call<Peer[]>('GET', '/v1/peers')
@@ -188,15 +190,21 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: ctx.flags.key, acceptKey: ctx.flags['accept-key'] === true ? true : undefined }
-    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', 'nothing to change; usage: pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key]')
+    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: ctx.flags.key, acceptKey: ctx.flags['accept-key'] }
+    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', 'nothing to change; usage: pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key ID]')
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
     print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
   async 'user add'(ctx) {
     const role = required(ctx.flags, 'role', 'pollen user add NAME --role read|write [--filter PREFIX]...')
-    const r = await (await ctx.client()).call<UserInfo & { key: string }>('POST', '/v1/users', { name: ctx.args[0], role, filters: ctx.flags.filter })
+    const r = await (await ctx.client()).call<UserInfo & { key: string }>('POST', '/v1/users', { name: ctx.args[0], role, filters: ctx.flags.filter, instance: ctx.flags.instance })
     print(ctx, r, () => `${r.key}\nuser ${r.name} (${r.role}, ${r.filters.map((f) => f || '(all)').join(',')}): the API key above is shown only once; store it now`)
+  },
+  async 'user set'(ctx) {
+    const body = { resetInstance: ctx.flags['reset-instance'] === true ? true : undefined, instance: ctx.flags.instance }
+    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', 'nothing to change; usage: pollen user set NAME --reset-instance | --instance ID')
+    const u = await (await ctx.client()).call<UserInfo>('PATCH', `/v1/users/${encodeURIComponent(ctx.args[0])}`, body)
+    print(ctx, u, () => `updated user ${u.name}: ${u.instance ? `its key is bound to instance ${formatInstanceId(u.instance)}` : 'its key binds to the next instance that uses it'}`)
   },
   async 'user list'(ctx) {
     const list = await (await ctx.client()).call<UserInfo[]>('GET', '/v1/users')

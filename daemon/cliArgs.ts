@@ -26,7 +26,9 @@ const OPTIONS: Record<string, Spec> = {
   filter: { type: 'string', multiple: true },
   inactive: { type: 'boolean' },
   active: { type: 'string' },
-  'accept-key': { type: 'boolean' },
+  'accept-key': { type: 'string' },
+  instance: { type: 'string' },
+  'reset-instance': { type: 'boolean' },
   role: { type: 'string' },
   'pull-only': { type: 'boolean' },
   'push-only': { type: 'boolean' },
@@ -52,11 +54,12 @@ export const COMMANDS: Record<string, { flags: string[]; args: [number, number];
   'review reject': { flags: [], args: [1, 1000], usage: 'pollen review reject ID...' },
   'conflicts list': { flags: [], args: [0, 0], usage: 'pollen conflicts list' },
   'conflicts resolve': { flags: ['keep'], args: [1, 1], usage: 'pollen conflicts resolve ID --keep OP' },
-  'peer add': { flags: ['name', 'url', 'user', 'key', 'filter', 'inactive'], args: [0, 0], usage: 'pollen peer add --name N --url URL --user U --key K [--filter PREFIX]... [--inactive]' },
+  'peer add': { flags: ['name', 'url', 'user', 'key', 'filter', 'inactive', 'instance'], args: [0, 0], usage: 'pollen peer add --name N --url https://HOST:PORT --user U --key K [--instance ID] [--filter PREFIX]... [--inactive]' },
   'peer list': { flags: [], args: [0, 0], usage: 'pollen peer list' },
   'peer remove': { flags: [], args: [1, 1], usage: 'pollen peer remove N' },
-  'peer set': { flags: ['active', 'filter', 'accept-key', 'url', 'user', 'key'], args: [1, 1], usage: 'pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key]' },
-  'user add': { flags: ['role', 'filter'], args: [1, 1], usage: 'pollen user add NAME --role read|write [--filter PREFIX]...' },
+  'peer set': { flags: ['active', 'filter', 'accept-key', 'url', 'user', 'key'], args: [1, 1], usage: 'pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key ID]' },
+  'user add': { flags: ['role', 'filter', 'instance'], args: [1, 1], usage: 'pollen user add NAME --role read|write [--filter PREFIX]... [--instance ID]' },
+  'user set': { flags: ['reset-instance', 'instance'], args: [1, 1], usage: 'pollen user set NAME --reset-instance | --instance ID' },
   'user list': { flags: [], args: [0, 0], usage: 'pollen user list' },
   'user revoke': { flags: [], args: [1, 1], usage: 'pollen user revoke NAME' },
   sync: { flags: ['pull-only', 'push-only'], args: [0, 1000], usage: 'pollen sync [PEER...] [--pull-only|--push-only]' },
@@ -83,7 +86,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommand {
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
   } catch (err) {
-    throw pollenError('POLLEN_INVALID_FLAG', `${(err as Error).message.replace(/\. To specify.*$/s, '')}; see \`pollen --help\``, { cause: err })
+    throw pollenError('POLLEN_INVALID_FLAG', `${(err as Error).message.replace(/\.?\s*(Did you forget|To specify).*$/s, '')}; see \`pollen --help\``, { cause: err })
   }
   const words = parsed.positionals
   if (words.length === 0) {

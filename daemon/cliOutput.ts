@@ -1,6 +1,7 @@
 /** Human-readable renderings for the CLI (the --json form prints the API's JSON instead). */
 import type { ConflictView } from '../core/library/library.js'
-import type { Peer } from '../core/access/peers.js'
+import { Peers, type Peer } from '../core/access/peers.js'
+import { formatInstanceId, instanceIdOf } from '../core/model/identity.js'
 import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
 
@@ -50,12 +51,19 @@ export function conflictList(list: readonly ConflictView[]): string {
 
 export function peerTable(list: readonly Peer[]): string {
   if (list.length === 0) return 'No peers have been registered.'
-  return table([['NAME', 'URL', 'USER', 'ACTIVE', 'FILTERS', 'KEY'], ...list.map((p) => [p.name, p.url, p.user, p.active ? 'yes' : 'no', p.filters.map((f) => f || '(all)').join(','), p.offeredKey ? 'CHANGED' : p.pinnedKey ? 'pinned' : '-'])])
+  return table([['NAME', 'URL', 'USER', 'ACTIVE', 'FILTERS', 'INSTANCE'], ...list.map((p) => [p.name, p.url, p.user, p.active ? 'yes' : 'no', p.filters.map((f) => f || '(all)').join(','), peerPin(p)])])
+}
+
+/** The pinned instance id (grouped), and the offered one when the peer proved another. */
+function peerPin(p: Peer): string {
+  const pinned = Peers.expectedInstance(p)
+  const offered = p.offeredKey ? instanceIdOf(new Uint8Array(Buffer.from(p.offeredKey, 'base64'))) : undefined
+  return `${pinned ? formatInstanceId(pinned) : '(first contact)'}${offered ? ` CHANGED: offers ${formatInstanceId(offered)}` : ''}`
 }
 
 export function userTable(list: readonly UserInfo[]): string {
   if (list.length === 0) return 'No users.'
-  return table([['NAME', 'ROLE', 'FILTERS', 'CREATED'], ...list.map((u) => [u.name, u.role, u.filters.map((f) => f || '(all)').join(','), u.created])])
+  return table([['NAME', 'ROLE', 'FILTERS', 'INSTANCE', 'CREATED'], ...list.map((u) => [u.name, u.role, u.filters.map((f) => f || '(all)').join(','), u.instance ? formatInstanceId(u.instance) : '(first use)', u.created])])
 }
 
 /** A one-line progress bar for a terminal. */

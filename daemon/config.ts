@@ -15,6 +15,12 @@ export interface SyncConfig {
   chunkOps: number
   /** About how many bytes of operations (before compression) one chunk holds. */
   chunkBytes: number
+  /**
+   * Plain mode: the sync API speaks unencrypted HTTP and http:// peer URLs are allowed. Off by
+   * default; an administrator's explicit choice, warned about in `status` and the log
+   * (docs/operations.md §"Plain mode").
+   */
+  plain: boolean
 }
 
 export interface Config {
@@ -39,7 +45,7 @@ export const DEFAULT_CONFIG: Config = {
   defaultPartition: 'lib',
   publicUrl: '',
   logLevel: 'info',
-  sync: { intervalSeconds: 300, chunkOps: DEFAULT_CHUNK_LIMITS.maxOps, chunkBytes: DEFAULT_CHUNK_LIMITS.maxBytes },
+  sync: { intervalSeconds: 300, chunkOps: DEFAULT_CHUNK_LIMITS.maxOps, chunkBytes: DEFAULT_CHUNK_LIMITS.maxBytes, plain: false },
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -110,6 +116,10 @@ export function validateConfig(raw: unknown): Config {
           if (sk === 'intervalSeconds') out.sync.intervalSeconds = int(sv, 'sync.intervalSeconds', 0, 7 * 86400)
           else if (sk === 'chunkOps') out.sync.chunkOps = int(sv, 'sync.chunkOps', 1, 10_000)
           else if (sk === 'chunkBytes') out.sync.chunkBytes = int(sv, 'sync.chunkBytes', 1024, 4 * 1024 * 1024)
+          else if (sk === 'plain') {
+            if (typeof sv !== 'boolean') bad('sync.plain', 'must be true or false')
+            out.sync.plain = sv
+          }
           else bad(`sync.${sk}`, 'is not a known setting')
         }
         break

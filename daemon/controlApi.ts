@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { pollenError } from '../core/errors.js'
+import { formatInstanceId } from '../core/model/identity.js'
 import type { ImportResult, Library } from '../core/library/library.js'
 import type { ReviewStatus } from '../core/library/resource.js'
 import { fromFastifyError, type ErrorEdge } from '../adapters/fastifyErrors.js'
@@ -68,6 +69,8 @@ function instanceRoutes(app: FastifyInstance, inst: Instance, hooks: ControlHook
     const extra = hooks.status ? await hooks.status() : {}
     return {
       instance: inst.instanceId,
+      // The form to read out or type (`peer add --instance`, `user add --instance`).
+      instanceGrouped: formatInstanceId(inst.instanceId),
       author: inst.log.author,
       name: inst.config.name,
       languages: inst.config.languages,
@@ -161,8 +164,12 @@ function conflictRoutes(app: FastifyInstance, lib: Library): void {
 function userRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/users', async (req) => {
     const b = body(req)
-    const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters })
+    const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters, instance: b.instance })
     return { ...user, key }
+  })
+  app.patch('/v1/users/:name', async (req) => {
+    const b = body(req)
+    return inst.users.set((req.params as { name: string }).name, { resetInstance: b.resetInstance, instance: b.instance })
   })
   app.get('/v1/users', async () => inst.users.list())
   app.delete('/v1/users/:name', async (req) => {
@@ -176,7 +183,7 @@ function userRoutes(app: FastifyInstance, inst: Instance): void {
 function peerRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/peers', async (req) => {
     const b = body(req)
-    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active })
+    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, instance: b.instance })
   })
   app.get('/v1/peers', async () => inst.peers.list())
   app.delete('/v1/peers/:name', async (req) => {

@@ -8,8 +8,9 @@ import { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import { buildSyncApi } from '../adapters/httpSyncServer.js'
 import { HttpSyncTransport } from '../adapters/httpSyncTransport.js'
+import { tlsCredentials, type TlsCredentials } from '../adapters/tlsIdentity.js'
 import { pollenError } from '../core/errors.js'
-import type { Peer } from '../core/access/peers.js'
+import { Peers, type Peer } from '../core/access/peers.js'
 import { syncWithPeer, verifyWithPeer, type PeerTarget, type SyncClientOptions, type SyncEvent, type SyncResult, type VerifyResult } from '../core/sync/client.js'
 import { SyncHistory } from '../core/log/syncHistory.js'
 import type { SyncMode } from '../core/sync/wire/frames.js'
@@ -45,6 +46,8 @@ export class SyncService {
   readonly #chunk: { maxOps: number; maxBytes: number }
   readonly #history: SyncHistory<SyncResult>
   #api?: FastifyInstance
+  /** This instance's TLS certificate, made from its key at start (adapters/tlsIdentity.ts). */
+  #tls?: TlsCredentials
   #stopped = false
   address = ''
 
@@ -75,9 +78,12 @@ export class SyncService {
 
   async #listen(listen: string): Promise<void> {
     const { host, port } = parseListen(listen)
+    this.#tls ??= await tlsCredentials(this.#inst.identity)
+    const plain = this.#inst.config.sync.plain
+    if (plain) this.#log.warn({ plain: true }, 'plain mode: the sync API speaks unencrypted HTTP and http:// peers are allowed; API keys and records cross the network readable (docs/operations.md)')
     const api = buildSyncApi(this.server, {
       onServed: (e) => this.#log.debug(e, 'sync request'),
-    })
+    }, plain ? undefined : this.#tls)
     await api.listen({ host, port })
     this.#api = api
     const addr = api.server.address()
@@ -154,7 +160,15 @@ export class SyncService {
     const peer: Peer = await this.#inst.peers.get(name)
     const secret = await this.#inst.peers.secret(name)
     if (!secret) throw pollenError('POLLEN_INVALID_CONFIG', `peer ${name} has no API key; set one with \`pollen peer set ${name} --key K\``)
-    const transport = new HttpSyncTransport(peer.url, { signal: this.#abort.signal })
+    this.#tls ??= await tlsCredentials(this.#inst.identity)
+    const transport = new HttpSyncTransport(peer.url, {
+      signal: this.#abort.signal,
+      tls: this.#tls,
+      plain: this.#inst.config.sync.plain,
+      // The pin is checked on the TLS handshake, before any HTTP byte (so before the API key).
+      expectInstance: Peers.expectedInstance(peer),
+      onOtherKey: (k) => void this.#inst.peers.recordKey(name, Buffer.from(k).toString('base64')).catch(() => undefined),
+    })
     try {
       const opts: SyncClientOptions = {
         log: this.#inst.log,
@@ -261,6 +275,20 @@ export class SyncService {
       if (last) out[p.name] = last
     }
     return out
+  }
+
+  /**
+   * How sync connections are protected, for `status`: "tls" or "plain", and a warning per
+   * risk an administrator should see (plain mode; http:// peers that are refused without it).
+   */
+  async transportStatus(): Promise<{ transport: 'tls' | 'plain'; warnings: string[] }> {
+    const plain = this.#inst.config.sync.plain
+    const warnings: string[] = []
+    if (plain) warnings.push('plain mode is on: sync is unencrypted, API keys and records cross the network readable (set "sync": {"plain": false})')
+    for (const p of await this.#inst.peers.list()) {
+      if (p.url.startsWith('http://')) warnings.push(plain ? `peer ${p.name} is reached over plain http://` : `peer ${p.name} has a plain http:// URL, which is refused outside plain mode: change it to https://`)
+    }
+    return { transport: plain ? 'plain' : 'tls', warnings }
   }
 
   /** Re-reads peers after a change, so the scheduler follows `peer add/set/remove`. */

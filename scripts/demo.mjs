@@ -136,7 +136,7 @@ try {
   step(`Put an emulated slow link in front of the cloud: ${RATE / 1000} kbit/s, ${RTT} ms round trip`)
   link = new EmulatedLink({ targetPort: cloud.port, ...symmetricLink(RATE, RTT) })
   const linkPort = await link.start()
-  note(`the facility reaches the cloud at http://127.0.0.1:${linkPort} (proxy to 127.0.0.1:${cloud.port})`)
+  note(`the facility reaches the cloud at https://127.0.0.1:${linkPort} (proxy to 127.0.0.1:${cloud.port})`)
 
   step('Publish resources on the cloud, in English and French')
   const featured = [
@@ -155,8 +155,8 @@ try {
   const key = (await pollen(cloud.dataDir, ['user', 'add', 'facility', '--role', 'read'], { show: false })).split('\n')[0].trim()
   console.log('    $ pollen user add facility --role read      (on the cloud; prints the API key once)')
   note(`key: ${key.slice(0, 8)}…`)
-  await pollen(facility.dataDir, ['peer', 'add', '--name', 'cloud', '--url', `http://127.0.0.1:${linkPort}`, '--user', 'facility', `--key=${key}`], { show: false })
-  console.log(`    $ pollen peer add --name cloud --url http://127.0.0.1:${linkPort} --user facility --key …      (on the facility)`)
+  await pollen(facility.dataDir, ['peer', 'add', '--name', 'cloud', '--url', `https://127.0.0.1:${linkPort}`, '--user', 'facility', `--key=${key}`], { show: false })
+  console.log(`    $ pollen peer add --name cloud --url https://127.0.0.1:${linkPort} --user facility --key …      (on the facility)`)
 
   step('Sync the facility with the cloud over the slow link')
   note(tty ? 'the progress bar shows operations and bytes as chunks arrive' : '(no terminal: the progress bar is hidden)')

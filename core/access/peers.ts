@@ -6,7 +6,8 @@
 import { pollenError } from '../errors.js'
 import { NamedEntries } from '../log/namedEntries.js'
 import type { KVStore } from '../log/store.js'
-import { assertName, parseFilters } from './users.js'
+import { assertInstanceId, assertName, parseFilters } from './users.js'
+import { formatInstanceId, instanceIdOf } from '../model/identity.js'
 
 /** A peer as stored. */
 export interface Peer {
@@ -17,6 +18,11 @@ export interface Peer {
   active: boolean
   /** The peer's Ed25519 public key (base64), pinned at first contact. */
   pinnedKey?: string
+  /**
+   * The peer's instance id (32 hex digits) pinned in advance (`peer add --instance`), before
+   * its key is known; the key that first proves it is then pinned as well.
+   */
+  pinnedInstance?: string
   /** A key the peer presented that differs from the pinned one, awaiting acceptance. */
   offeredKey?: string
   created: string
@@ -62,7 +68,7 @@ export class Peers {
     this.#secrets = secrets
   }
 
-  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown }): Promise<Peer> {
+  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; instance?: unknown }): Promise<Peer> {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
@@ -74,9 +80,10 @@ export class Peers {
     const apiKey = fromCredential === undefined ? assertPeerKey(input.key) : undefined
     const filters = parseFilters(input.filters)
     if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
+    const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
     if (await this.#peers.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
-    const peer: Peer = { name, url, user, filters, active: input.active ?? true, created: new Date().toISOString() }
+    const peer: Peer = { name, url, user, filters, active: input.active ?? true, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#peers.put(name, peer)
     return peer
@@ -118,23 +125,52 @@ export class Peers {
     }
     const apiKey = changes.key === undefined ? undefined : assertPeerKey(changes.key)
     if (changes.user !== undefined) peer.user = assertName(changes.user, 'peer user')
-    if (changes.acceptKey === true) {
-      if (!peer.offeredKey) throw pollenError('POLLEN_INVALID_INPUT', `peer ${name} has not offered a new key`)
-      peer.pinnedKey = peer.offeredKey
-      delete peer.offeredKey
-    }
+    if (changes.acceptKey !== undefined) this.#accept(peer, changes.acceptKey)
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#peers.put(name, peer)
     return peer
   }
 
-  /** Records the peer's instance key: pins it at first contact, else keeps a differing one aside. */
+  /**
+   * `--accept-key ID`: the administrator types the new instance id out, so a key is never
+   * accepted unseen. The key the peer offered is pinned when its id is ID; with no offer,
+   * ID is pinned in advance (a reinstalled peer whose new id came by phone).
+   */
+  #accept(peer: Peer, value: unknown): void {
+    if (value === true || value === '') throw pollenError('POLLEN_INVALID_INPUT', `type the new instance id out: \`pollen peer set ${peer.name} --accept-key ID\`, with the id \`pollen status\` shows on the peer`)
+    const id = assertInstanceId(value)
+    if (peer.offeredKey) {
+      const offered = instanceIdOf(new Uint8Array(Buffer.from(peer.offeredKey, 'base64')))
+      if (offered !== id) throw pollenError('POLLEN_INVALID_INPUT', `peer ${peer.name} offered instance ${formatInstanceId(offered)}, not ${formatInstanceId(id)}; check the id on the peer itself`)
+      peer.pinnedKey = peer.offeredKey
+      delete peer.offeredKey
+      delete peer.pinnedInstance
+      return
+    }
+    delete peer.pinnedKey
+    peer.pinnedInstance = id
+  }
+
+  /**
+   * Records the key a peer proved (its TLS certificate or signed answer): pins it at first
+   * contact or when its id is the one pinned in advance, else keeps it aside as offered.
+   */
   async recordKey(name: string, publicKey: string): Promise<'pinned' | 'same' | 'changed'> {
     const peer = await this.get(name)
     if (peer.pinnedKey === publicKey) return 'same'
-    const next: Peer = peer.pinnedKey ? { ...peer, offeredKey: publicKey } : { ...peer, pinnedKey: publicKey }
+    const id = instanceIdOf(new Uint8Array(Buffer.from(publicKey, 'base64')))
+    const fits = peer.pinnedKey === undefined && (peer.pinnedInstance === undefined || peer.pinnedInstance === id)
+    const next: Peer = fits ? { ...peer, pinnedKey: publicKey } : { ...peer, offeredKey: publicKey }
+    delete next.pinnedInstance
+    if (!fits && peer.pinnedInstance) next.pinnedInstance = peer.pinnedInstance
+    if (fits) delete next.offeredKey
     await this.#peers.put(name, next)
-    return peer.pinnedKey ? 'changed' : 'pinned'
+    return fits ? 'pinned' : 'changed'
+  }
+
+  /** The instance id a peer must prove before anything is sent to it; undefined before first contact. */
+  static expectedInstance(peer: Peer): string | undefined {
+    return peer.pinnedKey ? instanceIdOf(new Uint8Array(Buffer.from(peer.pinnedKey, 'base64'))) : peer.pinnedInstance
   }
 
   async secret(name: string): Promise<string | undefined> {

@@ -2,11 +2,15 @@
  * Users of this instance's sync API: a name, a role and partition prefixes. The API key is
  * shown once at creation and stored only as a sha256 hash; keys are 256 random bits, so a
  * fast hash is enough (no password stretching is needed for keys nobody chose).
+ *
+ * A key is bound to one client instance (docs/protocol.md §10.3): the one given at
+ * `user add --instance`, else the first that uses it. A key copied elsewhere is refused.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { pollenError } from '../errors.js'
 import { NamedEntries } from '../log/namedEntries.js'
 import { assertPartition, normalizePrefixes } from '../model/partition.js'
+import { formatInstanceId, parseInstanceId } from '../model/identity.js'
 import type { KVStore } from '../log/store.js'
 
 export type Role = 'read' | 'write'
@@ -18,6 +22,8 @@ export interface User {
   filters: string[]
   keyHash: string
   created: string
+  /** The instance id the key is bound to (32 hex digits); absent until its first use. */
+  instance?: string
 }
 
 /** A user as listed. */
@@ -46,23 +52,25 @@ function hashKey(apiKey: string): string {
 
 export class Users {
   readonly #users: NamedEntries<User>
+  #binding: Promise<void> = Promise.resolve()
 
   constructor(store: KVStore) {
     this.#users = new NamedEntries(store, 'user')
   }
 
   /** Creates a user and returns its API key (shown once). */
-  async add(input: { name: unknown; role: unknown; filters?: unknown }): Promise<{ user: UserInfo; key: string }> {
+  async add(input: { name: unknown; role: unknown; filters?: unknown; instance?: unknown }): Promise<{ user: UserInfo; key: string }> {
     const name = assertName(input.name, 'user name')
     if (input.role !== 'read' && input.role !== 'write') {
       throw pollenError('POLLEN_INVALID_INPUT', `role must be "read" or "write", not ${JSON.stringify(input.role)}`)
     }
     const filters = parseFilters(input.filters)
+    const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
     if (await this.#users.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `user ${name} already exists; revoke it first to issue a new key`)
     // A key never starts with "-" or "_", so it is never mistaken for a command-line flag.
     let apiKey = randomBytes(32).toString('base64url')
     while (!/^[A-Za-z0-9]/.test(apiKey)) apiKey = randomBytes(32).toString('base64url')
-    const user: User = { name, role: input.role, filters, keyHash: hashKey(apiKey), created: new Date().toISOString() }
+    const user: User = { name, role: input.role, filters, keyHash: hashKey(apiKey), created: new Date().toISOString(), ...(instance ? { instance } : {}) }
     await this.#users.put(name, user)
     return { user: info(user), key: apiKey }
   }
@@ -76,6 +84,36 @@ export class Users {
     await this.#users.delete(name)
   }
 
+  /** Changes a user: `resetInstance` frees its key to bind to the next instance that uses it. */
+  async set(name: string, changes: { resetInstance?: unknown; instance?: unknown }): Promise<UserInfo> {
+    const user = await this.#users.get(name)
+    if (!user) throw pollenError('POLLEN_NOT_FOUND', `no user named ${name}`)
+    if (changes.resetInstance !== undefined && typeof changes.resetInstance !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'resetInstance must be true or false')
+    const instance = changes.instance === undefined ? undefined : assertInstanceId(changes.instance)
+    if (changes.resetInstance) delete user.instance
+    if (instance) user.instance = instance
+    await this.#users.put(name, user)
+    return info(user)
+  }
+
+  /**
+   * Binds the user's key to `instance` at its first use; refuses it from any other instance
+   * with POLLEN_KEY_BOUND. Called once the instance is proven (its TLS certificate and its
+   * signature over the open request), so a stolen key cannot bind itself first.
+   */
+  async bindInstance(name: string, instance: string): Promise<void> {
+    // One at a time: two first uses racing from different instances must not both win.
+    const run = this.#binding.then(async () => {
+      const user = await this.#users.get(name)
+      if (!user) throw pollenError('POLLEN_UNAUTHORIZED', 'unknown user or wrong API key')
+      if (user.instance === instance) return
+      assertBound(info(user), instance)
+      await this.#users.put(name, { ...user, instance })
+    })
+    this.#binding = run.catch(() => undefined)
+    return run
+  }
+
   /** The user a name and key authenticate, or POLLEN_UNAUTHORIZED (same answer for both failures). */
   async authenticate(name: string, apiKey: string): Promise<UserInfo> {
     const user = NAME_RE.test(name) ? await this.#users.get(name) : undefined
@@ -87,5 +125,19 @@ export class Users {
 }
 
 function info(u: User): UserInfo {
-  return { name: u.name, role: u.role, filters: u.filters, created: u.created }
+  return { name: u.name, role: u.role, filters: u.filters, created: u.created, ...(u.instance ? { instance: u.instance } : {}) }
+}
+
+/** Refuses with POLLEN_KEY_BOUND when the user's key is bound to another instance than `instance`. */
+export function assertBound(user: UserInfo, instance: string): void {
+  if (user.instance && user.instance !== instance) {
+    throw pollenError('POLLEN_KEY_BOUND', `the API key of user ${user.name} is bound to instance ${formatInstanceId(user.instance)}, not ${formatInstanceId(instance)}; on this server, \`pollen user set ${user.name} --reset-instance\` frees it`)
+  }
+}
+
+/** Checks an instance id typed by a person (grouped or not); returns its 32 hex digits. */
+export function assertInstanceId(value: unknown): string {
+  const id = parseInstanceId(value)
+  if (!id) throw pollenError('POLLEN_INVALID_INPUT', `instance id ${JSON.stringify(value)} is not valid: give the 32 hex digits \`pollen status\` shows on that instance (dashes optional)`)
+  return id
 }

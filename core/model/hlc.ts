@@ -5,6 +5,13 @@
  */
 
 const LOGICAL_BITS = 4096
+/**
+ * The latest wall-clock millisecond a timestamp can carry and stay a safe integer (2039-09),
+ * less 2^40 ticks of headroom. A clock beyond it (a device decades ahead, issue 16) is read
+ * as this instant: timestamps then advance by their logical part alone and stay ordered and
+ * valid everywhere, where an unsafe integer would be refused by every peer.
+ */
+export const MAX_WALL_MS = Math.floor((Number.MAX_SAFE_INTEGER - 2 ** 40) / LOGICAL_BITS)
 
 /** A packed HLC timestamp. */
 export type Hlc = number
@@ -36,7 +43,7 @@ export class HybridClock {
 
   /** A new timestamp, strictly greater than every earlier one issued or observed. */
   tick(): Hlc {
-    const wall = this.#now() * LOGICAL_BITS
+    const wall = Math.min(this.#now(), MAX_WALL_MS) * LOGICAL_BITS
     this.#last = wall > this.#last ? wall : this.#last + 1
     return this.#last
   }

@@ -22,6 +22,24 @@ export function instanceIdOf(publicKey: Uint8Array): string {
   return createHash('sha256').update(publicKey).digest('hex').slice(0, 32)
 }
 
+/**
+ * An instance id as people read it (`pollen status`, over the phone): the 32 hex digits in
+ * eight dash-separated groups of four, like Syncthing's device ids.
+ */
+export function formatInstanceId(id: string): string {
+  return id.replace(/(.{4})(?!$)/g, '$1-')
+}
+
+/**
+ * Reads an instance id typed by a person: with or without dashes or spaces, any case.
+ * Returns the 32 lower-case hex digits, or undefined when it is not one.
+ */
+export function parseInstanceId(text: unknown): string | undefined {
+  if (typeof text !== 'string') return undefined
+  const id = text.replace(/[-\s]/g, '').toLowerCase()
+  return /^[0-9a-f]{32}$/.test(id) ? id : undefined
+}
+
 /** The author id for an epoch of an instance. */
 export function authorOf(instanceId: string, epoch: number): string {
   return `${instanceId}.${epoch}`

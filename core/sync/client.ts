@@ -12,7 +12,7 @@ import { CounterVectors, toWire, type VectorEntry } from '../model/counterVector
 import type { Filter } from './wire/frames.js'
 import { advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
 import { isErrorCode, isPollenError, pollenError } from '../errors.js'
-import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
+import { formatInstanceId, instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
 import type { ApplyResult, OpLog } from '../log/opLog.js'
 import type { ResumeMarker } from '../log/resumeMarker.js'
 import { opCount, unpackOps } from './wire/opColumns.js'
@@ -183,9 +183,13 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
   if (!verify(openedSigned(terms.nonce, first.value.body), first.value.sig, server.publicKey)) {
     throw pollenError('POLLEN_BAD_SIGNATURE', 'the peer could not prove its instance key over our nonce')
   }
+  // The instance that signed the answer must be the one holding the TLS channel.
+  if (transport.peerKey && !Buffer.from(transport.peerKey).equals(Buffer.from(server.publicKey))) {
+    throw pollenError('POLLEN_CHANNEL_MISMATCH', `peer ${peer.name} answered as instance ${formatInstanceId(server.instance)}, but its TLS certificate is another instance's`)
+  }
   const keyB64 = Buffer.from(server.publicKey).toString('base64')
   const pin = opts.pinKey ? await opts.pinKey(keyB64) : peer.pinnedKey === undefined || peer.pinnedKey === keyB64 ? 'same' : 'changed'
-  if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${server.instance}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key\``)
+  if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${formatInstanceId(server.instance)}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key ${formatInstanceId(server.instance)}\``)
 
   const claims = [...(opened.pull?.report ?? []), ...(opened.push && 'holder' in opened.push ? opened.push.holder : [])]
   if (claims.some((e) => (e.counters[log.author] ?? 0) > log.counter)) await log.rekey(claims.flatMap((e) => Object.keys(e.counters)))

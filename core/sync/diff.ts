@@ -95,3 +95,13 @@ export function holderReport(vectors: CounterVectors, filter: Filter): VectorEnt
   return vectors.relevant(filter.prefixes, layersOf(filter))
 }
 
+/** An upper bound of what a pull will send (for progress bars): per author, what lies above the holder's floor. */
+export function estimate(log: DiffSource, filter: Filter, holder: CounterVectors): number {
+  let total = 0
+  for (const a of log.authors()) {
+    let floor = Infinity
+    for (const p of filter.prefixes) for (const l of layersOf(filter)) floor = Math.min(floor, holder.effective(p, l, a))
+    total += Math.max(0, log.maxHeld(a) - floor)
+  }
+  return total
+}

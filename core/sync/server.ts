@@ -9,7 +9,7 @@ import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
-import { advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
+import { advancesFor, diff, estimate, holderReport, layersOf, senderReport } from './diff.js'
 import { pollenError } from '../errors.js'
 import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
 import type { OpLog } from '../log/opLog.js'
@@ -25,7 +25,8 @@ import {
   MAX_CHECKS, type ChunkPayload, type ClaimCount, type Frame, type OpenedTerms, type OpenResponse, type OpenTerms, type PushResult,
 } from './wire/frames.js'
 import { unpack } from '../msgpack.js'
-import type { UserInfo, Users } from '../access/users.js'
+import { assertChannel } from './channel.js'
+import { assertBound, type UserInfo, type Users } from '../access/users.js'
 
 /** Limits enforced before work is done. */
 export interface SyncLimits {
@@ -35,7 +36,6 @@ export interface SyncLimits {
   maxChunkBytes: number
   maxSessionsPerUser: number
   sessionTtlMs: number
-  clockSkewMs: number
 }
 
 export const DEFAULT_LIMITS: SyncLimits = {
@@ -45,13 +45,14 @@ export const DEFAULT_LIMITS: SyncLimits = {
   maxChunkBytes: 16 * 1024 * 1024,
   maxSessionsPerUser: 4,
   sessionTtlMs: 15 * 60_000,
-  clockSkewMs: 5 * 60_000,
 }
 
 /** How long a session waits for its push once its pull has been streamed. */
 const IDLE_PUSH_TTL_MS = 120_000
 /** How long acks for a pull that ended are still taken (they cross the end on the link). */
 const ENDED_ACKS_MS = 60_000
+/** How long a used nonce is remembered, by this server's own clock (never compared with the client's). */
+const NONCE_KEEP_MS = 60 * 60_000
 
 export interface SyncServerOptions {
   identity: Identity
@@ -130,9 +131,10 @@ export class SyncServer {
 
   /**
    * Opens a session. Yields the signed answer first, then — for a pull — the chunks and a
-   * signed end frame. Everything is checked before the first frame is produced.
+   * signed end frame. Everything is checked before the first frame is produced. `channel` is
+   * the Ed25519 key that holds the connection (TLS), undefined on a plain one (core/sync/channel.ts).
    */
-  async open(user: UserInfo, body: Uint8Array, signal?: AbortSignal): Promise<AsyncIterable<Frame>> {
+  async open(user: UserInfo, body: Uint8Array, signal?: AbortSignal, channel?: Uint8Array): Promise<AsyncIterable<Frame>> {
     if (body.length > this.#limits.maxOpenBytes) throw pollenError('POLLEN_BODY_TOO_LARGE', `the open request is ${body.length} bytes; the limit is ${this.#limits.maxOpenBytes}`)
     let raw: unknown
     try {
@@ -143,21 +145,26 @@ export class SyncServer {
     if (!isOpenRequest(raw)) throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is malformed')
     const req = decodeOpenTerms(raw.body)
     if (req.user !== user.name) throw pollenError('POLLEN_UNAUTHORIZED', 'the request names another user than the Authorization header')
+    // No clock check (req.time is informational): freshness comes from the channel, which only
+    // the client's own key can hold (docs/protocol.md §10.2); a device decades off still syncs.
+    assertChannel(channel, req.client.publicKey, 'the open request')
     this.#sweep()
     const now = this.#now()
-    if (Math.abs(req.time - now) > this.#limits.clockSkewMs) {
-      throw pollenError('POLLEN_REPLAY', `the request time is ${Math.round((req.time - now) / 1000)} s off this server's clock; check the clocks`)
-    }
     const nonceKey = Buffer.from(req.nonce).toString('hex')
     if (this.#nonces.has(nonceKey)) throw pollenError('POLLEN_REPLAY', 'this nonce was already used')
     if (!verify(openSigned(raw.body), raw.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
+    // The API key is worth something only from the instance it is bound to; a first use binds
+    // it once every check has passed (a refused open stores nothing).
+    assertBound(user, req.client.instance)
+    const bind = () => (user.instance ? undefined : this.#opts.users.bindInstance(user.name, req.client.instance))
     // A client expecting another instance (req.server) still gets our signed answer: it
     // compares the key with its pin and records the new one for an administrator to accept.
     // A client that opens a new session has given up on pushing in its earlier idle ones.
     for (const [sid, s] of this.#sessions) if (!s.active && s.client === req.client.instance) this.#sessions.delete(sid)
     const open = [...this.#sessions.values()].filter((s) => s.user.name === user.name).length
     if (open >= this.#limits.maxSessionsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${user.name} already has ${open} open sessions`)
-    this.#nonces.set(nonceKey, now + 2 * this.#limits.clockSkewMs)
+    if (this.#nonces.size >= 100_000) this.#nonces.delete(this.#nonces.keys().next().value as string)
+    this.#nonces.set(nonceKey, now + NONCE_KEEP_MS)
 
     const log = this.#opts.log
     if (req.holder.some((e) => (e.counters[log.author] ?? 0) > log.counter)) {
@@ -174,6 +181,7 @@ export class SyncServer {
     if (req.mode === 'verify') {
       const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
       terms.verify = { filter, counts: await this.#countClaims(req.holder, filter) }
+      await bind()
       return single(this.#signedAnswer(terms, req))
     }
     const session: Session = { id, user, client: req.client.instance, clientKey: req.client.publicKey, expires: now + this.#limits.sessionTtlMs, claimsEpoch: log.claimsEpoch, pushing: false, active: true }
@@ -200,6 +208,7 @@ export class SyncServer {
       }
     }
     const response = this.#signedAnswer(terms, req)
+    await bind()
     this.#sessions.set(id, session)
     return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req.acks, signal)
   }
@@ -230,13 +239,14 @@ export class SyncServer {
    * Takes a client's acknowledgement of pulled chunks (a small request beside the pull
    * stream, §8.4). One that arrives after its pull ended has nothing left to pace.
    */
-  async ack(user: UserInfo, sessionId: string, body: Uint8Array): Promise<void> {
+  async ack(user: UserInfo, sessionId: string, body: Uint8Array, channel?: Uint8Array): Promise<void> {
     const ack = decodePullAck(body)
     const session = this.#sessions.get(sessionId)
     if (!session || session.user.name !== user.name) {
       if (this.#ended.get(sessionId)?.user === user.name) return
       throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
     }
+    assertChannel(channel, session.clientKey, 'this session')
     session.pacer?.ack(ack)
   }
 
@@ -316,10 +326,11 @@ export class SyncServer {
    * signed end frame. Each chunk is verified, scope-checked and applied atomically; an error
    * stops the stream, and the chunks applied before it stay (each was whole).
    */
-  async push(user: UserInfo, sessionId: string, frames: AsyncIterable<unknown>): Promise<PushResult> {
+  async push(user: UserInfo, sessionId: string, frames: AsyncIterable<unknown>, channel?: Uint8Array): Promise<PushResult> {
     this.#sweep()
     const session = this.#sessions.get(sessionId)
     if (!session || session.user.name !== user.name) throw pollenError('POLLEN_SESSION_UNKNOWN', `no open session ${sessionId} for user ${user.name}`)
+    assertChannel(channel, session.clientKey, 'this session')
     if (!session.push) throw pollenError('POLLEN_FORBIDDEN', 'this session does not allow pushes')
     if (session.pushing) throw pollenError('POLLEN_REPLAY', 'this session already pushed')
     session.pushing = true
@@ -386,13 +397,3 @@ async function* single(frame: Frame): AsyncIterable<Frame> {
   yield frame
 }
 
-/** An upper bound of what a pull will send (for progress bars): per author, what lies above the holder's floor. */
-function estimate(log: OpLog, filter: Filter, holder: CounterVectors): number {
-  let total = 0
-  for (const a of log.authors()) {
-    let floor = Infinity
-    for (const p of filter.prefixes) for (const l of layersOf(filter)) floor = Math.min(floor, holder.effective(p, l, a))
-    total += Math.max(0, log.maxHeld(a) - floor)
-  }
-  return total
-}

@@ -22,4 +22,9 @@ export interface SyncTransport {
   readonly bytesOut: number
   /** Requests made so far. */
   readonly requests: number
+  /**
+   * The Ed25519 key that holds the other end of the channel, once a connection proved it
+   * (TLS); undefined for a channel that proves nothing (in-process, plain mode).
+   */
+  readonly peerKey?: Uint8Array
 }

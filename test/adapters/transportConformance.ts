@@ -20,11 +20,12 @@ import { encodePullAck } from '../../core/sync/pacing.js'
 import type { SyncServer } from '../../core/sync/server.js'
 import type { SyncTransport } from '../../core/sync/transport.js'
 import type { Role } from '../../core/access/users.js'
-import { newIdentity } from '../../core/model/identity.js'
+import { newIdentity, type Identity } from '../../core/model/identity.js'
 import { allOps } from '../helpers/instances.js'
 import { grant, node, type Node } from '../helpers/syncNet.js'
 
-export type MakeTransport = (server: SyncServer) => Promise<{ transport: SyncTransport; close: () => Promise<void> }>
+/** A fresh transport to `server`; the identities are the client's and the server's (for TLS certificates). */
+export type MakeTransport = (server: SyncServer, ids: { client: Identity; server: Identity }) => Promise<{ transport: SyncTransport; close(): Promise<void> }>
 
 interface SyncOpts {
   mode?: SyncMode
@@ -40,7 +41,7 @@ interface SyncOpts {
 /** `client` syncs with `server` through a fresh transport from `make`. */
 async function syncOver(make: MakeTransport, client: Node, server: Node, opts: SyncOpts = {}): Promise<SyncResult> {
   const user = await grant(server, client, opts.role ?? 'write', opts.scope ?? [''])
-  const { transport, close } = await make(server.server)
+  const { transport, close } = await make(server.server, { client: client.identity, server: server.identity })
   try {
     return await syncWithPeer(
       { log: client.log, identity: client.identity, transport },
@@ -235,7 +236,7 @@ export function runTransportConformance(t: Test, name: string, makeTransport: Ma
     // Straight through the transport: garbage open bodies and unknown sessions.
     const user = await grant(server, client, 'write', [''])
     const creds = { user, key: server.keys.get(user) as string }
-    const { transport, close } = await makeTransport(server.server)
+    const { transport, close } = await makeTransport(server.server, { client: client.identity, server: server.identity })
     try {
       t.equal(await codeOf(() => transport.open(creds, new Uint8Array([0xc1, 0xc1, 0xc1]))), 'POLLEN_BAD_MESSAGE', 'an open body that is not msgpack')
       t.equal(await codeOf(() => transport.open(creds, encode({ t: 'open', body: new Uint8Array(3), sig: new Uint8Array(64) }))), 'POLLEN_BAD_MESSAGE', 'open terms that are not msgpack')

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildSyncApi } from '../../adapters/httpSyncServer.js'
 import { HttpSyncTransport } from '../../adapters/httpSyncTransport.js'
+import { tlsCredentials, type TlsCredentials } from '../../adapters/tlsIdentity.js'
+import { instanceIdOf, type Identity } from '../../core/model/identity.js'
 import { MemorySyncTransport } from '../../adapters/memorySyncTransport.js'
 import { runTransportConformance } from './transportConformance.js'
 
@@ -17,12 +19,31 @@ t.teardown(async () => {
   for (const app of apps) await app.close()
 })
 
-runTransportConformance(t, 'http', async (server) => {
+runTransportConformance(t, 'http (plain mode)', async (server) => {
   const app = buildSyncApi(server)
   apps.add(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
-  const transport = new HttpSyncTransport(`http://127.0.0.1:${port}/`, { idleTimeoutMs: 20_000 })
+  const transport = new HttpSyncTransport(`http://127.0.0.1:${port}/`, { idleTimeoutMs: 20_000, plain: true })
+  return {
+    transport,
+    close: async () => {
+      transport.close()
+      apps.delete(app)
+      await app.close()
+    },
+  }
+})
+
+const certs = new Map<Identity, TlsCredentials>()
+const credsOf = async (id: Identity) => certs.get(id) ?? certs.set(id, await tlsCredentials(id)).get(id) as TlsCredentials
+
+runTransportConformance(t, 'https (TLS 1.3, instance certificates)', async (server, ids) => {
+  const app = buildSyncApi(server, {}, await credsOf(ids.server))
+  apps.add(app)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const transport = new HttpSyncTransport(`https://127.0.0.1:${port}/`, { idleTimeoutMs: 20_000, tls: await credsOf(ids.client), expectInstance: instanceIdOf(ids.server.publicKey) })
   return {
     transport,
     close: async () => {

@@ -62,7 +62,7 @@ t.test('status', async (t) => {
   t.equal(statSync(d.socket).mode & 0o777, 0o660, 'the control socket has mode 0660')
   const h = await d.cli(['status'])
   ok(t, h, 'status')
-  t.match(h.stdout, new RegExp(`instance:\\s+${d.instance} \\(cli-test\\)`))
+  t.match(h.stdout, new RegExp(`instance:\\s+${d.instance.replace(/(.{4})(?!$)/g, '$1-')} \\(cli-test\\)`))
   t.match(h.stdout, /languages:\s+en, fr/)
   t.match(h.stdout, /peers:\s+none/)
   const j = await d.cli(['status', '--json'])

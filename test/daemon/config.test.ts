@@ -71,7 +71,7 @@ t.test('precedence: config.json < system file < environment < flags', async (t) 
   const envLayer = await boot(t, dataDir, ['--config', system], env)
   t.equal(envLayer.status.listen, at(p3), 'the environment beats the system file (listen)')
   // POLLEN_SYNC_INTERVAL=1 beats intervalSeconds 0 in both files: the scheduler syncs the peer by itself.
-  const added = await pollen(['peer', 'add', '--name', 'nowhere', '--url', 'http://127.0.0.1:1', '--user', 'u', '--key=nowhere-key-123'], { dataDir })
+  const added = await pollen(['peer', 'add', '--name', 'nowhere', '--url', 'https://127.0.0.1:1', '--user', 'u', '--key=nowhere-key-123'], { dataDir })
   t.equal(added.code, 0, `peer added ${added.stderr}`)
   const history = await until('a scheduled sync', async () => {
     const r = await pollen(['log', '--json'], { dataDir })

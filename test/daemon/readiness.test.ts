@@ -177,7 +177,7 @@ t.test('SIGTERM with a large pull in flight: exit 0, data intact, the next sync 
   const socket = join(dir, 'facility.sock')
   const f = await activate(t, facilityDir, socket)
   await f.waitFor('ready')
-  const added = await f.cli(['peer', 'add', '--name', 'cloud', '--url', `http://127.0.0.1:${linkPort}`, '--user', 'facility', `--key=${key}`])
+  const added = await f.cli(['peer', 'add', '--name', 'cloud', '--url', `https://127.0.0.1:${linkPort}`, '--user', 'facility', `--key=${key}`])
   t.equal(added.code, 0, `peer added ${added.stderr}`)
 
   const syncing = f.cli(['sync', '--json'])

@@ -194,7 +194,7 @@ t.test('deletes travel; purges travel and remove the text', async (t) => {
 t.test('failure isolation: a down peer never stops a healthy one', async (t) => {
   const r0 = recvNow
   await rotate(r0, 'origin', origin)
-  ok(t, await addPeer(r0, 'down', `http://127.0.0.1:${await freePort()}`, 'nobody', 'k'.repeat(32)), 'add a peer nothing listens for')
+  ok(t, await addPeer(r0, 'down', `https://127.0.0.1:${await freePort()}`, 'nobody', 'k'.repeat(32)), 'add a peer nothing listens for')
   await put(origin, doc('iso-1', 'After the outage'))
   const r = await syncAll(r0)
   t.not(r.code, 0, 'sync exits non-zero when a peer failed')
@@ -250,7 +250,9 @@ t.test('a changed instance key is refused until accepted', async (t) => {
   t.match(r.json?.[0], { peer: 'origin', ok: false, code: 'POLLEN_PEER_KEY_CHANGED', pulled: 0 })
   t.equal(await get(r0, 'x-1'), undefined, 'nothing was taken from the new instance')
   t.equal((await syncAll(r0, ['origin'])).json?.[0]?.code, 'POLLEN_PEER_KEY_CHANGED', 'still refused on the next try')
-  ok(t, await r0.cli(['peer', 'set', 'origin', '--accept-key']), 'peer set --accept-key')
+  t.match((await r0.cli(['peer', 'set', 'origin', '--accept-key'])).error, { code: 'POLLEN_INVALID_FLAG' }, '--accept-key needs the id typed out')
+  t.match((await r0.cli(['peer', 'set', 'origin', '--accept-key', recvNow.instance])).error, { code: 'POLLEN_INVALID_INPUT' }, '--accept-key with another id than the one offered is refused')
+  ok(t, await r0.cli(['peer', 'set', 'origin', '--accept-key', other.instance.replace(/(.{4})(?!$)/g, '$1-').toUpperCase()]), 'peer set --accept-key ID (grouped, any case)')
   await sync(t, r0, 'origin', 'sync after accepting')
   t.equal((await get(r0, 'x-1'))?.status, 'pending', 'the new instance’s data arrives')
   t.equal(fileHits, 0, 'no file bytes were fetched in the whole run')

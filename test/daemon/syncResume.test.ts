@@ -96,7 +96,7 @@ const serverPort = Number(server.listen.split(':').pop())
 async function client(name: string, via: Proxy): Promise<Daemon> {
   const c = await startNode(t, root, name, { languages: ['en', 'fr', 'es'] })
   const key = (await must(server, ['user', 'add', name, '--role', 'read'])).stdout.split('\n')[0].trim()
-  await must(c, ['peer', 'add', '--name', 'server', '--url', `http://127.0.0.1:${via.port}`, '--user', name, `--key=${key}`])
+  await must(c, ['peer', 'add', '--name', 'server', '--url', `https://127.0.0.1:${via.port}`, '--user', name, `--key=${key}`])
   return c
 }
 

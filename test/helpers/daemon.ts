@@ -188,7 +188,7 @@ export interface StartOptions {
 export interface Daemon {
   dataDir: string
   listen: string
-  /** `http://HOST:PORT` of the sync API. */
+  /** `https://HOST:PORT` of the sync API. */
   url: string
   socket: string
   proc: ChildProcess
@@ -252,7 +252,7 @@ export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   const d: Daemon = {
     dataDir: opts.dataDir,
     listen,
-    url: `http://${listen}`,
+    url: `https://${listen}`,
     socket,
     proc,
     instance: '',
@@ -381,13 +381,13 @@ export function filesContaining(dir: string, needle: string): string[] {
  * A test instance: init in `root/name`, sync settings written into config.json before the
  * first start (the scheduler is off unless asked for, so only the test's syncs run), started.
  */
-export async function startNode(t: Teardowner, root: string, name: string, opts: { languages?: string[]; sync?: Record<string, number> } = {}): Promise<Daemon> {
+export async function startNode(t: Teardowner, root: string, name: string, opts: { languages?: string[]; sync?: Record<string, number | boolean>; env?: NodeJS.ProcessEnv } = {}): Promise<Daemon> {
   const dataDir = join(root, name)
   await initDataDir({ dataDir, name, languages: opts.languages ?? ['en', 'fr'] })
   const cfgPath = join(dataDir, 'config.json')
   const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'))
   writeFileSync(cfgPath, JSON.stringify({ ...cfg, sync: { ...cfg.sync, intervalSeconds: 0, ...opts.sync } }))
-  return startDaemon({ t, dataDir })
+  return startDaemon({ t, dataDir, env: opts.env })
 }
 
 /** `pollen ARGS --json` on a daemon's data dir: the parsed output, or an error with stderr. */
