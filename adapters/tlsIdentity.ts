@@ -39,7 +39,7 @@ export async function tlsCredentials(identity: Identity): Promise<TlsCredentials
     name: 'CN=pollen',
     notBefore: new Date(Date.UTC(1970, 0, 1)),
     notAfter: new Date(Date.UTC(9999, 11, 31, 23, 59, 59)),
-    keys: { privateKey, publicKey } as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
+    keys: { privateKey, publicKey },
     signingAlgorithm: ED25519,
   })
   const key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }) as string

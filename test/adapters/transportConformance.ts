@@ -25,7 +25,7 @@ import { allOps } from '../helpers/instances.js'
 import { grant, node, type Node } from '../helpers/syncNet.js'
 
 /** A fresh transport to `server`; the identities are the client's and the server's (for TLS certificates). */
-export type MakeTransport = (server: SyncServer, ids: { client: Identity; server: Identity }) => Promise<{ transport: SyncTransport; close(): Promise<void> }>
+export type MakeTransport = (server: SyncServer, ids: { client: Identity; server: Identity }) => Promise<{ transport: SyncTransport; close: () => Promise<void> }>
 
 interface SyncOpts {
   mode?: SyncMode
@@ -236,7 +236,8 @@ export function runTransportConformance(t: Test, name: string, makeTransport: Ma
     // Straight through the transport: garbage open bodies and unknown sessions.
     const user = await grant(server, client, 'write', [''])
     const creds = { user, key: server.keys.get(user) as string }
-    const { transport, close } = await makeTransport(server.server, { client: client.identity, server: server.identity })
+    const made = await makeTransport(server.server, { client: client.identity, server: server.identity })
+    const transport = made.transport
     try {
       t.equal(await codeOf(() => transport.open(creds, new Uint8Array([0xc1, 0xc1, 0xc1]))), 'POLLEN_BAD_MESSAGE', 'an open body that is not msgpack')
       t.equal(await codeOf(() => transport.open(creds, encode({ t: 'open', body: new Uint8Array(3), sig: new Uint8Array(64) }))), 'POLLEN_BAD_MESSAGE', 'open terms that are not msgpack')
@@ -251,7 +252,7 @@ export function runTransportConformance(t: Test, name: string, makeTransport: Ma
       t.equal(await codeOf(() => transport.ack({ user, key: 'wrong' }, '0123456789abcdef0123456789abcdef', ack)), 'POLLEN_UNAUTHORIZED', 'an ack with a wrong key')
       t.ok(transport.requests >= 4, `requests counted on failures too (${transport.requests})`)
     } finally {
-      await close()
+      await made.close()
     }
   })
 }

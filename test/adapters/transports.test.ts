@@ -36,7 +36,7 @@ runTransportConformance(t, 'http (plain mode)', async (server) => {
 })
 
 const certs = new Map<Identity, TlsCredentials>()
-const credsOf = async (id: Identity) => certs.get(id) ?? certs.set(id, await tlsCredentials(id)).get(id) as TlsCredentials
+const credsOf = async (id: Identity) => certs.get(id) ?? certs.set(id, await tlsCredentials(id)).get(id)
 
 runTransportConformance(t, 'https (TLS 1.3, instance certificates)', async (server, ids) => {
   const app = buildSyncApi(server, {}, await credsOf(ids.server))

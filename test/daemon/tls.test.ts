@@ -181,7 +181,7 @@ t.test('a peer pinned in advance to a wrong id is refused, and http:// outside p
   const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: port(cloud), method: 'POST', path: '/v1/sync/open' }, (res) => {
       let body = ''
-      res.on('data', (d: Buffer) => (body += d))
+      res.on('data', (d: Buffer) => (body += d.toString('utf8')))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
     })
     req.on('error', reject)
