@@ -10,6 +10,7 @@ import { HttpSyncTransport } from '../../adapters/httpSyncTransport.js'
 import { tlsCredentials, type TlsCredentials } from '../../adapters/tlsIdentity.js'
 import { instanceIdOf, type Identity } from '../../core/model/identity.js'
 import { MemorySyncTransport } from '../../adapters/memorySyncTransport.js'
+import type { SyncServer } from '../../core/sync/server.js'
 import { runTransportConformance } from './transportConformance.js'
 
 runTransportConformance(t, 'memory', async (server) => ({ transport: new MemorySyncTransport(server), close: async () => {} }))
@@ -19,37 +20,33 @@ t.teardown(async () => {
   for (const app of apps) await app.close()
 })
 
-runTransportConformance(t, 'http (plain mode)', async (server) => {
-  const app = buildSyncApi(server)
+/** Serves `server` on a free loopback port; returns its port and a close for the transport and the app. */
+async function served(server: SyncServer, tls?: TlsCredentials): Promise<{ port: number; closing: (transport: HttpSyncTransport) => () => Promise<void> }> {
+  const app = buildSyncApi(server, {}, tls)
   apps.add(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as AddressInfo
-  const transport = new HttpSyncTransport(`http://127.0.0.1:${port}/`, { idleTimeoutMs: 20_000, plain: true })
   return {
-    transport,
-    close: async () => {
+    port,
+    closing: (transport) => async () => {
       transport.close()
       apps.delete(app)
       await app.close()
     },
   }
+}
+
+runTransportConformance(t, 'http (plain mode)', async (server) => {
+  const { port, closing } = await served(server)
+  const transport = new HttpSyncTransport(`http://127.0.0.1:${port}/`, { idleTimeoutMs: 20_000, plain: true })
+  return { transport, close: closing(transport) }
 })
 
 const certs = new Map<Identity, TlsCredentials>()
 const credsOf = async (id: Identity) => certs.get(id) ?? certs.set(id, await tlsCredentials(id)).get(id)
 
 runTransportConformance(t, 'https (TLS 1.3, instance certificates)', async (server, ids) => {
-  const app = buildSyncApi(server, {}, await credsOf(ids.server))
-  apps.add(app)
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const { port } = app.server.address() as AddressInfo
+  const { port, closing } = await served(server, await credsOf(ids.server))
   const transport = new HttpSyncTransport(`https://127.0.0.1:${port}/`, { idleTimeoutMs: 20_000, tls: await credsOf(ids.client), expectInstance: instanceIdOf(ids.server.publicKey) })
-  return {
-    transport,
-    close: async () => {
-      transport.close()
-      apps.delete(app)
-      await app.close()
-    },
-  }
+  return { transport, close: closing(transport) }
 })
