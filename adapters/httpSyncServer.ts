@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { peerInstanceKey, type TlsCredentials } from './tlsIdentity.js'
 import { Readable } from 'node:stream'
 import { pollenError } from '../core/errors.js'
-import { encodeFrame, errorFrame, readFrames, type Frame } from '../core/sync/wire/frames.js'
+import { encodeFrame, errorFrame, PROTOCOL_VERSION, readFrames, type Frame } from '../core/sync/wire/frames.js'
 import type { SyncServer } from '../core/sync/server.js'
 import { fromFastifyError, type ErrorEdge } from './fastifyErrors.js'
 
@@ -120,7 +120,7 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     return server.authenticate(user, key)
   }
 
-  app.get('/v1/info', async () => ({ instance: server.instance, protocol: 1 }))
+  app.get('/v1/info', async () => ({ instance: server.instance, protocol: PROTOCOL_VERSION }))
 
   app.post('/v1/sync/open', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the open request as ${FRAME_TYPE}`)

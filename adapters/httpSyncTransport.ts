@@ -1,6 +1,7 @@
 /**
  * The sync client's HTTP transport: keep-alive connections (a second one carries acks while a
- * pull streams on the first), the API key in the Authorization header (never in the URL),
+ * pull streams on the first), which the daemon may keep for the next sync with the same peer
+ * ({@link PeerConnections}), the API key in the Authorization header (never in the URL),
  * streamed request and response bodies, byte counts of both, and an idle timeout so a dead
  * link fails instead of hanging (ORB's requests had none).
  *
@@ -42,12 +43,18 @@ export interface HttpTransportOptions {
  * passed. (A `checkServerIdentity` hook is not enough: Node skips it whenever the chain does
  * not verify against a CA, which a self-signed certificate never does.)
  */
+/**
+ * A pull streams on one connection while its acks go on another; a claims check or a second
+ * session with the same peer may run beside it on shared connections.
+ */
+const MAX_SOCKETS = 4
+
 class PinnedAgent extends HttpsAgent {
   readonly #creds: TlsCredentials
   readonly #check: (socket: TLSSocket) => Error | undefined
 
   constructor(creds: TlsCredentials, check: (socket: TLSSocket) => Error | undefined) {
-    super({ keepAlive: true, maxSockets: 2 })
+    super({ keepAlive: true, maxSockets: MAX_SOCKETS })
     this.#creds = creds
     this.#check = check
   }
@@ -68,25 +75,23 @@ class PinnedAgent extends HttpsAgent {
   }
 }
 
-export class HttpSyncTransport implements SyncTransport {
-  readonly #base: URL
-  readonly #agent: HttpAgent | HttpsAgent
-  readonly #idle: number
-  readonly #maxFrame: number
-  readonly #signal?: AbortSignal
-  bytesIn = 0
-  bytesOut = 0
-  requests = 0
+/**
+ * The kept-alive connections to one peer at one URL, pinned to one instance id. Shared by the
+ * syncs with that peer for as long as the owner keeps it, so a sync soon after another skips
+ * the TCP and TLS handshakes; every socket in it proved the pinned key when it was made.
+ */
+export class PeerConnections {
+  readonly agent: HttpAgent | HttpsAgent
+  /** Why no request may be made (a plain URL without plain mode, https without our certificate). */
+  readonly refusal?: Error
   /** The Ed25519 key the server proved on its TLS connections (all of them prove the same one). */
   peerKey?: Uint8Array
-  readonly #refusal?: Error
 
-  constructor(baseUrl: string, opts: HttpTransportOptions = {}) {
-    this.#base = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
-    const host = this.#base.host
-    if (this.#base.protocol === 'https:' && opts.tls) {
+  constructor(baseUrl: URL, opts: Pick<HttpTransportOptions, 'tls' | 'expectInstance' | 'onOtherKey' | 'plain'> = {}) {
+    const host = baseUrl.host
+    if (baseUrl.protocol === 'https:' && opts.tls) {
       let expect = opts.expectInstance
-      this.#agent = new PinnedAgent(opts.tls, (socket) => {
+      this.agent = new PinnedAgent(opts.tls, (socket) => {
         const key = peerInstanceKey(socket)
         if (!key) return pollenError('POLLEN_CHANNEL_MISMATCH', `${host} did not present an Ed25519 instance certificate; is it a pollen instance (not a TLS-terminating proxy, docs/operations.md)?`)
         const id = instanceIdOf(key)
@@ -94,27 +99,56 @@ export class HttpSyncTransport implements SyncTransport {
           opts.onOtherKey?.(key)
           return pollenError('POLLEN_PEER_KEY_CHANGED', `${host} proved instance ${formatInstanceId(id)}, not the pinned ${formatInstanceId(expect)}; nothing was sent to it. If the peer was reinstalled, accept the new id with \`pollen peer set NAME --accept-key ${formatInstanceId(id)}\``)
         }
-        // First contact: every later connection of this run must prove the same key.
+        // First contact: every later connection must prove the same key.
         expect = id
         this.peerKey = key
         return undefined
       })
     } else {
-      this.#agent = new HttpAgent({ keepAlive: true, maxSockets: 2 })
-      if (this.#base.protocol === 'https:') this.#refusal = pollenError('POLLEN_INVALID_CONFIG', 'an https:// peer needs this instance\'s TLS certificate')
-      else if (!opts.plain) this.#refusal = pollenError('POLLEN_PLAIN_REFUSED', `peer URL ${this.#base.origin} is plain http://, which sends the API key and records readable by anyone on the network; use https:// (or set "sync": {"plain": true} on both instances, docs/operations.md)`)
+      this.agent = new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS })
+      if (baseUrl.protocol === 'https:') this.refusal = pollenError('POLLEN_INVALID_CONFIG', 'an https:// peer needs this instance\'s TLS certificate')
+      else if (!opts.plain) this.refusal = pollenError('POLLEN_PLAIN_REFUSED', `peer URL ${baseUrl.origin} is plain http://, which sends the API key and records readable by anyone on the network; use https:// (or set "sync": {"plain": true} on both instances, docs/operations.md)`)
     }
+  }
+
+  /** Closes every connection, idle or not. */
+  close(): void {
+    this.agent.destroy()
+  }
+}
+
+export class HttpSyncTransport implements SyncTransport {
+  readonly #base: URL
+  readonly #conns: PeerConnections
+  /** Connections made for this transport alone are closed with it; shared ones stay with their owner. */
+  readonly #owned: boolean
+  readonly #idle: number
+  readonly #maxFrame: number
+  readonly #signal?: AbortSignal
+  bytesIn = 0
+  bytesOut = 0
+  requests = 0
+
+  constructor(baseUrl: string, opts: HttpTransportOptions & { connections?: PeerConnections } = {}) {
+    this.#base = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
+    this.#owned = !opts.connections
+    this.#conns = opts.connections ?? new PeerConnections(this.#base, opts)
     this.#idle = opts.idleTimeoutMs ?? 60_000
     this.#maxFrame = opts.maxFrameBytes ?? 4 * 1024 * 1024
     this.#signal = opts.signal
   }
 
-  /** Closes the kept-alive connection. */
-  close(): void {
-    this.#agent.destroy()
+  /** The Ed25519 key the server proved on its TLS connections. */
+  get peerKey(): Uint8Array | undefined {
+    return this.#conns.peerKey
   }
 
-  #request(path: string, creds: Credentials, body: Uint8Array | AsyncIterable<Uint8Array>): Promise<IncomingMessage> {
+  /** Closes the kept-alive connections, unless they are shared. */
+  close(): void {
+    if (this.#owned) this.#conns.close()
+  }
+
+  #request(path: string, creds: Credentials, body: Uint8Array | AsyncIterable<Uint8Array>, retry = true): Promise<IncomingMessage> {
     const url = new URL(path, this.#base)
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     this.requests += 1
@@ -126,14 +160,21 @@ export class HttpSyncTransport implements SyncTransport {
         reject(unreachable(url, err))
       }
       if (this.#signal?.aborted) return fail(pollenError('POLLEN_SYNC_FAILED', 'the daemon is stopping'))
-      if (this.#refusal) return fail(this.#refusal)
-      const req = send(url, { method: 'POST', agent: this.#agent, signal: this.#signal, headers: { 'content-type': FRAME_TYPE, authorization: `Pollen ${creds.user}:${creds.key}`, ...(body instanceof Uint8Array ? { 'content-length': body.length } : {}) } }, (res) => {
+      if (this.#conns.refusal) return fail(this.#conns.refusal)
+      const req = send(url, { method: 'POST', agent: this.#conns.agent, signal: this.#signal, headers: { 'content-type': FRAME_TYPE, authorization: `Pollen ${creds.user}:${creds.key}`, ...(body instanceof Uint8Array ? { 'content-length': body.length } : {}) } }, (res) => {
         settled = true
         res.setTimeout(this.#idle, () => res.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no data from ${url.host} for ${this.#idle / 1000} s`)))
         resolve(res)
       })
       req.setTimeout(this.#idle, () => req.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no answer from ${url.host} for ${this.#idle / 1000} s`)))
-      req.on('error', fail)
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed while it was idle: the request never
+        // reached it, so it is sent once more on a new connection (a buffered body only).
+        if (retry && !settled && req.reusedSocket && err.code === 'ECONNRESET' && body instanceof Uint8Array) {
+          settled = true
+          resolve(this.#request(path, creds, body, false))
+        } else fail(err)
+      })
       if (body instanceof Uint8Array) {
         this.bytesOut += body.length
         req.end(body)

@@ -287,6 +287,11 @@ export class EmulatedLink {
     this.down = fill(shape.down)
   }
 
+  /** Closes every open connection without counting it as a cut (a NAT that forgot them). */
+  dropConnections(): void {
+    for (const p of [...this.pairs]) this.teardown(p)
+  }
+
   /** Number of proxied connections currently open. */
   openConnections(): number {
     return this.pairs.size

@@ -71,7 +71,7 @@ export interface PollenDaemonOptions {
   parent?: string
   languages?: string[]
   /** Extra `sync` settings for config.json (intervalSeconds is always 0 in the bench). */
-  sync?: { chunkOps?: number; chunkBytes?: number }
+  sync?: { chunkOps?: number; chunkBytes?: number; plain?: boolean }
   /** pino level; default: the product's default (info), logs go to a discarded pipe. */
   logLevel?: string
   /** When set, the daemon runs under `node --cpu-prof` writing profiles here. */
@@ -129,9 +129,9 @@ export class PollenDaemon {
     return this.proc.pid
   }
 
-  /** `https://127.0.0.1:PORT` of the sync API. */
+  /** `https://127.0.0.1:PORT` of the sync API (`http://` in plain mode). */
   get url(): string {
-    return `https://127.0.0.1:${this.port}`
+    return `${this.opts.sync?.plain ? 'http' : 'https'}://127.0.0.1:${this.port}`
   }
 
   /** Spawns the daemon and waits until the control socket answers; records start-to-ready. */

@@ -55,7 +55,10 @@ export async function changeSet(n: number): Promise<{ originals: Resource[]; cha
 export interface Pollen34 {
   bulk: PollenRun
   /** Nothing-new syncs, repeated (time: median; CPU: mean). */
+  /** Each on a new connection. */
   nothingNew: PollenRun[]
+  /** Each right after one of `nothingNew`, on the connection it left open. */
+  nothingNewReused: PollenRun[]
   logOps: number
   changed: PollenRun
   changedSmall: PollenRun
@@ -73,12 +76,20 @@ export async function pollenScenarios34(a: PollenDaemon, changes: { originals: R
     pair.reshape(LINK1)
     const settledMs = await pair.settle()
     say(`    waited ${(settledMs / 1000).toFixed(1)} s for both daemons to go idle (LevelDB compaction after the bulk pull)`)
+    // Alternately on a new connection (as a sync every few minutes is: the kept connection has
+    // closed by then) and on the connection kept from the sync just before (daemon/peerLinks.ts).
     const nothingNew: PollenRun[] = []
-    for (let i = 0; i < repeats; i++) nothingNew.push(await pair.sync())
+    const nothingNewReused: PollenRun[] = []
+    for (let i = 0; i < repeats; i++) {
+      pair.dropConnections()
+      nothingNew.push(await pair.sync())
+      nothingNewReused.push(await pair.sync())
+    }
     say(`  s4 pollen: ${changes.changes.length} changed resources on top of the big log (${describeLink(LINK1)})`)
     const before = (await a.status()).counter
     await a.importText(JSON.stringify(changes.changes))
     const changedOps = (await a.status()).counter - before
+    pair.dropConnections()
     const changed = await pair.sync()
     say(`  s4 pollen: the same ${changes.changes.length} changes on top of a log holding only those ${changes.originals.length} resources`)
     const src = PollenDaemon.create({ name: 'small-src' })
@@ -89,7 +100,7 @@ export async function pollenScenarios34(a: PollenDaemon, changes: { originals: R
     small.reshape(LINK1)
     await src.importText(JSON.stringify(changes.changes))
     const changedSmall = await small.sync()
-    return { bulk, nothingNew, logOps, changed, changedSmall, changedOps }
+    return { bulk, nothingNew, nothingNewReused, logOps, changed, changedSmall, changedOps }
   } finally {
     await pair.destroy()
     await small?.destroy()

@@ -73,13 +73,13 @@ export class PollenPair {
   ) {}
 
   /** Starts a fresh client and a link to `server` (already running) shaped as `shape`. */
-  static async create(server: PollenDaemon, shape: LinkShape, opts: { clientName?: string; ownsServer?: boolean } = {}): Promise<PollenPair> {
+  static async create(server: PollenDaemon, shape: LinkShape, opts: { clientName?: string; ownsServer?: boolean; plain?: boolean } = {}): Promise<PollenPair> {
     const link = new EmulatedLink({ ...linkOptions(shape), targetPort: server.port })
     const port = await link.start()
-    const client = PollenDaemon.create({ name: opts.clientName ?? `${server.name}-client` })
+    const client = PollenDaemon.create({ name: opts.clientName ?? `${server.name}-client`, ...(opts.plain ? { sync: { plain: true } } : {}) })
     try {
       await client.start()
-      await connect(client, server, `https://127.0.0.1:${port}`, 'src')
+      await connect(client, server, `${opts.plain ? 'http' : 'https'}://127.0.0.1:${port}`, 'src')
     } catch (err) {
       await link.stop()
       await client.destroy()
@@ -88,9 +88,18 @@ export class PollenPair {
     return new PollenPair(server, client, link, opts.ownsServer ?? false)
   }
 
-  /** New connections get this rate and delay (cuts stay as created). */
+  /**
+   * Connections get this rate and delay from now on (cuts stay as created): the ones the
+   * client daemon kept from the last sync are dropped, so the next sync opens a new one.
+   */
   reshape(shape: LinkShape): void {
     this.link.reshape(symmetricLink(shape.rateBps, shape.rttMs))
+    this.link.dropConnections()
+  }
+
+  /** Drops the connections the client daemon keeps between syncs (daemon/peerLinks.ts). */
+  dropConnections(): void {
+    this.link.dropConnections()
   }
 
   /** Syncs (mode both) until a sync reports ok; measures time, bytes, CPU and memory. */

@@ -15,7 +15,8 @@ import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
 import { parseCommandLine, usage, type Flags } from './cliArgs.js'
-import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, userTable } from './cliOutput.js'
+import { conflictList, peerTable, progressBar, rekeyLine, resourceDetail, resourceTable, userTable } from './cliOutput.js'
+import type { RekeyRecord } from '../core/log/opLog.js'
 import { parseLanguages, resolveDataDir, resolveSocket, systemSocket } from './config.js'
 import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
@@ -104,6 +105,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
       return [
         `instance:   ${s.instanceGrouped} (${s.name})`,
         `author:     ${s.author}, counter ${s.counter}`,
+        ...(s.rekey ? [`re-keyed:   ${rekeyLine(s.rekey as RekeyRecord)}`] : []),
         `languages:  ${(s.languages as string[]).join(', ')}`,
         `sync API:   ${s.listen} (${s.transport === 'plain' ? 'PLAIN HTTP, unencrypted' : 'TLS 1.3, instance certificates'})`,
         `resources:  ${r.published} published, ${r.pending} pending review, ${r.rejected} rejected`,
@@ -248,6 +250,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const q = ctx.args[0] ? `?peer=${encodeURIComponent(ctx.args[0])}` : ''
     const list = await (await ctx.client()).call<SyncResult[]>('GET', `/v1/log${q}`)
     print(ctx, list, () => (list.length ? list.map((r) => `${r.started}  ${syncLine(r)}`).join('\n') : 'No syncs yet.'))
+  },
+  async rekey(ctx) {
+    const r = await (await ctx.client()).call<{ from: string; to: string }>('POST', '/v1/rekey')
+    print(ctx, r, () => `new author id ${r.to} (was ${r.from}); operations written under the old one come back from peers with the next syncs`)
   },
   async rebuild(ctx) {
     const r = await (await ctx.client()).call<{ ops: number; records: number; ms: number }>('POST', '/v1/rebuild')

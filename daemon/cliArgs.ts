@@ -66,6 +66,7 @@ export const COMMANDS: Record<string, { flags: string[]; args: [number, number];
   verify: { flags: [], args: [0, 1000], usage: 'pollen verify [PEER...]' },
   log: { flags: [], args: [0, 1], usage: 'pollen log [PEER]' },
   rebuild: { flags: [], args: [0, 0], usage: 'pollen rebuild' },
+  rekey: { flags: [], args: [0, 0], usage: 'pollen rekey' },
 }
 
 export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>

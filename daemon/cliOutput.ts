@@ -1,4 +1,5 @@
 /** Human-readable renderings for the CLI (the --json form prints the API's JSON instead). */
+import type { RekeyRecord } from '../core/log/opLog.js'
 import type { ConflictView } from '../core/library/library.js'
 import { Peers, type Peer } from '../core/access/peers.js'
 import { formatInstanceId, instanceIdOf } from '../core/model/identity.js'
@@ -71,4 +72,9 @@ export function progressBar(label: string, done: number, total: number, width = 
   const frac = total > 0 ? Math.min(1, done / total) : 0
   const filled = Math.round(frac * width)
   return `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`
+}
+
+/** The last re-key, as `pollen status` shows it. */
+export function rekeyLine(r: RekeyRecord): string {
+  return `${r.from} (at counter ${r.counter}) → ${r.to}, ${r.at}: ${r.why}`
 }

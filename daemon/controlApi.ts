@@ -79,9 +79,17 @@ function instanceRoutes(app: FastifyInstance, inst: Instance, hooks: ControlHook
       resources: counts,
       conflicts,
       vectors: inst.log.vectors.entries(),
+      rekey: (await inst.log.lastRekey()) ?? null,
       peers: await inst.peers.list(),
       ...extra,
     }
+  })
+
+  // An administrator's answer to POLLEN_RESTORED_BACKUP where no peer could prove the restore.
+  app.post('/v1/rekey', async () => {
+    const from = inst.log.author
+    const to = await inst.log.rekey(0, 'pollen rekey, run by an administrator')
+    return { from, to }
   })
 
   app.post('/v1/rebuild', async () => {

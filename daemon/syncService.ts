@@ -16,6 +16,7 @@ import { SyncHistory } from '../core/log/syncHistory.js'
 import type { SyncMode } from '../core/sync/wire/frames.js'
 import { SyncServer } from '../core/sync/server.js'
 import { parseListen } from './config.js'
+import { PeerLinks } from './peerLinks.js'
 import type { Instance } from './instance.js'
 import type { Logger } from './logger.js'
 
@@ -48,6 +49,8 @@ export class SyncService {
   #api?: FastifyInstance
   /** This instance's TLS certificate, made from its key at start (adapters/tlsIdentity.ts). */
   #tls?: TlsCredentials
+  /** Connections kept per peer between syncs (daemon/peerLinks.ts). */
+  readonly #links = new PeerLinks()
   #stopped = false
   address = ''
 
@@ -107,6 +110,7 @@ export class SyncService {
     this.#timers.clear()
     this.#abort.abort()
     await Promise.allSettled([this.#api?.close(), ...this.#running.values()])
+    this.#links.closeAll()
   }
 
   #schedule(): void {
@@ -161,14 +165,14 @@ export class SyncService {
     const secret = await this.#inst.peers.secret(name)
     if (!secret) throw pollenError('POLLEN_INVALID_CONFIG', `peer ${name} has no API key; set one with \`pollen peer set ${name} --key K\``)
     this.#tls ??= await tlsCredentials(this.#inst.identity)
-    const transport = new HttpSyncTransport(peer.url, {
-      signal: this.#abort.signal,
+    const link = this.#links.take(name, peer.url, {
       tls: this.#tls,
       plain: this.#inst.config.sync.plain,
       // The pin is checked on the TLS handshake, before any HTTP byte (so before the API key).
       expectInstance: Peers.expectedInstance(peer),
       onOtherKey: (k) => void this.#inst.peers.recordKey(name, Buffer.from(k).toString('base64')).catch(() => undefined),
     })
+    const transport = new HttpSyncTransport(peer.url, { signal: this.#abort.signal, connections: link.conns })
     try {
       const opts: SyncClientOptions = {
         log: this.#inst.log,
@@ -181,7 +185,7 @@ export class SyncService {
       }
       return await fn(opts, { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey })
     } finally {
-      transport.close()
+      link.release()
     }
   }
 

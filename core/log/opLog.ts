@@ -19,6 +19,7 @@ import { logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { LocalTransaction, type Transaction } from './transaction.js'
 import { heldCopies, planReads, recordKey, recordsBefore, recordWrites, type ApplyResult } from './remoteBatch.js'
 import { resumeMarker, type ResumeMarker } from './resumeMarker.js'
+import { HeadStore } from './heads.js'
 
 export type { LocalChange, Transaction } from './transaction.js'
 export type { ApplyResult } from './remoteBatch.js'
@@ -42,6 +43,16 @@ interface SelfMeta {
   hlc: number
 }
 
+/** What `pollen status` shows of the last re-key. */
+export interface RekeyRecord {
+  from: string
+  to: string
+  /** The counter the old author id had reached in this data directory. */
+  counter: number
+  at: string
+  why: string
+}
+
 export class OpLog {
   readonly store: PresenceFilteredStore
   readonly #mutex = new Mutex()
@@ -58,6 +69,8 @@ export class OpLog {
   #claimsEpoch = 0
   /** Optional observer of committed batches. */
   observer: LogObserver | undefined
+  /** The best signed head each peer instance has shown of itself (core/log/heads.ts). */
+  readonly heads: HeadStore
 
   private constructor(store: PresenceFilteredStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
     this.store = store
@@ -66,6 +79,7 @@ export class OpLog {
     this.#maxHeld = maxHeld
     this.#languages = languages
     this.#clock = new HybridClock(self.hlc, now)
+    this.heads = new HeadStore(store)
   }
 
   /**
@@ -164,6 +178,11 @@ export class OpLog {
   /** This instance's id (the author id without its epoch). */
   get instance(): string {
     return instanceOf(this.#self.author)
+  }
+
+  /** The epoch of this instance's current author id. */
+  get epoch(): number {
+    return Number(this.#self.author.slice(this.instance.length + 1))
   }
 
   /** The last counter this instance's author used. */
@@ -311,8 +330,8 @@ export class OpLog {
       const k = opKeys[i]
       const raw = existing.get(i)
       const held = raw ? decodeOperation(raw) : seen.get(k)
-      if (op.author === this.#self.author && op.counter > this.#self.counter) {
-        throw pollenError('POLLEN_RESTORED_BACKUP', `a peer holds operation ${opRef(op)} of ours beyond our counter ${this.#self.counter}: this data directory was restored from an old backup; the next sync starts a new author id and fetches those operations back`)
+      if (this.#beyondSelf(op)) {
+        throw pollenError('POLLEN_RESTORED_BACKUP', `a peer sent operation ${opRef(op)} under this instance's author id, beyond its counter ${this.#self.counter}: either this data directory was restored from an old backup (then \`pollen rekey\` starts a new author id, and the next syncs fetch those operations back), or the peer forged it`)
       }
       if (held) {
         if (!equalBytes(held.hash, op.hash)) throw pollenError('POLLEN_COUNTER_REUSE', `operation ${opRef(op)} reuses a counter with different content`)
@@ -367,24 +386,45 @@ export class OpLog {
     this.#commitVectors(raised)
   }
 
+  /** An operation under our instance's id that we cannot have written: beyond our counter, or from an epoch after ours. */
+  #beyondSelf(op: Operation): boolean {
+    if (op.author === this.#self.author) return op.counter > this.#self.counter
+    if (instanceOf(op.author) !== this.instance) return false
+    return Number(op.author.slice(this.instance.length + 1)) > this.epoch
+  }
+
   /**
-   * Starts a new epoch for this instance's author id, after a peer showed that it holds
-   * operations of ours beyond our counter (this directory was restored from a backup).
-   * Counters restart at 1 under the new author id, so no (author, counter) is ever reused;
-   * the operations the backup lost come back from peers under the old author id.
+   * Starts a new epoch for this instance's author id, after a peer showed us our own signed
+   * head beyond our counter, or an administrator ran `pollen rekey` (this directory was
+   * restored from a backup). Counters restart at 1 under the new author id, so no (author,
+   * counter) is ever reused; the operations the backup lost come back from peers under the
+   * old author id. `why` is kept, with the time, for `pollen status` ({@link lastRekey}).
    */
-  async rekey(knownAuthors: readonly string[] = []): Promise<string> {
+  async rekey(provenEpoch = 0, why = 'asked for'): Promise<string> {
     return this.#mutex.run(async () => {
       const instance = this.instance
-      const epochs = [this.#self.author, ...this.authors(), ...this.#vectors.authors(), ...knownAuthors]
+      // Only epochs we know we used: our own, those of operations we hold (never above our
+      // own: #beyondSelf refuses them), and one our own signed head proved. Epochs named in a
+      // peer's claims are not evidence of anything (issue 17).
+      const epochs = [this.#self.author, ...this.authors()]
         .filter((a) => instanceOf(a) === instance)
         .map((a) => Number(a.slice(instance.length + 1)))
-      const author = `${instance}.${Math.max(...epochs) + 1}`
+      const author = `${instance}.${Math.max(provenEpoch, ...epochs) + 1}`
       const self: SelfMeta = { author, counter: 0, hlc: this.#clock.last }
-      await this.store.write([{ type: 'put', key: key.meta('self'), value: encodeValue(self) }])
+      const record: RekeyRecord = { from: this.#self.author, to: author, counter: this.#self.counter, at: new Date().toISOString(), why }
+      await this.store.write([
+        { type: 'put', key: key.meta('self'), value: encodeValue(self) },
+        { type: 'put', key: key.meta('rekey'), value: encodeValue(record) },
+      ])
       this.#self = self
       return author
     })
+  }
+
+  /** The last re-key of this instance, if it ever had one. */
+  async lastRekey(): Promise<RekeyRecord | undefined> {
+    const raw = await this.store.get(key.meta('rekey'))
+    return raw ? decodeValue<RekeyRecord>(raw) : undefined
   }
 
   /**

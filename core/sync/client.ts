@@ -5,6 +5,7 @@
  * next sync resumes from the advanced vectors. A push, if there is anything to push, is a
  * second request streaming signed chunks.
  */
+import { checkPeerHead, headToShow, ownHead, rekeyIfRestored } from './restore.js'
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
@@ -167,7 +168,8 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
   const terms: OpenTerms = {
     v: PROTOCOL_VERSION, user: peer.user,
     client: { instance: instanceIdOf(identity.publicKey), publicKey: identity.publicKey, author: log.author },
-    server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), time: (opts.now ?? Date.now)(), mode, filter, holder, acks: true,
+    server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), mode, filter, holder, acks: true,
+    head: ownHead(identity, log), yourHead: pinned ? await headToShow(log, instanceIdOf(pinned)) : null,
   }
   const body = encodeOpenTerms(terms)
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
@@ -191,8 +193,10 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
   const pin = opts.pinKey ? await opts.pinKey(keyB64) : peer.pinnedKey === undefined || peer.pinnedKey === keyB64 ? 'same' : 'changed'
   if (pin === 'changed') throw pollenError('POLLEN_PEER_KEY_CHANGED', `peer ${peer.name} presented a new instance key (${formatInstanceId(server.instance)}); if that is expected, accept it with \`pollen peer set ${peer.name} --accept-key ${formatInstanceId(server.instance)}\``)
 
-  const claims = [...(opened.pull?.report ?? []), ...(opened.push && 'holder' in opened.push ? opened.push.holder : [])]
-  if (claims.some((e) => (e.counters[log.author] ?? 0) > log.counter)) await log.rekey(claims.flatMap((e) => Object.keys(e.counters)))
+  checkPeerHead(opened.head, server.publicKey, 'the session answer')
+  await log.heads.record(server.instance, opened.head)
+  // Only our own signed head re-keys us; the peer's claims never do (core/sync/restore.ts).
+  await rekeyIfRestored(log, identity, opened.yourHead, `peer ${peer.name}`)
   return { terms, opened, frames, creds, claimsEpoch }
 }
 

@@ -4,6 +4,7 @@
  * pushed stream chunk by chunk — each verified before it touches storage and applied in one
  * atomic batch with the vector advances docs/design.md §3.3 allows. Limits are checked before work.
  */
+import { checkPeerHead, headToShow, ownHead, rekeyIfRestored } from './restore.js'
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
@@ -153,10 +154,15 @@ export class SyncServer {
     const nonceKey = Buffer.from(req.nonce).toString('hex')
     if (this.#nonces.has(nonceKey)) throw pollenError('POLLEN_REPLAY', 'this nonce was already used')
     if (!verify(openSigned(raw.body), raw.sig, req.client.publicKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the open request signature does not verify')
+    checkPeerHead(req.head, req.client.publicKey, 'the open request')
     // The API key is worth something only from the instance it is bound to; a first use binds
     // it once every check has passed (a refused open stores nothing).
     assertBound(user, req.client.instance)
-    const bind = () => (user.instance ? undefined : this.#opts.users.bindInstance(user.name, req.client.instance))
+    // With it, the client's head is kept: we show it back if the client is ever restored.
+    const bind = async () => {
+      if (!user.instance) await this.#opts.users.bindInstance(user.name, req.client.instance)
+      await this.#opts.log.heads.record(req.client.instance, req.head)
+    }
     // A client expecting another instance (req.server) still gets our signed answer: it
     // compares the key with its pin and records the new one for an administrator to accept.
     // A client that opens a new session has given up on pushing in its earlier idle ones.
@@ -167,16 +173,17 @@ export class SyncServer {
     this.#nonces.set(nonceKey, now + NONCE_KEEP_MS)
 
     const log = this.#opts.log
-    if (req.holder.some((e) => (e.counters[log.author] ?? 0) > log.counter)) {
-      const author = await log.rekey(req.holder.flatMap((e) => Object.keys(e.counters)))
-      this.#opts.onRekey?.(author)
-    }
+    // Only our own signed head re-keys us; claims in req.holder never do (core/sync/restore.ts).
+    const author = await rekeyIfRestored(log, this.#opts.identity, req.yourHead, `user ${user.name} (instance ${req.client.instance})`)
+    if (author) this.#opts.onRekey?.(author)
     const id = randomBytes(16).toString('hex')
     const terms: OpenedTerms = {
       v: PROTOCOL_VERSION,
       session: id,
       nonce: req.nonce,
       server: { instance: this.instance, publicKey: this.#opts.identity.publicKey, author: log.author, languages: [...log.languages] },
+      head: ownHead(this.#opts.identity, log),
+      yourHead: await headToShow(log, req.client.instance, req.head),
     }
     if (req.mode === 'verify') {
       const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])

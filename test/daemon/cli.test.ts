@@ -314,3 +314,19 @@ t.test('--json on every command is parseable', async (t) => {
     t.match(JSON.parse(r.stderr.trim()), { error: { code: /^POLLEN_/, message: String } }, `${args.join(' ')} --json error is JSON on stderr`)
   }
 })
+
+t.test('rekey starts a new author epoch, and status says when and why', async (t) => {
+  const before = (await d.cli(['status', '--json'])).json as { author: string; counter: number; rekey: unknown }
+  t.equal(before.rekey, null, 'never re-keyed')
+  const r = await d.cli(['rekey'])
+  ok(t, r, 'rekey')
+  const epoch = Number(before.author.split('.')[1])
+  const next = `${d.instance}.${epoch + 1}`
+  t.match(r.stdout, `new author id ${next} (was ${before.author})`)
+  const s = await d.cli(['status'])
+  t.match(s.stdout, new RegExp(`author:\\s+${next.replace('.', '\\.')}, counter 0`))
+  t.match(s.stdout, `re-keyed:   ${before.author} (at counter ${before.counter}) → ${next}`)
+  t.match(s.stdout, /pollen rekey, run by an administrator/)
+  ok(t, await d.cli(['resource', 'put', file('after-rekey.json', { title: { en: 'after the re-key' } })]), 'writes go on under the new author')
+  t.equal(((await d.cli(['status', '--json'])).json as { counter: number }).counter, 2, 'counting from 1 again')
+})

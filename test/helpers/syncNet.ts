@@ -14,6 +14,7 @@ import { SyncServer, type SyncServerOptions } from '../../core/sync/server.js'
 import { Users, type Role } from '../../core/access/users.js'
 import type { ChunkLimits } from '../../core/sync/chunker.js'
 import type { SyncTransport } from '../../core/sync/transport.js'
+import type { BatchOp } from '../../core/log/store.js'
 
 export interface Node {
   name: string
@@ -45,6 +46,22 @@ export async function node(name: string, languages: string[] = ['en', 'fr'], chu
     keys: new Map(),
     pins: new Map(),
   }
+}
+
+/** A copy of a node's whole store as it is now (a backup of its data directory). */
+export async function backupOf(n: Node): Promise<LevelStore> {
+  const copy = await LevelStore.openMemory()
+  const writes: BatchOp[] = []
+  for await (const [key, value] of n.store.range({})) writes.push({ type: 'put', key, value })
+  await copy.write(writes)
+  return copy
+}
+
+/** The node as it would start again from `backup`: the same identity and keys, the backup's log. */
+export async function restoredFrom(n: Node, backup: LevelStore): Promise<Node> {
+  const log = await OpLog.open(backup, { author: authorOf(instanceIdOf(n.identity.publicKey), 1), languages: [...n.log.languages] })
+  const users = new Users(backup)
+  return { ...n, store: backup, log, users, lib: new Library(log, { source: { name: n.name }, defaultPartition: 'lib' }), server: new SyncServer({ identity: n.identity, log, users }) }
 }
 
 /** Issues (once) a key on `server` for `client`, with a role and prefixes. */
@@ -90,5 +107,5 @@ async function clientOf(client: Node, server: Node, opts: { prefixes?: string[];
       return pinned === k ? 'same' : 'changed'
     },
   }
-  return { options, target: { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''] } }
+  return { options, target: { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''], pinnedKey: client.pins.get(server.name) } }
 }

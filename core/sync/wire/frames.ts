@@ -3,6 +3,7 @@
  * at the boundary, the length-prefixed framing, and the exact byte strings each signature
  * covers. Signatures cover bytes built here, never a re-serialised object.
  */
+import type { SignedHead } from '../../model/head.js'
 import { pack, unpack } from '../../msgpack.js'
 import { fromWire, type VectorEntry } from '../../model/counterVector.js'
 import { isPollenError, pollenError } from '../../errors.js'
@@ -13,7 +14,7 @@ export interface Filter {
   languages: string[]
 }
 
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 export type SyncMode = 'pull' | 'push' | 'both'
 /** What an open request asks for: a sync, or a check of the client's claims (§9.5). */
 export type OpenMode = SyncMode | 'verify'
@@ -52,13 +53,16 @@ export interface OpenTerms {
   /** The server instance the client expects, or "" at first contact. */
   server: string
   nonce: Uint8Array
-  time: number
   mode: OpenMode
   filter: Filter
   /** The client's claims that bear on the filter (what it holds). */
   holder: VectorEntry[]
   /** The client acknowledges pulled chunks (§8.4), so the server may pace the pull by them. */
   acks: boolean
+  /** The client's head now (its epoch is the client author's). */
+  head: SignedHead
+  /** The best head the client holds of the server's instance (the pinned one), or null. */
+  yourHead: SignedHead | null
 }
 
 /** Client → server: the terms as msgpack bytes and the client's signature over them. */
@@ -79,6 +83,10 @@ export interface OpenedTerms {
   push?: { filter: Filter; holder: VectorEntry[] } | { refused: string; message: string }
   /** Verify mode only: the server's counts of the client's claims; no session follows. */
   verify?: { filter: Filter; counts: ClaimCount[] }
+  /** The server's head now. */
+  head: SignedHead
+  /** The best head the server holds of the client's instance, when later than the client's own; else null. */
+  yourHead: SignedHead | null
 }
 
 /** Server → client: the answer as msgpack bytes and the server's signature over them. */
@@ -209,7 +217,7 @@ export function isChunkPayload(v: unknown): v is ChunkPayload {
 
 // ---- signed byte strings -------------------------------------------------------------
 
-/** What the client signs to open: the exact bytes of its terms (which hold a fresh nonce and the time). */
+/** What the client signs to open: the exact bytes of its terms (which hold a fresh nonce). */
 export function openSigned(body: Uint8Array): Uint8Array {
   return pack(['pollen-open', body])
 }

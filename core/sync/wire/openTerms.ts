@@ -9,6 +9,7 @@
 import { fromWire, toWire, type VectorEntry } from '../../model/counterVector.js'
 import { pollenError } from '../../errors.js'
 import { authorOf, instanceIdOf } from '../../model/identity.js'
+import type { SignedHead } from '../../model/head.js'
 import { pack, unpack } from '../../msgpack.js'
 import { isFilter, MAX_BUCKETS, MAX_CHECKS, MIN_BUCKET, PROTOCOL_VERSION, type ClaimCount, type Filter, type OpenedTerms, type OpenMode, type OpenTerms } from './frames.js'
 
@@ -94,17 +95,34 @@ const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as num
 const isEpoch = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 999_999
 const isStrings = (v: unknown, max: number): v is string[] => Array.isArray(v) && v.length <= 1000 && v.every((s) => isStr(s, max))
 
-/** `[v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holderRows, acks]` */
+/** A head as `[epoch, counter, sig]`, or nil. */
+function packHead(h: SignedHead | null): unknown[] | null {
+  return h ? [h.epoch, h.counter, h.sig] : null
+}
+
+function unpackHead(v: unknown, what: string): SignedHead | null {
+  if (v === null) return null
+  if (!Array.isArray(v) || v.length !== 3 || !isEpoch(v[0]) || !isUint(v[1]) || !isBytes(v[2], 64)) return bad(`${what} has a malformed head`)
+  return { epoch: v[0], counter: v[1], sig: v[2] }
+}
+
+/** Our own head as `[counter, sig]`: its epoch is the sender's author epoch, already in the terms. */
+function unpackOwnHead(v: unknown, epoch: number, what: string): SignedHead {
+  if (!Array.isArray(v) || v.length !== 2 || !isUint(v[0]) || !isBytes(v[1], 64)) return bad(`${what} has a malformed head`)
+  return { epoch, counter: v[0], sig: v[1] }
+}
+
+/** `[v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holderRows, acks, head, yourHead]` */
 export function encodeOpenTerms(t: OpenTerms): Uint8Array {
   const table = new AuthorTable()
   const holder = table.rows(t.holder)
-  return pack([t.v, t.user, t.client.publicKey, epochOf(t.client.author, t.client.instance), t.server, t.nonce, t.time, t.mode, t.filter.prefixes, t.filter.languages, table.authors, holder, t.acks])
+  return pack([t.v, t.user, t.client.publicKey, epochOf(t.client.author, t.client.instance), t.server, t.nonce, t.mode, t.filter.prefixes, t.filter.languages, table.authors, holder, t.acks, [t.head.counter, t.head.sig], packHead(t.yourHead)])
 }
 
 /** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
-  const [v, user, publicKey, epoch, server, nonce, time, mode, prefixes, languages, authors, holder, acks] = decodeArray(bytes, 'the open request', 13)
-  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && isUint(time) && MODES.includes(mode as OpenMode) && typeof acks === 'boolean')) {
+  const [v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holder, acks, head, yourHead] = decodeArray(bytes, 'the open request', 14)
+  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && MODES.includes(mode as OpenMode) && typeof acks === 'boolean')) {
     return bad('the open request is malformed')
   }
   const filter = { prefixes, languages }
@@ -116,11 +134,12 @@ export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
     client: { instance, publicKey, author: authorOf(instance, epoch) },
     server,
     nonce,
-    time,
     mode: mode as OpenMode,
     filter,
     holder: vectors(authors, holder, 'the open request'),
     acks,
+    head: unpackOwnHead(head, epoch, 'the open request'),
+    yourHead: unpackHead(yourHead, 'the open request'),
   }
 }
 
@@ -145,18 +164,21 @@ export function encodeOpenedTerms(t: OpenedTerms, request: OpenTerms): Uint8Arra
   if (t.push && 'refused' in t.push) push = [t.push.refused, t.push.message]
   else if (t.push) push = [unlessSame(t.push.filter.prefixes, request.filter.prefixes), unlessSame(t.push.filter.languages, t.server.languages), table.rows(t.push.holder)]
   const verify = t.verify ? [unlessSame(t.verify.filter.prefixes, request.filter.prefixes), unlessSame(t.verify.filter.languages, request.filter.languages), table.counts(t.verify.counts)] : undefined
-  const fields = [t.v, t.session, known ? null : t.server.publicKey, epochOf(t.server.author, t.server.instance), t.server.languages, pull, push, table.authors]
+  const fields = [t.v, t.session, known ? null : t.server.publicKey, epochOf(t.server.author, t.server.instance), t.server.languages, pull, push, table.authors, [t.head.counter, t.head.sig], packHead(t.yourHead)]
   return pack(verify ? [...fields, verify] : fields)
 }
 
 /** Decodes the server's answer in the context of the request; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenedTerms(bytes: Uint8Array, ctx: OpenContext): OpenedTerms {
   const verifying = ctx.request.mode === 'verify'
-  const [v, session, sentKey, epoch, languages, pull, push, authors, verify] = decodeArray(bytes, 'the session answer', verifying ? 9 : 8)
+  const [v, session, sentKey, epoch, languages, pull, push, authors, head, yourHead, verify] = decodeArray(bytes, 'the session answer', verifying ? 11 : 10)
   if (!(isStr(session, 64) && (sentKey === null || isBytes(sentKey, 32)) && isEpoch(epoch) && isStrings(languages, 16))) return bad('the session answer is malformed')
   const publicKey = sentKey ?? ctx.pinnedKey ?? bad('the peer left out its instance key, and none is pinned for it')
   const instance = instanceIdOf(publicKey)
-  const out: OpenedTerms = { v: v as number, session, nonce: ctx.request.nonce, server: { instance, publicKey, author: authorOf(instance, epoch), languages } }
+  const out: OpenedTerms = {
+    v: v as number, session, nonce: ctx.request.nonce, server: { instance, publicKey, author: authorOf(instance, epoch), languages },
+    head: unpackOwnHead(head, epoch, 'the session answer'), yourHead: unpackHead(yourHead, 'the session answer'),
+  }
   const filterOf = (prefixes: unknown, langs: unknown, defaults: Filter): Filter => {
     const f = { prefixes: prefixes ?? defaults.prefixes, languages: langs ?? defaults.languages }
     return isFilter(f) ? f : bad('the session answer has a malformed filter')

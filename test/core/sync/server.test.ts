@@ -3,6 +3,7 @@
  * takes chunks without acknowledging them stops the stream after one window of bytes; its
  * acks let the stream go on to the signed end.
  */
+import { ownHead } from '../../../core/sync/restore.js'
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { instanceIdOf, sign } from '../../../core/model/identity.js'
@@ -25,8 +26,9 @@ function openRequest(client: Node, user: string, acks = true): { terms: OpenTerm
   const terms: OpenTerms = {
     v: PROTOCOL_VERSION, user,
     client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
-    server: '', nonce: new Uint8Array(randomBytes(16)), time: Date.now(), mode: 'pull',
+    server: '', nonce: new Uint8Array(randomBytes(16)), mode: 'pull',
     filter: { prefixes: [''], languages: ['en', 'fr'] }, holder: [], acks,
+    head: ownHead(client.identity, client.log), yourHead: null,
   }
   const body = encodeOpenTerms(terms)
   return { terms, bytes: pack({ t: 'open', body, sig: sign(openSigned(body), client.identity.secretKey) }) }

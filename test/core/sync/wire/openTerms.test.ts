@@ -3,6 +3,7 @@
  * derive or already holds does not travel; malformed arrays are refused with stable codes.
  */
 import t from 'tap'
+import { signHead } from '../../../../core/model/head.js'
 import { pack } from '../../../../core/msgpack.js'
 import { codeOf } from '../../../helpers/errorCodes.js'
 import { authorOf, instanceIdOf, newIdentity } from '../../../../core/model/identity.js'
@@ -20,10 +21,11 @@ const cAuthor = authorOf(cInst, 3)
 function request(o: Partial<OpenTerms> = {}): OpenTerms {
   return {
     v: PROTOCOL_VERSION, user: 'school', client: { instance: cInst, publicKey: client.publicKey, author: cAuthor },
-    server: sInst, nonce: new Uint8Array(16).fill(7), time: 1_700_000_000_000, mode: 'both',
+    server: sInst, nonce: new Uint8Array(16).fill(7), mode: 'both',
     filter: { prefixes: ['lib:who'], languages: ['en', 'fr'] },
     holder: [{ prefix: 'lib:who', layer: '', counters: { [sAuthor]: 1_000_000, [cAuthor]: 12 } }, { prefix: 'lib:who', layer: 'en', counters: { [sAuthor]: 999_000 } }],
     acks: true,
+    head: signHead(client, 3, 12), yourHead: null,
     ...o,
   }
 }
@@ -34,6 +36,7 @@ function answer(req: OpenTerms): OpenedTerms {
     server: { instance: sInst, publicKey: server.publicKey, author: sAuthor, languages: ['en', 'fr', 'es'] },
     pull: { filter: req.filter, report: [{ prefix: 'lib:who', layer: '', counters: { [sAuthor]: 1_000_000 } }], estimate: 0, complete: true },
     push: { filter: { prefixes: req.filter.prefixes, languages: ['en', 'fr', 'es'] }, holder: [{ prefix: 'lib:who', layer: '', counters: { [sAuthor]: 1_000_000, [cAuthor]: 12 } }] },
+    head: signHead(server, 1, 1_000_000), yourHead: signHead(client, 3, 20),
   }
 }
 
@@ -85,15 +88,16 @@ t.test('a peer of another protocol version is told so, whatever its message look
     return { message: 'nothing thrown' }
   }
   const fields = unpack(encodeOpenTerms(request())) as unknown[]
-  // Version 1's open request had 12 fields (no acks); the version is checked before the length.
-  const old = thrown(() => decodeOpenTerms(pack([1, ...fields.slice(1, 12)])))
+  // Version 2's open request had 13 fields (a client time after the nonce); the version is
+  // checked before the length, so an old peer is told which versions differ.
+  const old = thrown(() => decodeOpenTerms(pack([2, ...fields.slice(1, 6), Date.now(), ...fields.slice(6)])))
   t.equal(old.code, 'POLLEN_BAD_MESSAGE')
-  t.match(old.message, /the open request is in protocol version 1; this instance speaks version 2/)
+  t.match(old.message, /the open request is in protocol version 2; this instance speaks version 3: update the older of the two instances/)
   const req = request()
   const ans = unpack(encodeOpenedTerms(answer(req), req)) as unknown[]
-  const newer = thrown(() => decodeOpenedTerms(pack([3, ...ans.slice(1)]), { request: req, pinnedKey: server.publicKey }))
+  const newer = thrown(() => decodeOpenedTerms(pack([4, ...ans.slice(1)]), { request: req, pinnedKey: server.publicKey }))
   t.equal(newer.code, 'POLLEN_BAD_MESSAGE')
-  t.match(newer.message, /the session answer is in protocol version 3; this instance speaks version 2/)
+  t.match(newer.message, /the session answer is in protocol version 4; this instance speaks version 3/)
 })
 
 t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
@@ -103,15 +107,19 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
   const cases: [string, Uint8Array][] = [
     ['not msgpack', new Uint8Array([0xc1])],
     ['a map, not an array', pack({ v: 1 })],
-    ['12 fields', pack(fields.slice(0, 12))],
+    ['11 fields', pack(fields.slice(0, 11))],
     ['protocol version 1', variant(0, 1)],
     ['a 31-byte key', variant(2, new Uint8Array(31))],
     ['epoch 0', variant(3, 0)],
     ['a 15-byte nonce', variant(5, new Uint8Array(15))],
-    ['an unknown mode', variant(7, 'sideways')],
-    ['prefixes that are not strings', variant(8, [1])],
-    ['holder rows indexing past the author table', variant(11, [['lib:who', '', 5, 1]])],
-    ['acks that is not a boolean', variant(12, 1)],
+    ['an unknown mode', variant(6, 'sideways')],
+    ['prefixes that are not strings', variant(7, [1])],
+    ['holder rows indexing past the author table', variant(10, [['lib:who', '', 5, 1]])],
+    ['acks that is not a boolean', variant(11, 1)],
+    ['a head without its signature', variant(12, [12])],
+    ['a head with a 63-byte signature', variant(12, [12, new Uint8Array(63)])],
+    ['a shown head at epoch 0', variant(13, [0, 5, new Uint8Array(64)])],
+    ['13 fields (no shown head)', pack(fields.slice(0, 13))],
   ]
   for (const [what, bytes] of cases) t.equal(await codeOf(() => decodeOpenTerms(bytes)), 'POLLEN_BAD_MESSAGE', what)
 
@@ -125,6 +133,8 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
     ['pull terms of 4', avariant(5, [null, null, [], 0])],
     ['push terms of 1', avariant(6, [null])],
     ['a pull filter with a numeric prefix', avariant(5, [[7], null, [], 0, true])],
+    ['a head with a negative counter', avariant(8, [-1, new Uint8Array(64)])],
+    ['a shown head that is not an array', avariant(9, 'yours')],
   ]
   for (const [what, bytes] of bad) t.equal(await codeOf(() => decodeOpenedTerms(bytes, ctx)), 'POLLEN_BAD_MESSAGE', what)
 })
@@ -132,7 +142,7 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
 t.test('verify answers round-trip, and claim counts out of bounds are refused', async (t) => {
   const req = request({ mode: 'verify', server: '' })
   const counts = [{ prefix: 'lib:who', layer: 'en', author: sAuthor, through: 5000, bucket: 1024, counts: [1024, 1000, 0, 17, 3] }]
-  const a: OpenedTerms = { v: PROTOCOL_VERSION, session: 'cd'.repeat(16), nonce: req.nonce, server: answer(req).server, verify: { filter: req.filter, counts } }
+  const a: OpenedTerms = { v: PROTOCOL_VERSION, session: 'cd'.repeat(16), nonce: req.nonce, server: answer(req).server, verify: { filter: req.filter, counts }, head: answer(req).head, yourHead: null }
   t.same(decodeOpenedTerms(encodeOpenedTerms(a, req), { request: req }), a, 'round trip')
   t.equal(await codeOf(() => decodeOpenedTerms(encodeOpenedTerms(a, req), { request: request({ server: '' }) })), 'POLLEN_BAD_MESSAGE', 'a verify answer to a sync request is refused')
   const bad = async (c: Partial<(typeof counts)[0]>) => codeOf(() => decodeOpenedTerms(encodeOpenedTerms({ ...a, verify: { filter: req.filter, counts: [{ ...counts[0], ...c }] } }, req), { request: req }))
