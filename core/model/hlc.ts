@@ -1,7 +1,7 @@
 /**
  * Hybrid logical clock: wall-clock milliseconds with a 12-bit logical counter packed into one
- * safe integer (`ms * 4096 + logical`). It never goes backwards and always moves past any
- * timestamp received from a peer, so an operation that saw another always sorts after it.
+ * safe integer (`ms * 4096 + logical`). It never goes backwards while running and moves past
+ * any timestamp received from a peer that is at most a day ahead of our wall clock.
  */
 
 const LOGICAL_BITS = 4096
@@ -12,6 +12,15 @@ const LOGICAL_BITS = 4096
  * valid everywhere, where an unsafe integer would be refused by every peer.
  */
 export const MAX_WALL_MS = Math.floor((Number.MAX_SAFE_INTEGER - 2 ** 40) / LOGICAL_BITS)
+
+/**
+ * How far past our own wall clock a received timestamp is taken in. A peer's clock may be
+ * ahead by anything (one operation with the largest timestamp once froze replication
+ * everywhere it reached, issue 17); beyond this its timestamps still replicate and order its
+ * own concurrent writes, but ours do not chase them. Causality never rests on timestamps
+ * (an operation's deps decide what it supersedes, core/model/merge.ts), so this is safe.
+ */
+export const MAX_DRIFT_MS = 24 * 3600_000
 
 /** A packed HLC timestamp. */
 export type Hlc = number
@@ -32,8 +41,15 @@ export class HybridClock {
   readonly #now: () => number
 
   constructor(last: Hlc = 0, now: () => number = Date.now) {
-    this.#last = last
     this.#now = now
+    // A value kept from before the bound (or from a wall clock since set back) is lowered to
+    // it: the frozen clocks issue 17 found heal on restart.
+    this.#last = Math.min(last, this.#ceiling())
+  }
+
+  /** The largest timestamp we take in now: our wall clock plus the allowed drift. */
+  #ceiling(): Hlc {
+    return (Math.min(this.#now(), MAX_WALL_MS) + MAX_DRIFT_MS) * LOGICAL_BITS
   }
 
   /** The most recent timestamp issued or observed. */
@@ -48,8 +64,8 @@ export class HybridClock {
     return this.#last
   }
 
-  /** Takes a timestamp from a received operation into account. */
+  /** Takes a timestamp from a received operation into account, up to our wall clock plus {@link MAX_DRIFT_MS}. */
   observe(remote: Hlc): void {
-    if (remote > this.#last) this.#last = remote
+    if (remote > this.#last) this.#last = Math.max(this.#last, Math.min(remote, this.#ceiling()))
   }
 }

@@ -110,3 +110,20 @@ t.test('an operation under our instance from an epoch after ours is refused, and
   t.equal(await codeOf(() => server.log.applyRemote([op], [])), 'POLLEN_RESTORED_BACKUP', 'refused')
   t.equal(server.log.maxHeld(theirs), 0, 'nothing stored')
 })
+
+t.test('one operation with the largest timestamp does not freeze anyone\'s clock (issue 17)', async (t) => {
+  const server = await node('server')
+  const school = await node('school')
+  const tablet = await node('tablet')
+  // The tablet's clock (or its forger) stamped an operation at the end of the encoding.
+  const op = makeOperation({ author: tablet.log.author, counter: 1, kind: 'resource', id: 'far', partition: 'lib', type: 'put', layer: 'en', hlc: Number.MAX_SAFE_INTEGER - 1, tx: 1, deps: {}, body: { title: 'from the far future' } })
+  await server.log.applyRemote([op], [])
+  await put(server, 1)
+  const ours = await server.lib.get('server-0')
+  t.ok(ours, 'the server still writes')
+  const r = await sync(school, server)
+  t.equal(r.ok, true, `the school pulls both${r.ok ? '' : `: ${r.code} ${r.error}`}`)
+  t.equal(r.pulled, 3, 'the far-future operation and the server\'s two')
+  await put(school, 1)
+  t.equal((await sync(school, server)).ok, true, 'and the school\'s own writes go on syncing')
+})
