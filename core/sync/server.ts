@@ -167,8 +167,10 @@ export class SyncServer {
     // compares the key with its pin and records the new one for an administrator to accept.
     // A client that opens a new session has given up on pushing in its earlier idle ones.
     for (const [sid, s] of this.#sessions) if (!s.active && s.client === req.client.instance) this.#sessions.delete(sid)
-    const open = [...this.#sessions.values()].filter((s) => s.user.name === user.name).length
-    if (open >= this.#limits.maxSessionsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${user.name} already has ${open} open sessions`)
+    // Counted per user and instance: idle sessions of other instances (a key since re-bound)
+    // cannot lock this one out (issue 17).
+    const open = [...this.#sessions.values()].filter((s) => s.user.name === user.name && s.client === req.client.instance).length
+    if (open >= this.#limits.maxSessionsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${user.name} already has ${open} open sessions from this instance; they end within ${Math.ceil(this.#limits.sessionTtlMs / 60_000)} minutes`)
     if (this.#nonces.size >= 100_000) this.#nonces.delete(this.#nonces.keys().next().value as string)
     this.#nonces.set(nonceKey, now + NONCE_KEEP_MS)
 
