@@ -5,10 +5,11 @@
 import { pollenError } from '../errors.js'
 import { conflictsOf, isLive, originOf, visibleLayers, type Head, type RecordState } from '../model/merge.js'
 import type { OpLog, Transaction } from '../log/opLog.js'
-import { bodyOf, encodeBody, equalBytes, opRef, type OpRef } from '../model/operation.js'
+import { bodyOf, opRef, type OpRef } from '../model/operation.js'
 import { conflictEntries, idsWithStatus, statusOf, type ReviewDecision } from '../log/projection.js'
 import { assembleResource, inputLanguages, parseResource, splitResource, type ResourceInput, type ResourceView, type ReviewStatus, type Source } from './resource.js'
 import { hlcIso } from '../model/hlc.js'
+import { sameBody, salted, unsalted } from './bodySalt.js'
 
 export const RESOURCE = 'resource'
 
@@ -148,9 +149,9 @@ export class Library {
       const winner = live ? winners[layer] : undefined
       const heads = state?.layers[layer] ?? []
       const held = bodyOfWinner(layer)
-      if (winner && heads.length === 1 && held && equalBytes(held, encodeBody(body))) continue
+      if (winner && heads.length === 1 && sameBody(held, body)) continue
       if (!winner && layer !== '' && Object.keys(body).length === 0) continue
-      await tx.add({ kind: RESOURCE, id: input.id, partition, type: 'put', layer, body })
+      await tx.add({ kind: RESOURCE, id: input.id, partition, type: 'put', layer, body: salted(body) })
       wrote += 1
     }
     if (!live) return 'created'
@@ -235,7 +236,7 @@ export class Library {
         await tx.add({ kind: RESOURCE, id, partition: state.partition, type: head.type, layer: '' })
       } else {
         const body = (await tx.bodies([head])).get(keep) ?? null
-        await tx.add({ kind: RESOURCE, id, partition: state.partition, type: 'put', layer: conflict.layer, body: bodyOf({ body }) ?? {} })
+        await tx.add({ kind: RESOURCE, id, partition: state.partition, type: 'put', layer: conflict.layer, body: salted(bodyOf<object>({ body }) ?? {}) })
       }
     })
   }
@@ -247,7 +248,7 @@ export class Library {
 }
 
 function headView(h: Head, bodies: ReadonlyMap<OpRef, Uint8Array | null>): HeadView {
-  return { op: opRef(h), type: h.type, time: new Date(Math.floor(h.hlc / 4096)).toISOString(), author: h.author, body: bodyOf({ body: bodies.get(opRef(h)) ?? null }) }
+  return { op: opRef(h), type: h.type, time: new Date(Math.floor(h.hlc / 4096)).toISOString(), author: h.author, body: unsalted(bodyOf({ body: bodies.get(opRef(h)) ?? null })) }
 }
 
 /** A record's conflicts as shown to a user; `bodies` holds the body bytes of its heads. */
