@@ -20,6 +20,7 @@ import { parseLanguages, resolveDataDir, resolveSocket, systemSocket } from './c
 import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
 import { initInstance } from './instance.js'
+import { privateUmask } from '../adapters/privateDir.js'
 import { runDaemon } from './service.js'
 
 interface Ctx {
@@ -74,12 +75,14 @@ function required(flags: Flags, name: string, usageLine: string): string {
 
 const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async init(ctx) {
+    privateUmask()
     const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
     const name = ctx.flags.name === undefined ? undefined : String(ctx.flags.name)
     const r = await initInstance(ctx.dataDir, { name, languages })
     print(ctx, { instance: r.instanceId, dataDir: ctx.dataDir, config: r.config }, () => `${r.instanceId}\nInitialised pollen instance "${r.config.name}" (languages ${r.config.languages.join(', ')}) in ${ctx.dataDir}`)
   },
   async daemon(ctx) {
+    privateUmask()
     // --init: a first start on an empty data directory creates the instance (the quickstart's path).
     if (ctx.flags.init === true && (await readConfigSafe(ctx.dataDir)) === undefined) {
       const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
