@@ -15,7 +15,7 @@ import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
 import { parseCommandLine, usage, type Flags } from './cliArgs.js'
-import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, userTable } from './cliOutput.js'
+import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, terminalText, userTable } from './cliOutput.js'
 import { parseLanguages, resolveDataDir, resolveSocket, systemSocket } from './config.js'
 import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
@@ -35,8 +35,9 @@ const out = (text: string): void => {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n')
 }
 
+/** `--json`: the API's JSON, exact; otherwise the human form, with control characters escaped. */
 function print(ctx: Ctx, value: unknown, human: () => string): void {
-  out(ctx.json ? JSON.stringify(value, null, 2) : human())
+  out(ctx.json ? JSON.stringify(value, null, 2) : terminalText(human()))
 }
 
 async function readInput(path: string): Promise<string> {
@@ -136,7 +137,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const r = result
     print(ctx, r, () => `imported ${r.total - r.errors.length} of ${r.total}: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`)
     if (r.errors.length) {
-      for (const e of r.errors) process.stderr.write(`  item ${e.index + 1}${e.id ? ` (${e.id})` : ''}: ${e.message} (${e.code})\n`)
+      for (const e of r.errors) process.stderr.write(terminalText(`  item ${e.index + 1}${e.id ? ` (${e.id})` : ''}: ${e.message} (${e.code})`, true) + '\n')
       throw pollenError('POLLEN_INVALID_RESOURCE', `${r.errors.length} of ${r.total} items were refused; the others were imported`)
     }
   },
@@ -226,10 +227,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
       if (ev.type === 'event' && tty) {
         const e = ev as unknown as SyncEvent
         if (e.stage === 'in_progress' && (e.group === 'pulling' || e.group === 'pushing')) {
-          process.stderr.write(`\r${progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0))} ${formatBytes(e.bytes ?? 0)}   `)
+          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0)), true)} ${formatBytes(e.bytes ?? 0)}   `)
         } else if (e.stage === 'completed' && (e.group === 'pulling' || e.group === 'pushing')) {
           // The total is an estimate (it counts languages this instance does not keep): end full.
-          process.stderr.write(`\r${progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, e.ops ?? 0)}\n`)
+          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, e.ops ?? 0), true)}\n`)
         }
       }
       if (ev.type === 'error') throw pollenError(ev.code as 'POLLEN_SYNC_FAILED', String(ev.message))
@@ -263,13 +264,13 @@ function formatBytes(n: number): string {
 }
 
 function syncLine(r: SyncResult): string {
-  if (!r.ok) return `${r.peer}: FAILED ${r.error} (${r.code})`
+  if (!r.ok) return terminalText(`${r.peer}: FAILED ${r.error} (${r.code})`, true)
   return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}`
 }
 
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */
 function verifyLines(r: VerifyReport): string {
-  if (!r.ok) return `${r.peer}: check FAILED ${r.error} (${r.code})`
+  if (!r.ok) return terminalText(`${r.peer}: check FAILED ${r.error} (${r.code})`, true)
   const head = `${r.peer}: ${r.checked} claims checked against ${r.counted} operations`
   if (r.mismatches.length === 0) return `${head}: all held`
   const lines = r.mismatches.map((m) => `  ${m.prefix || '(everything)'} ${m.layer || '(neutral)'} by ${m.author}: claimed up to ${m.claimed}, held ${m.held} of ${m.expected} up to ${m.through}; now claims ${m.provenThrough}`)
@@ -309,7 +310,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (err) {
     if (isPollenError(err)) {
       if (json) process.stderr.write(JSON.stringify({ error: err.toJSON() }) + '\n')
-      else process.stderr.write(`pollen: ${err.message} (${err.code})\n`)
+      else process.stderr.write(`pollen: ${terminalText(err.message, true)} (${err.code})\n`)
       return err.code === 'POLLEN_INVALID_FLAG' ? 2 : 1
     }
     process.stderr.write(`pollen: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`)
