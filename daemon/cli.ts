@@ -6,7 +6,6 @@
  */
 import type { VerifyReport } from './syncService.js'
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { isPollenError, pollenError } from '../core/errors.js'
 import type { ConflictView, ImportResult } from '../core/library/library.js'
 import type { Peer } from '../core/access/peers.js'
@@ -14,11 +13,12 @@ import { formatInstanceId } from '../core/model/identity.js'
 import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
-import { parseCommandLine, usage, type Flags } from './cliArgs.js'
+import { COMMANDS, parseCommandLine, usage, type Flags } from './cliArgs.js'
 import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, terminalText, userTable } from './cliOutput.js'
 import { parseLanguages, resolveDataDir, resolveSocket, systemSocket } from './config.js'
 import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
+import { parseJson, readInput, readKey } from './cliInput.js'
 import { initInstance } from './instance.js'
 import { privateUmask } from '../adapters/privateDir.js'
 import { runDaemon } from './service.js'
@@ -38,27 +38,6 @@ const out = (text: string): void => {
 /** `--json`: the API's JSON, exact; otherwise the human form, with control characters escaped. */
 function print(ctx: Ctx, value: unknown, human: () => string): void {
   out(ctx.json ? JSON.stringify(value, null, 2) : terminalText(human()))
-}
-
-async function readInput(path: string): Promise<string> {
-  if (path === '-') {
-    const chunks: Buffer[] = []
-    for await (const c of process.stdin) chunks.push(c as Buffer)
-    return Buffer.concat(chunks).toString('utf8')
-  }
-  try {
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    throw pollenError('POLLEN_INVALID_INPUT', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err })
-  }
-}
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw pollenError('POLLEN_INVALID_JSON', `${what} is not valid JSON: ${(err as Error).message}`, { cause: err })
-  }
 }
 
 function boolFlag(value: unknown, name: string): boolean | undefined {
@@ -179,9 +158,9 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `resolved ${ctx.args[0]}: kept ${keep}`)
   },
   async 'peer add'(ctx) {
-    const u = 'pollen peer add --name N --url URL --user U --key K'
-    // --key may be left out when systemd passes the key as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: ctx.flags.key === undefined ? undefined : required(ctx.flags, 'key', u), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, instance: ctx.flags.instance }
+    const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
+    // The key may be left out when systemd passes it as the credential peer-NAME.
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
@@ -194,8 +173,8 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: ctx.flags.key, acceptKey: ctx.flags['accept-key'] }
-    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', 'nothing to change; usage: pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key ID]')
+    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
     print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
