@@ -5,7 +5,6 @@
  * Exit 0 on success; otherwise one line on stderr with the reason and its POLLEN_* code.
  */
 import type { VerifyReport } from './syncService.js'
-import { existsSync } from 'node:fs'
 import { isPollenError, pollenError } from '../core/errors.js'
 import type { ConflictView, ImportResult } from '../core/library/library.js'
 import type { Peer } from '../core/access/peers.js'
@@ -15,7 +14,8 @@ import type { UserInfo } from '../core/access/users.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
 import { COMMANDS, parseCommandLine, usage, type Flags } from './cliArgs.js'
 import { conflictList, peerTable, progressBar, resourceDetail, resourceTable, terminalText, userTable } from './cliOutput.js'
-import { parseLanguages, resolveDataDir, resolveSocket, systemSocket } from './config.js'
+import { parseLanguages, resolveDataDir } from './config.js'
+import { controlTarget } from './controlTarget.js'
 import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
 import { parseJson, readInput, readKey } from './cliInput.js'
@@ -280,7 +280,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       flags: parsed.flags,
       json,
       dataDir,
-      client: async () => new ControlClient(resolveSocket(dataDir, await readConfigSafe(dataDir), parsed.flags.socket as string | undefined, process.env, existsSync(systemSocket())), dataDir),
+      client: async () => {
+        const target = await controlTarget({ dataDir: parsed.flags['data-dir'] as string | undefined, socket: parsed.flags.socket as string | undefined })
+        return new ControlClient(target.socket, target.system ? undefined : target.dataDir)
+      },
     }
     const handler = handlers[parsed.command]
     if (!handler) throw pollenError('POLLEN_INVALID_FLAG', `\`pollen ${parsed.command}\` is not available in this version`)

@@ -12,9 +12,10 @@ export interface ControlResponse {
 
 export class ControlClient {
   readonly socket: string
-  readonly #dataDir: string
+  /** The data directory the socket belongs to; undefined for the installed service's. */
+  readonly #dataDir: string | undefined
 
-  constructor(socket: string, dataDir: string) {
+  constructor(socket: string, dataDir?: string) {
     this.socket = socket
     this.#dataDir = dataDir
   }
@@ -59,7 +60,7 @@ export class ControlClient {
       )
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
-          reject(pollenError('POLLEN_DAEMON_NOT_RUNNING', `no pollen daemon is running on ${this.socket}; start one with \`pollen daemon --data-dir ${this.#dataDir}\``, { cause: err }))
+          reject(pollenError('POLLEN_DAEMON_NOT_RUNNING', `no pollen daemon is running on ${this.socket}; ${startHint(this.#dataDir)}`, { cause: err }))
         } else if (err.code === 'EACCES') {
           reject(pollenError('POLLEN_FORBIDDEN', `permission denied on ${this.socket}: run as the service user or a member of its group`, { cause: err }))
         } else reject(err)
@@ -68,6 +69,11 @@ export class ControlClient {
       req.end()
     })
   }
+}
+
+/** How to start the daemon this client looks for. */
+function startHint(dataDir: string | undefined): string {
+  return dataDir === undefined ? 'check `systemctl status pollen.socket pollen.service`' : `start one with \`pollen daemon --data-dir ${dataDir}\``
 }
 
 async function readAll(res: AsyncIterable<Buffer>): Promise<string> {
