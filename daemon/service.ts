@@ -102,11 +102,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   }
   const reload = async (): Promise<void> => {
     const next = await loadConfig({ dataDir: opts.dataDir, file: opts.config, flags })
-    const previous = instance.config
+    // All or nothing: the one step that can fail, moving the sync API, goes first; a refused
+    // move leaves the running configuration whole (languages, log level, schedule, address).
+    if (next.listen !== instance.config.listen) await sync.restartApi(next.listen, next.sync.plain)
     instance.config = next
     logger.level = next.logLevel
     instance.log.setLanguages(next.languages)
-    if (next.listen !== previous.listen) await sync.restartApi(next.listen)
     sync.reschedule()
     logger.info({ listen: sync.address, languages: next.languages, logLevel: next.logLevel }, 'configuration reloaded')
   }
