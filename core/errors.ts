@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   POLLEN_DAEMON_GONE: { status: 503, hint: 'The daemon closed the connection before answering (it stopped or crashed); check `systemctl status pollen` and retry. A change may or may not have been made: list before repeating it.' },
   POLLEN_ADDRESS_IN_USE: { status: 409, hint: 'Another program listens on the sync API\'s address; stop it or choose another `listen` (--listen HOST:PORT).' },
   POLLEN_IO: { status: 500, hint: 'A file or connection failed (the message names it); fix what it says and retry.' },
+  POLLEN_INTERNAL: { status: 500, hint: 'A bug in pollen; run again with POLLEN_DEBUG=1 for the stack trace and report it.' },
   POLLEN_STORAGE: { status: 500, hint: 'The storage layer failed; see the cause.' },
   POLLEN_HASH_MISMATCH: { status: 400, hint: 'An operation does not match its content hash.' },
   POLLEN_COUNTER_REUSE: { status: 409, hint: 'An author reused a counter with different content.' },

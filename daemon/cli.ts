@@ -5,7 +5,7 @@
  * Exit 0 on success; otherwise one line on stderr with the reason and its POLLEN_* code.
  */
 import type { VerifyReport } from './syncService.js'
-import { isPollenError, pollenError } from '../core/errors.js'
+import { pollenError } from '../core/errors.js'
 import type { ConflictView, ImportResult } from '../core/library/library.js'
 import type { Peer } from '../core/access/peers.js'
 import { formatInstanceId } from '../core/model/identity.js'
@@ -18,6 +18,7 @@ import { parseLanguages, resolveDataDir } from './config.js'
 import { controlTarget } from './controlTarget.js'
 import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
+import { quietOnClosedOutput, reportError } from './cliErrors.js'
 import { parseJson, readInput, readKey } from './cliInput.js'
 import { initInstance } from './instance.js'
 import { privateUmask } from '../adapters/privateDir.js'
@@ -290,15 +291,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     await handler(ctx)
     return 0
   } catch (err) {
-    if (isPollenError(err)) {
-      if (json) process.stderr.write(JSON.stringify({ error: err.toJSON() }) + '\n')
-      else process.stderr.write(`pollen: ${terminalText(err.message, true)} (${err.code})\n`)
-      return err.code === 'POLLEN_INVALID_FLAG' ? 2 : 1
-    }
-    process.stderr.write(`pollen: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`)
-    return 1
+    return reportError(err, json)
   }
 }
 
+quietOnClosedOutput()
 const code = await main(process.argv.slice(2))
 process.exitCode = code
