@@ -5,22 +5,24 @@
  * Exit 0 on success; otherwise one line on stderr with the reason and its POLLEN_* code.
  */
 import type { VerifyReport } from './syncService.js'
-import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { isPollenError, pollenError } from '../core/errors.js'
+import { pollenError } from '../core/errors.js'
 import type { ConflictView, ImportResult } from '../core/library/library.js'
 import type { Peer } from '../core/access/peers.js'
 import { formatInstanceId } from '../core/model/identity.js'
 import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
 import type { SyncEvent, SyncResult } from '../core/sync/client.js'
-import { parseCommandLine, usage, type Flags } from './cliArgs.js'
-import { conflictList, peerTable, progressBar, rekeyLine, resourceDetail, resourceTable, userTable } from './cliOutput.js'
+import { COMMANDS, parseCommandLine, usage, type Flags } from './cliArgs.js'
+import { conflictList, peerTable, progressBar, rekeyLine, resourceDetail, resourceTable, terminalText, userTable } from './cliOutput.js'
 import type { RekeyRecord } from '../core/log/opLog.js'
-import { parseLanguages, resolveDataDir, resolveSocket, systemSocket } from './config.js'
+import { parseLanguages, resolveDataDir } from './config.js'
+import { controlTarget } from './controlTarget.js'
 import { readConfigSafe } from './configSources.js'
 import { ControlClient } from './controlClient.js'
+import { quietOnClosedOutput, reportError } from './cliErrors.js'
+import { parseJson, readInput, readKey } from './cliInput.js'
 import { initInstance } from './instance.js'
+import { privateUmask } from '../adapters/privateDir.js'
 import { runDaemon } from './service.js'
 
 interface Ctx {
@@ -35,29 +37,9 @@ const out = (text: string): void => {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n')
 }
 
+/** `--json`: the API's JSON, exact; otherwise the human form, with control characters escaped. */
 function print(ctx: Ctx, value: unknown, human: () => string): void {
-  out(ctx.json ? JSON.stringify(value, null, 2) : human())
-}
-
-async function readInput(path: string): Promise<string> {
-  if (path === '-') {
-    const chunks: Buffer[] = []
-    for await (const c of process.stdin) chunks.push(c as Buffer)
-    return Buffer.concat(chunks).toString('utf8')
-  }
-  try {
-    return await readFile(path, 'utf8')
-  } catch (err) {
-    throw pollenError('POLLEN_INVALID_INPUT', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err })
-  }
-}
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw pollenError('POLLEN_INVALID_JSON', `${what} is not valid JSON: ${(err as Error).message}`, { cause: err })
-  }
+  out(ctx.json ? JSON.stringify(value, null, 2) : terminalText(human()))
 }
 
 function boolFlag(value: unknown, name: string): boolean | undefined {
@@ -75,12 +57,14 @@ function required(flags: Flags, name: string, usageLine: string): string {
 
 const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async init(ctx) {
+    privateUmask()
     const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
     const name = ctx.flags.name === undefined ? undefined : String(ctx.flags.name)
     const r = await initInstance(ctx.dataDir, { name, languages })
     print(ctx, { instance: r.instanceId, dataDir: ctx.dataDir, config: r.config }, () => `${r.instanceId}\nInitialised pollen instance "${r.config.name}" (languages ${r.config.languages.join(', ')}) in ${ctx.dataDir}`)
   },
   async daemon(ctx) {
+    privateUmask()
     // --init: a first start on an empty data directory creates the instance (the quickstart's path).
     if (ctx.flags.init === true && (await readConfigSafe(ctx.dataDir)) === undefined) {
       const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
@@ -135,7 +119,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const r = result
     print(ctx, r, () => `imported ${r.total - r.errors.length} of ${r.total}: ${r.created} created, ${r.updated} updated, ${r.unchanged} unchanged`)
     if (r.errors.length) {
-      for (const e of r.errors) process.stderr.write(`  item ${e.index + 1}${e.id ? ` (${e.id})` : ''}: ${e.message} (${e.code})\n`)
+      for (const e of r.errors) process.stderr.write(terminalText(`  item ${e.index + 1}${e.id ? ` (${e.id})` : ''}: ${e.message} (${e.code})`, true) + '\n')
       throw pollenError('POLLEN_INVALID_RESOURCE', `${r.errors.length} of ${r.total} items were refused; the others were imported`)
     }
   },
@@ -177,9 +161,9 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `resolved ${ctx.args[0]}: kept ${keep}`)
   },
   async 'peer add'(ctx) {
-    const u = 'pollen peer add --name N --url URL --user U --key K'
-    // --key may be left out when systemd passes the key as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: ctx.flags.key === undefined ? undefined : required(ctx.flags, 'key', u), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, instance: ctx.flags.instance }
+    const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
+    // The key may be left out when systemd passes it as the credential peer-NAME.
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
@@ -192,8 +176,8 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: ctx.flags.key, acceptKey: ctx.flags['accept-key'] }
-    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', 'nothing to change; usage: pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key ID]')
+    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
     print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
@@ -225,10 +209,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
       if (ev.type === 'event' && tty) {
         const e = ev as unknown as SyncEvent
         if (e.stage === 'in_progress' && (e.group === 'pulling' || e.group === 'pushing')) {
-          process.stderr.write(`\r${progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0))} ${formatBytes(e.bytes ?? 0)}   `)
+          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0)), true)} ${formatBytes(e.bytes ?? 0)}   `)
         } else if (e.stage === 'completed' && (e.group === 'pulling' || e.group === 'pushing')) {
           // The total is an estimate (it counts languages this instance does not keep): end full.
-          process.stderr.write(`\r${progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, e.ops ?? 0)}\n`)
+          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, e.ops ?? 0), true)}\n`)
         }
       }
       if (ev.type === 'error') throw pollenError(ev.code as 'POLLEN_SYNC_FAILED', String(ev.message))
@@ -266,13 +250,13 @@ function formatBytes(n: number): string {
 }
 
 function syncLine(r: SyncResult): string {
-  if (!r.ok) return `${r.peer}: FAILED ${r.error} (${r.code})`
+  if (!r.ok) return terminalText(`${r.peer}: FAILED ${r.error} (${r.code})`, true)
   return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}`
 }
 
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */
 function verifyLines(r: VerifyReport): string {
-  if (!r.ok) return `${r.peer}: check FAILED ${r.error} (${r.code})`
+  if (!r.ok) return terminalText(`${r.peer}: check FAILED ${r.error} (${r.code})`, true)
   const head = `${r.peer}: ${r.checked} claims checked against ${r.counted} operations`
   if (r.mismatches.length === 0) return `${head}: all held`
   const lines = r.mismatches.map((m) => `  ${m.prefix || '(everything)'} ${m.layer || '(neutral)'} by ${m.author}: claimed up to ${m.claimed}, held ${m.held} of ${m.expected} up to ${m.through}; now claims ${m.provenThrough}`)
@@ -303,22 +287,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       flags: parsed.flags,
       json,
       dataDir,
-      client: async () => new ControlClient(resolveSocket(dataDir, await readConfigSafe(dataDir), parsed.flags.socket as string | undefined, process.env, existsSync(systemSocket())), dataDir),
+      client: async () => {
+        const target = await controlTarget({ dataDir: parsed.flags['data-dir'] as string | undefined, socket: parsed.flags.socket as string | undefined })
+        return new ControlClient(target.socket, target.system ? undefined : target.dataDir)
+      },
     }
     const handler = handlers[parsed.command]
     if (!handler) throw pollenError('POLLEN_INVALID_FLAG', `\`pollen ${parsed.command}\` is not available in this version`)
     await handler(ctx)
     return 0
   } catch (err) {
-    if (isPollenError(err)) {
-      if (json) process.stderr.write(JSON.stringify({ error: err.toJSON() }) + '\n')
-      else process.stderr.write(`pollen: ${err.message} (${err.code})\n`)
-      return err.code === 'POLLEN_INVALID_FLAG' ? 2 : 1
-    }
-    process.stderr.write(`pollen: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`)
-    return 1
+    return reportError(err, json)
   }
 }
 
+quietOnClosedOutput()
 const code = await main(process.argv.slice(2))
 process.exitCode = code

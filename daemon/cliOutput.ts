@@ -1,10 +1,38 @@
-/** Human-readable renderings for the CLI (the --json form prints the API's JSON instead). */
+/**
+ * Human-readable renderings for the CLI (the --json form prints the API's JSON instead), and
+ * {@link terminalText}, which every piece of human output goes through.
+ */
 import type { RekeyRecord } from '../core/log/opLog.js'
 import type { ConflictView } from '../core/library/library.js'
 import { Peers, type Peer } from '../core/access/peers.js'
 import { formatInstanceId, instanceIdOf } from '../core/model/identity.js'
 import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
+
+/**
+ * What a terminal would act on instead of showing: C0 controls (ESC starts OSC 52 clipboard
+ * writes, line erases, title changes), DEL, C1 controls (0x9b is a one-byte CSI) and the
+ * bidirectional marks, embeddings, overrides and isolates that make text read other than it
+ * is stored. Line feed and tab are kept where the output has lines; a one-line field drops them too.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+// eslint-disable-next-line no-control-regex -- as above
+const CONTROLS_ONE_LINE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+function escapeControl(c: string): string {
+  const n = c.charCodeAt(0)
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`
+}
+
+/**
+ * Text from the daemon or a peer (titles, names, error messages), made safe to print on a
+ * terminal: each control character becomes a visible escape such as `\x1b`. `oneLine` also
+ * escapes line breaks and tabs, for a table cell or the one-line error report.
+ */
+export function terminalText(text: string, oneLine = false): string {
+  return text.replace(oneLine ? CONTROLS_ONE_LINE : CONTROLS, escapeControl)
+}
 
 function firstText(map: Record<string, string>): string {
   const langs = Object.keys(map)
@@ -13,8 +41,9 @@ function firstText(map: Record<string, string>): string {
 
 function table(rows: string[][]): string {
   if (rows.length === 0) return ''
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)))
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')
+  const cells = rows.map((r) => r.map((c) => terminalText(c, true)))
+  const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')
 }
 
 export function resourceTable(list: readonly ResourceView[], empty: string): string {
@@ -76,5 +105,5 @@ export function progressBar(label: string, done: number, total: number, width = 
 
 /** The last re-key, as `pollen status` shows it. */
 export function rekeyLine(r: RekeyRecord): string {
-  return `${r.from} (at counter ${r.counter}) → ${r.to}, ${r.at}: ${r.why}`
+  return terminalText(`${r.from} (at counter ${r.counter}) → ${r.to}, ${r.at}: ${r.why}`)
 }

@@ -163,14 +163,13 @@ export function systemSocket(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The control socket: flag, then `$POLLEN_SOCKET`, then the configuration, then the default
- * for the data directory. An administrator who cannot read the service's data directory
- * (config undefined) reaches the system socket ({@link systemSocket}) when it exists.
+ * The control socket of a data directory: flag, then `$POLLEN_SOCKET`, then the configuration,
+ * then the default for the data directory. The CLI's choice, which may also be the system
+ * socket, is daemon/controlTarget.ts.
  */
-export function resolveSocket(dataDir: string, config: Pick<Config, 'socket'> | undefined, flag?: string, env: NodeJS.ProcessEnv = process.env, systemSocketExists = false): string {
+export function resolveSocket(dataDir: string, config: Pick<Config, 'socket'>, flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (flag) return flag
   if (env.POLLEN_SOCKET) return env.POLLEN_SOCKET
-  if (config?.socket) return config.socket
-  if (config === undefined && systemSocketExists) return systemSocket(env)
+  if (config.socket) return config.socket
   return dataPaths(dataDir).defaultSocket
 }

@@ -1,9 +1,11 @@
 /**
  * A data directory: `init` creates it; `openInstance` opens it for the daemon. The
- * directory holds config.json, identity.json (0600), peer-keys.json (0600) and db/ (LevelDB).
+ * directory (0700) holds config.json, identity.json, peer-keys.json and db/ (LevelDB), all
+ * 0600: both make it private again, whatever the umask it was made under.
  */
 import { mkdir, stat } from 'node:fs/promises'
 import { LevelStore } from '../adapters/levelStore.js'
+import { makePrivate, PRIVATE_DIR, PRIVATE_FILE } from '../adapters/privateDir.js'
 import { readJson, SecretFile, writeJsonAtomic } from '../adapters/secretFile.js'
 import { pollenError } from '../core/errors.js'
 import { authorOf, instanceIdOf, newIdentity, type Identity } from '../core/model/identity.js'
@@ -49,7 +51,9 @@ export async function initInstance(dataDir: string, opts: { name?: string; langu
   const paths = dataPaths(dataDir)
   if (await exists(paths.identity)) throw pollenError('POLLEN_ALREADY_INITIALIZED', `${dataDir} already holds a pollen instance; use another --data-dir`)
   const config = validateConfig({ name: opts.name ?? 'pollen', languages: opts.languages ?? ['en'] })
-  await mkdir(dataDir, { recursive: true, mode: 0o750 })
+  await mkdir(dataDir, { recursive: true, mode: PRIVATE_DIR })
+  // An existing directory keeps the mode it had (0755 from a hand-made `mkdir`).
+  await makePrivate(dataDir)
   const identity = newIdentity()
   const instanceId = instanceIdOf(identity.publicKey)
   const store = await LevelStore.openDisk(paths.db)
@@ -58,10 +62,11 @@ export async function initInstance(dataDir: string, opts: { name?: string; langu
   } finally {
     await store.close()
   }
-  await writeJsonAtomic(paths.config, config, 0o640)
+  await makePrivate(paths.db)
+  await writeJsonAtomic(paths.config, config, PRIVATE_FILE)
   // Identity last: its presence is what marks the directory as initialised.
   const file: IdentityFile = { instanceId, publicKey: Buffer.from(identity.publicKey).toString('base64'), secretKey: Buffer.from(identity.secretKey).toString('base64') }
-  await writeJsonAtomic(paths.identity, file, 0o600)
+  await writeJsonAtomic(paths.identity, file, PRIVATE_FILE)
   return { instanceId, config }
 }
 
@@ -80,6 +85,7 @@ async function readIdentity(dataDir: string): Promise<{ identity: Identity; inst
 export async function openInstance(dataDir: string, config: Config): Promise<Instance> {
   const { identity, instanceId } = await readIdentity(dataDir)
   const paths = dataPaths(dataDir)
+  await makePrivate(dataDir)
   const store = await LevelStore.openDisk(paths.db)
   try {
     const author = (await OpLog.storedAuthor(store)) ?? authorOf(instanceId, 1)

@@ -2,9 +2,7 @@
  * The service process: opens the data directory (taking its LevelDB lock), serves the control
  * API on a Unix socket with mode 0660, and stops cleanly on SIGTERM or SIGINT.
  */
-import { chmod } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
-import { removeIfExists } from '../adapters/secretFile.js'
 import { buildControlApi } from './controlApi.js'
 import { resolveSocket } from './config.js'
 import { loadConfig } from './configSources.js'
@@ -12,6 +10,7 @@ import { openInstance, type Instance } from './instance.js'
 import { createLogger, type Logger } from './logger.js'
 import { Metrics } from './metrics.js'
 import { registerSyncRoutes } from './syncRoutes.js'
+import { claimSocket } from './socketClaim.js'
 import { SyncService } from './syncService.js'
 
 export interface DaemonOptions {
@@ -66,6 +65,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       })
     },
   })
+  let releaseSocket: () => Promise<void> = async () => undefined
   try {
     await sync.start(instance.config.listen)
     if (fd !== undefined) {
@@ -75,13 +75,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         control.server.listen({ fd }, () => resolve())
       })
     } else {
-      // The LevelDB lock is ours, so a socket file left behind belongs to a dead daemon.
-      await removeIfExists(socket)
-      await control.listen({ path: socket })
-      await chmod(socket, 0o660)
+      releaseSocket = await claimSocket(socket, 0o660, async (path) => {
+        await control.listen({ path })
+      })
     }
   } catch (err) {
     await control.close().catch(() => undefined)
+    await releaseSocket().catch(() => undefined)
     await sync.stop().catch(() => undefined)
     await instance.close()
     throw err
@@ -95,18 +95,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       await sync.stop()
       await control.close()
       await instance.close()
-      if (fd === undefined) await removeIfExists(socket)
+      await releaseSocket()
       logger.info('stopped')
     })()
     return stopping
   }
   const reload = async (): Promise<void> => {
     const next = await loadConfig({ dataDir: opts.dataDir, file: opts.config, flags })
-    const previous = instance.config
+    // All or nothing: the one step that can fail, moving the sync API, goes first; a refused
+    // move leaves the running configuration whole (languages, log level, schedule, address).
+    if (next.listen !== instance.config.listen) await sync.restartApi(next.listen, next.sync.plain)
     instance.config = next
     logger.level = next.logLevel
     instance.log.setLanguages(next.languages)
-    if (next.listen !== previous.listen) await sync.restartApi(next.listen)
     sync.reschedule()
     logger.info({ listen: sync.address, languages: next.languages, logLevel: next.logLevel }, 'configuration reloaded')
   }

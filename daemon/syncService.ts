@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildSyncApi } from '../adapters/httpSyncServer.js'
 import { HttpSyncTransport } from '../adapters/httpSyncTransport.js'
 import { tlsCredentials, type TlsCredentials } from '../adapters/tlsIdentity.js'
-import { pollenError } from '../core/errors.js'
+import { isPollenError, pollenError } from '../core/errors.js'
 import { Peers, type Peer } from '../core/access/peers.js'
 import { syncWithPeer, verifyWithPeer, type PeerTarget, type SyncClientOptions, type SyncEvent, type SyncResult, type VerifyResult } from '../core/sync/client.js'
 import { SyncHistory } from '../core/log/syncHistory.js'
@@ -80,24 +80,54 @@ export class SyncService {
   }
 
   async #listen(listen: string): Promise<void> {
+    const { api, address } = await this.#bind(listen, this.#inst.config.sync.plain)
+    this.#api = api
+    this.address = address
+  }
+
+  /** A sync API listening on `listen`; POLLEN_ADDRESS_IN_USE or POLLEN_INVALID_CONFIG when it cannot. */
+  async #bind(listen: string, plain: boolean): Promise<{ api: FastifyInstance; address: string }> {
     const { host, port } = parseListen(listen)
     this.#tls ??= await tlsCredentials(this.#inst.identity)
-    const plain = this.#inst.config.sync.plain
     if (plain) this.#log.warn({ plain: true }, 'plain mode: the sync API speaks unencrypted HTTP and http:// peers are allowed; API keys and records cross the network readable (docs/operations.md)')
     const api = buildSyncApi(this.server, {
       onServed: (e) => this.#log.debug(e, 'sync request'),
     }, plain ? undefined : this.#tls)
-    await api.listen({ host, port })
-    this.#api = api
+    try {
+      await api.listen({ host, port })
+    } catch (err) {
+      await api.close().catch(() => undefined)
+      throw listenError(listen, err)
+    }
     const addr = api.server.address()
-    this.address = typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : listen
+    return { api, address: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : listen }
   }
 
-  /** Moves the sync API to a new address (configuration reload). */
-  async restartApi(listen: string): Promise<void> {
+  /**
+   * Moves the sync API to a new address (configuration reload): the new listener is bound
+   * first and the old one closed after, so a refused move (the port is in use) leaves the
+   * API where it was. Only a move to the same port on another host, which the old listener
+   * itself may block, closes the old one first, and binds it again if the new one fails.
+   */
+  async restartApi(listen: string, plain = this.#inst.config.sync.plain): Promise<void> {
     const old = this.#api
+    let bound: { api: FastifyInstance; address: string }
+    try {
+      bound = await this.#bind(listen, plain)
+    } catch (err) {
+      if (!old || !isPollenError(err, 'POLLEN_ADDRESS_IN_USE') || parseListen(listen).port !== Number(this.address.split(':').pop())) throw err
+      const previous = this.address
+      await old.close()
+      try {
+        bound = await this.#bind(listen, plain)
+      } catch (again) {
+        await this.#listen(previous)
+        throw again
+      }
+    }
+    this.#api = bound.api
+    this.address = bound.address
     await old?.close()
-    await this.#listen(listen)
   }
 
   /**
@@ -308,4 +338,13 @@ export class SyncService {
 function failed(peer: string, started: number, err: unknown): SyncResult {
   const e = err as { code?: string; message?: string }
   return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString() }
+}
+
+/** Why the sync API cannot listen on `listen`, as the POLLEN_* error a person can act on. */
+function listenError(listen: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') return pollenError('POLLEN_ADDRESS_IN_USE', `cannot listen on ${listen}: another program uses that address; stop it or choose another listen address (--listen HOST:PORT)`, { cause: err })
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return pollenError('POLLEN_INVALID_CONFIG', `cannot listen on ${listen}: this machine has no such address; use one of its own, 0.0.0.0 or 127.0.0.1`, { cause: err })
+  if (code === 'EACCES') return pollenError('POLLEN_INVALID_CONFIG', `cannot listen on ${listen}: ports below 1024 need privileges the service does not have; use a port from 1024 up`, { cause: err })
+  return err instanceof Error ? err : new Error(String(err))
 }

@@ -54,9 +54,11 @@ export async function recordOpKeys(store: KVStore, kind: string, id: string): Pr
 /**
  * Drops the payload of every operation of a purged record written before the purge: in the
  * operations about to be stored (`pending`, changed in place) and, as batch writes, in those
- * already stored.
+ * already stored. Returns the `A` keys of the stored ones it rewrote: once the batch is
+ * written, {@link forgetDropped} makes storage forget their old bytes.
  */
-export async function purgeBodies(store: KVStore, ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[]): Promise<void> {
+export async function purgeBodies(store: KVStore, ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[]): Promise<string[]> {
+  const rewritten: string[] = []
   for (const purge of ops) {
     if (purge.type !== 'purge') continue
     for (const [k, op] of pending) {
@@ -68,9 +70,31 @@ export async function purgeBodies(store: KVStore, ops: readonly Operation[], pen
       const raw = raws[i]
       if (!raw) return
       const op = decodeOperation(raw)
-      if (op.body && !dominates(op, purge)) batch.push({ type: 'put', key: k, value: withoutBody(raw) })
+      if (op.body && !dominates(op, purge)) {
+        batch.push({ type: 'put', key: k, value: withoutBody(raw) })
+        rewritten.push(k)
+      }
     })
   }
+  return rewritten
+}
+
+/**
+ * Makes storage forget the bodies a purge dropped (keys from {@link purgeBodies}, after the
+ * batch that rewrote them is written): LevelDB would keep the old bytes in its files until a
+ * compaction happened to reach them, readable with `strings`. One compaction per run of
+ * consecutive counters of one author, so no other record's entries are rewritten.
+ */
+export async function forgetDropped(store: KVStore, keys: readonly string[]): Promise<void> {
+  const runs: { author: string; first: number; last: number }[] = []
+  const sorted = keys.map((k) => parts(k)).map(([author, counter]) => ({ author, counter: Number(counter) }))
+  sorted.sort((a, b) => (a.author === b.author ? a.counter - b.counter : a.author < b.author ? -1 : 1))
+  for (const { author, counter } of sorted) {
+    const run = runs[runs.length - 1]
+    if (run && run.author === author && run.last + 1 >= counter) run.last = counter
+    else runs.push({ author, first: counter, last: counter })
+  }
+  for (const r of runs) await store.compact({ gte: key.op(r.author, r.first), lte: key.op(r.author, r.last) })
 }
 
 /** Body bytes of operations by reference, read from their log entries (null when purged or absent). */

@@ -15,7 +15,7 @@ import { indexWrites, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { PresenceFilteredStore, type WarmResult } from './presenceFilteredStore.js'
 import { rebuildProjections } from './rebuild.js'
-import { logWrites, purgeBodies, readBodies } from './logEntries.js'
+import { forgetDropped, logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { LocalTransaction, type Transaction } from './transaction.js'
 import { heldCopies, planReads, recordKey, recordsBefore, recordWrites, type ApplyResult } from './remoteBatch.js'
 import { resumeMarker, type ResumeMarker } from './resumeMarker.js'
@@ -270,7 +270,7 @@ export class OpLog {
       const result = await fn(tx)
       const { ops, counter } = tx
       if (ops.length === 0) return { result, ops }
-      const batch = await tx.writes(this.instance)
+      const { batch, dropped } = await tx.writes(this.instance)
       // We hold every operation of our own, in every layer.
       const advances: VectorAdvance[] = [{ prefix: '', layer: ALL_LAYERS, author: this.#self.author, counter }]
       const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
@@ -280,6 +280,7 @@ export class OpLog {
       this.#self = self
       this.#maxHeld.set(self.author, counter)
       this.#commitVectors(advances)
+      await forgetDropped(this.store, dropped)
       this.observer?.appended?.(ops.length)
       this.#noteWritten(ops.length)
       return { result, ops }
@@ -375,7 +376,7 @@ export class OpLog {
    * held, vectors.
    */
   async #commitRemote(batch: BatchOp[], fresh: readonly Operation[], pendingOps: Map<string, Operation>, advances: readonly VectorAdvance[], extra: readonly BatchOp[]): Promise<void> {
-    await purgeBodies(this.store, fresh, pendingOps, batch)
+    const dropped = await purgeBodies(this.store, fresh, pendingOps, batch)
     batch.push(...logWrites(pendingOps))
     const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
     batch.push(...this.#vectorWrites(raised), ...extra)
@@ -384,6 +385,7 @@ export class OpLog {
     this.#self = { ...this.#self, hlc: this.#clock.last }
     for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
     this.#commitVectors(raised)
+    await forgetDropped(this.store, dropped)
   }
 
   /** An operation under our instance's id that we cannot have written: beyond our counter, or from an epoch after ours. */

@@ -113,6 +113,10 @@ export class PresenceFilteredStore implements KVStore {
     return this.#inner.write(ops)
   }
 
+  compact(range: { gte: string; lte: string }): Promise<void> {
+    return this.#inner.compact(range)
+  }
+
   async close(): Promise<void> {
     this.#closing = true
     // The scan's iterator is closed before the store it reads (it stops at its next key).

@@ -29,6 +29,14 @@ export interface KVStore {
   keys(range: KeyRange): AsyncIterable<string>
   /** Applies every write or none (one LevelDB batch). */
   write(ops: readonly BatchOp[]): Promise<void>
+  /**
+   * Makes storage forget the values that keys in `[gte, lte]` held before: once it resolves,
+   * no file the store keeps holds an overwritten or deleted value of the range (LevelDB keeps
+   * old values in its files until a compaction merges them away). Current values stay. A
+   * purge calls it so that dropped text leaves the disk. Writes to the range must not run
+   * while it does (the log calls it under its write lock).
+   */
+  compact(range: { gte: string; lte: string }): Promise<void>
   /** Flushes and releases the store. */
   close(): Promise<void>
 }

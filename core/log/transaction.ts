@@ -130,8 +130,11 @@ export class LocalTransaction implements Transaction {
     return out
   }
 
-  /** The batch writes of everything added: projections of the touched records, then log entries. */
-  async writes(self: string): Promise<BatchOp[]> {
+  /**
+   * The batch writes of everything added: projections of the touched records, then log
+   * entries; and the keys of stored operations whose bodies a purge in it dropped.
+   */
+  async writes(self: string): Promise<{ batch: BatchOp[]; dropped: string[] }> {
     const batch: BatchOp[] = []
     const touched = [...this.#current.entries()].filter(([k, s]) => s && s !== this.#before.get(k)) as [string, RecordState][]
     const unread = touched.filter(([k]) => !this.#reviews.has(k))
@@ -143,8 +146,8 @@ export class LocalTransaction implements Transaction {
     }
     const pending = new Map<string, Operation>()
     for (const op of this.ops) pending.set(key.op(op.author, op.counter), op)
-    await purgeBodies(this.#store, this.ops, pending, batch)
+    const dropped = await purgeBodies(this.#store, this.ops, pending, batch)
     batch.push(...logWrites(pending))
-    return batch
+    return { batch, dropped }
   }
 }

@@ -27,6 +27,7 @@ async function diskFixture(): Promise<StoreFixture> {
       await current.close()
       rmSync(dir, { recursive: true, force: true })
     },
+    files: () => readdirSync(dir).map((f) => readFileSync(join(dir, f))),
   }
 }
 

@@ -21,6 +21,8 @@ export interface StoreFixture {
   store: KVStore
   reopen?: () => Promise<KVStore>
   cleanup: () => Promise<void>
+  /** The bytes of every file the store keeps, for a store on disk: where an old value could linger. */
+  files?: () => Buffer[]
 }
 
 const hex = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : Buffer.from(b).toString('hex'))
@@ -214,6 +216,31 @@ export async function runStoreConformance(t: Test, name: string, open: () => Pro
       await store.write([{ type: 'put', key: 'after', value: new Uint8Array([9]) }])
       t.same(await dumpStore(store), { ...before, after: '09' }, 'the store takes batches again after a failed one')
     })
+
+    for (const [where, reopenBetween] of [['old and new values in one write buffer', false], ['old values in a table, new ones in the write-ahead log', true]] as const) {
+      await withStore(`compact (${where}): values overwritten or deleted in the range leave storage, current ones stay`, async (t, fx) => {
+        const marker = `overwritten-${randomBytes(8).toString('hex')}`
+        const inFiles = () => (fx.files ? fx.files().filter((b) => b.includes(marker)).length : 0)
+        const keep = { [key.op('aa.1', 1)]: 'before', [key.op('aa.1', 3)]: 'after', outside: 'kept' }
+        const scrubbed = [key.op('aa.1', 2), key.op('aa.1', 2) + '\u0000x']
+        const bytesOf = (v: string) => new Uint8Array(Buffer.from(v))
+        await fx.store.write([...Object.entries(keep), ...scrubbed.map((k) => [k, marker] as const)].map(([k, v]) => ({ type: 'put' as const, key: k, value: bytesOf(v) })))
+        if (reopenBetween && fx.reopen) fx.store = await fx.reopen()
+        await fx.store.write([{ type: 'put', key: scrubbed[0], value: bytesOf('clean') }, { type: 'del', key: scrubbed[1] }])
+        if (fx.files) t.ok(inFiles() > 0, 'before compaction the old values are still in the files')
+        await fx.store.compact({ gte: scrubbed[0], lte: scrubbed[1] })
+        const expected = Object.fromEntries(Object.entries({ ...keep, [scrubbed[0]]: 'clean' }).map(([k, v]) => [k, Buffer.from(v).toString('hex')]))
+        t.same(await dumpStore(fx.store), expected, 'every current value is kept, the deleted key stays deleted')
+        if (fx.files) {
+          t.equal(inFiles(), 0, 'no file of the store holds an overwritten or deleted value any more')
+          if (fx.reopen) fx.store = await fx.reopen()
+          t.equal(inFiles(), 0, 'nor after a reopen')
+          t.same(await dumpStore(fx.store), expected, 'and the values are as they were')
+        }
+        await fx.store.compact({ gte: 'zz', lte: 'zz\uffff' })
+        t.same(await dumpStore(fx.store), expected, 'compacting an empty range changes nothing')
+      })
+    }
 
     await withStore('data persists after reopen', async (t, fx) => {
       if (!fx.reopen) {

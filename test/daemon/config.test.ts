@@ -7,20 +7,7 @@
 import t from 'tap'
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { controlRequest, filesContaining, freePort, initDataDir, pollen, spawnDaemon, startDaemon, tempDir, type Teardowner } from '../helpers/daemon.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Polls `check` until it returns a value other than undefined (bounded: a hang fails the test, it is not a timing assertion). */
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, boundMs = 15_000): Promise<T> {
-  const deadline = Date.now() + boundMs
-  for (;;) {
-    const v = await check()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
-    await sleep(50)
-  }
-}
+import { controlRequest, filesContaining, freePort, initDataDir, pollen, spawnDaemon, startDaemon, tempDir, until, type Teardowner } from '../helpers/daemon.js'
 
 /** Writes `<dataDir>/config.json` as `pollen init` left it plus `extra`. */
 function editInstanceConfig(dataDir: string, extra: Record<string, unknown>): void {

@@ -28,14 +28,14 @@ t.test('harness runs read neither a system file nor a system socket the machine 
   t.teardown(() => new Promise<void>((resolve) => system.close(() => resolve())))
   const dataDir = join(dir, 'data')
   await initDataDir({ dataDir })
-  const unreadable = join(dir, 'never-initialised')
 
   // Told about them, runs use them: what follows is the harness's doing, not the CLI's.
   const refused = await pollen(['daemon', '--listen', `127.0.0.1:${await freePort()}`], { dataDir, env: { POLLEN_CONFIG: planted } })
   t.equal(refused.error?.code, 'POLLEN_INVALID_CONFIG', 'a daemon given the planted file refuses to start')
   t.ok(refused.error?.message.includes(planted), 'naming it')
-  const reached = await pollen(['status', '--json'], { dataDir: unreadable, env: { POLLEN_SYSTEM_SOCKET: socket } })
-  t.equal(reached.json?.instance, 'the system daemon', 'a CLI run that cannot read its data directory\'s configuration asks the system socket')
+  // Named no data directory, and the default one holds no instance: the CLI asks the system socket.
+  const reached = await pollen(['status', '--json'], { env: { POLLEN_SYSTEM_SOCKET: socket, HOME: dir } })
+  t.equal(reached.json?.instance, 'the system daemon', 'a CLI run that finds no instance in the default data directory asks the system socket')
   t.equal(requests, 1)
 
   // The machine's environment points at them (and at the default port): none of it is passed on.
@@ -47,8 +47,8 @@ t.test('harness runs read neither a system file nor a system socket the machine 
   const d = await startDaemon({ t, dataDir })
   t.same((await d.cli(['status', '--json'])).json?.languages, ['en'], 'a harness daemon starts without the planted file (which it would refuse)')
   t.not(d.listen, '127.0.0.1:7420', 'on a free port')
-  const alone = await pollen(['status'], { dataDir: unreadable })
-  t.equal(alone.error?.code, 'POLLEN_DAEMON_NOT_RUNNING', 'a harness CLI run on an unreadable directory does not reach the system socket')
+  const alone = await pollen(['status'], { env: { HOME: dir } })
+  t.equal(alone.error?.code, 'POLLEN_NOT_INITIALIZED', 'a harness CLI run without an instance does not reach the system socket')
   t.equal(requests, 1, 'no request reached it')
   t.equal(await d.stop(), 0)
 

@@ -35,7 +35,7 @@ interface Activated {
  * copy so only the daemon accepts (systemd never accepts on a socket it passed either).
  * `listenPid`: 'self' sets LISTEN_PID to the daemon's pid (through `sh -c 'LISTEN_PID=$$ exec …'`).
  */
-async function activate(t: Teardowner, dataDir: string, socket: string, listenPid: string = 'self', env: NodeJS.ProcessEnv = {}): Promise<Activated> {
+async function activate(t: Teardowner, dataDir: string, socket: string, listenPid: string = 'self', env: NodeJS.ProcessEnv = {}, daemonSocket = socket): Promise<Activated> {
   const server = createServer()
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -44,7 +44,7 @@ async function activate(t: Teardowner, dataDir: string, socket: string, listenPi
   const fd: number = (server as any)._handle.fd
   const listen = `127.0.0.1:${await freePort()}`
   const setPid = listenPid === 'self' ? 'LISTEN_PID=$$' : `LISTEN_PID=${listenPid}`
-  const args = [CLI, 'daemon', '--init', '--data-dir', dataDir, '--listen', listen, '--socket', socket]
+  const args = [CLI, 'daemon', '--init', '--data-dir', dataDir, '--listen', listen, '--socket', daemonSocket]
   const proc = spawn('/bin/sh', ['-c', `${setPid} exec "$0" "$@"`, process.execPath, ...args], {
     env: hermeticEnv({ LISTEN_FDS: '1', POLLEN_SYNC_INTERVAL: '0', ...env }),
     stdio: ['ignore', 'pipe', 'pipe', fd],
@@ -149,10 +149,13 @@ t.test('socket activation: the daemon serves the passed socket and logs ready on
 t.test('LISTEN_PID naming another process: the fd is not ours, the daemon binds its own socket', async (t) => {
   const dir = tempDir(t, 'pollen-ready-')
   const passed = join(dir, 'passed.sock')
-  const d = await activate(t, join(dir, 'data'), passed, String(process.pid))
+  // Its own path: the passed socket still accepts (the fd is open in the daemon), and a path
+  // where something accepts is never taken over (test/daemon/socketClaim.test.ts).
+  const own = join(dir, 'own.sock')
+  const d = await activate(t, join(dir, 'data'), passed, String(process.pid), {}, own)
   const ready = await d.waitFor('ready')
-  t.equal(ready.socket, passed, 'the daemon listens on its --socket path itself')
-  t.equal((await controlRequest(passed, 'GET', '/v1/health')).status, 200)
+  t.equal(ready.socket, own, 'the daemon listens on its --socket path itself')
+  t.equal((await controlRequest(own, 'GET', '/v1/health')).status, 200)
   d.proc.kill('SIGTERM')
   const end = await exitWithin(d, 15_000)
   t.equal(end.code, 0)

@@ -111,7 +111,7 @@ t.test('commands with no daemon running say so and how to start one', async (t) 
 
   const empty = join(dir, 'never-initialised')
   const r = await pollen(['status'], { dataDir: empty })
-  t.equal(r.error?.code, 'POLLEN_DAEMON_NOT_RUNNING', 'also on a directory that was never initialised')
+  t.equal(r.error?.code, 'POLLEN_NOT_INITIALIZED', 'a directory that was never initialised says so (test/daemon/controlTarget.test.ts)')
   const daemon = spawnDaemon({ dataDir: empty, listen: `127.0.0.1:${await freePort()}` })
   t.teardown(() => {
     daemon.proc.kill('SIGKILL')

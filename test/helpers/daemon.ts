@@ -236,6 +236,17 @@ export function spawnDaemon(opts: { dataDir: string; listen?: string; socket?: s
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/** Polls `check` until it returns a value other than undefined (bounded: a hang fails the test, it is not a timing assertion). */
+export async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, boundMs = 15_000): Promise<T> {
+  const deadline = Date.now() + boundMs
+  for (;;) {
+    const v = await check()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
 /** Initialises (if needed) and starts a daemon; resolves when `pollen status --json` succeeds. */
 export async function startDaemon(opts: StartOptions): Promise<Daemon> {
   await initDataDir(opts)

@@ -29,6 +29,9 @@ class SpyStore implements KVStore {
   write(ops: readonly BatchOp[]) {
     return this.inner.write(ops)
   }
+  compact(range: { gte: string; lte: string }) {
+    return this.inner.compact(range)
+  }
   async close() {
     this.closed = true
     await this.inner.close()

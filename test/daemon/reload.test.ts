@@ -1,0 +1,56 @@
+/**
+ * A refused reload changes nothing (issue 17): a SIGHUP whose new `listen` port was in use
+ * applied the new languages and closed the sync port, while the log said "keeping the running
+ * configuration" and `status` showed the old address. Now the new listener is bound first and
+ * everything else applied only after; when the port is free the same reload goes through.
+ */
+import t from 'tap'
+import { createServer as createTcpServer, connect } from 'node:net'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { freePort, initDataDir, pollen, spawnDaemon, tempDir, until } from '../helpers/daemon.js'
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    s.once('connect', () => (s.destroy(), resolve(true)))
+    s.once('error', () => resolve(false))
+  })
+
+t.test('a reload refused because the new port is in use keeps languages, address and sync port as they were', async (t) => {
+  const dir = tempDir(t)
+  const dataDir = join(dir, 'data')
+  const system = join(dir, 'pollen.json')
+  const [oldPort, busyPort] = [await freePort(), await freePort()]
+  writeFileSync(system, JSON.stringify({ languages: ['en'], listen: `127.0.0.1:${oldPort}` }))
+  const env = { POLLEN_CONFIG: system }
+  await initDataDir({ dataDir, env })
+  const d = spawnDaemon({ dataDir, env })
+  t.teardown(() => {
+    d.proc.kill('SIGKILL')
+  })
+  const status = async () => (await pollen(['status', '--json'], { dataDir, env })).json as { listen: string; languages: string[] } | undefined
+  await until('the daemon to answer', status)
+  const busy = createTcpServer()
+  await new Promise<void>((r) => busy.listen(busyPort, '127.0.0.1', r))
+  t.teardown(() => new Promise<void>((r) => busy.close(() => r())))
+
+  writeFileSync(system, JSON.stringify({ languages: ['en', 'fr'], listen: `127.0.0.1:${busyPort}` }))
+  d.proc.kill('SIGHUP')
+  const refused = await until('the refusal', () => d.out.stdout.split('\n').find((l) => l.includes('configuration reload refused')))
+  t.match(refused, /POLLEN_ADDRESS_IN_USE/, 'the refusal is logged with its code')
+  t.match(refused, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busyPort}: another program uses that address`), 'and says why')
+  t.match(await status(), { listen: `127.0.0.1:${oldPort}`, languages: ['en'] }, 'status: the old address and languages')
+  t.ok(await accepts(oldPort), 'the sync API still listens on the old port')
+  const fr = await pollen(['resource', 'put', '-'], { dataDir, env, stdin: JSON.stringify({ id: 'fr', title: { en: 'Masks', fr: 'Masques' } }) })
+  t.equal(fr.error?.code, 'POLLEN_UNSUPPORTED_LANGUAGE', 'French is still refused: the new languages were not applied')
+
+  await new Promise<void>((r) => busy.close(() => r()))
+  d.proc.kill('SIGHUP')
+  await until('the reload', () => (/"msg":"configuration reloaded"/.test(d.out.stdout) ? true : undefined))
+  t.match(await status(), { listen: `127.0.0.1:${busyPort}`, languages: ['en', 'fr'] }, 'once the port is free the same reload applies all of it')
+  t.notOk(await accepts(oldPort), 'and the old port is closed')
+  d.proc.kill('SIGTERM')
+  t.equal((await d.exited).code, 0)
+})
