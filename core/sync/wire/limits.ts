@@ -1,5 +1,5 @@
 /**
- * What one message of the sync protocol may carry (docs/protocol.md §8.3), and the checks
+ * What one message of the sync protocol may carry (docs/protocol.md §8.3, decoding bounds §6.3), and the checks
  * that hold a peer to it before its message costs memory or CPU: bounds for decoding each
  * kind of message, and the decoders of the parts whose size a peer chooses (filters, vector
  * rows). A sender keeps within the same limits, so only a peer that breaks them is refused.

@@ -1,5 +1,5 @@
 /**
- * The bytes of the open handshake (docs/protocol.md §6.3): positional msgpack arrays with
+ * The bytes of the open handshake (docs/protocol.md §6.2): positional msgpack arrays with
  * nothing the other side can derive. Instance ids and author ids follow from a public key
  * and an epoch; the server's key is left out when the client already pinned it; filters the
  * server did not narrow are not echoed; the client's nonce is covered by the server's
