@@ -17,6 +17,7 @@ import { isErrorCode, pollenError } from '../core/errors.js'
 import { formatInstanceId, instanceIdOf } from '../core/model/identity.js'
 import { peerInstanceKey, type TlsCredentials } from './tlsIdentity.js'
 import { readFrames } from '../core/sync/wire/frames.js'
+import { MAX_FRAME_BYTES } from '../core/sync/wire/limits.js'
 import type { Credentials, SyncTransport } from '../core/sync/transport.js'
 import { FRAME_TYPE } from './httpSyncServer.js'
 
@@ -108,7 +109,7 @@ export class HttpSyncTransport implements SyncTransport {
       else if (!opts.plain) this.#refusal = pollenError('POLLEN_PLAIN_REFUSED', `peer URL ${this.#base.origin} is plain http://, which sends the API key and records readable by anyone on the network; use https:// (or set "sync": {"plain": true} on both instances, docs/operations.md)`)
     }
     this.#idle = opts.idleTimeoutMs ?? 60_000
-    this.#maxFrame = opts.maxFrameBytes ?? 4 * 1024 * 1024
+    this.#maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES
     this.#signal = opts.signal
   }
 
