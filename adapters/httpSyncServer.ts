@@ -10,14 +10,51 @@
  * channel key every request is checked against (core/sync/channel.ts).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import { peerInstanceKey, type TlsCredentials } from './tlsIdentity.js'
 import { Readable } from 'node:stream'
 import { pollenError } from '../core/errors.js'
 import { encodeFrame, errorFrame, PROTOCOL_VERSION, readFrames, type Frame } from '../core/sync/wire/frames.js'
 import type { SyncServer } from '../core/sync/server.js'
+import type { UserInfo } from '../core/access/users.js'
 import { fromFastifyError, type ErrorEdge } from './fastifyErrors.js'
 
 export const FRAME_TYPE = 'application/x-pollen-frames'
+
+/**
+ * How the sync API bounds what a peer can hold of it, with or without a key (docs/protocol.md
+ * §10.5). A request is authenticated from its headers before a byte of its body is read.
+ */
+export interface HttpLimits {
+  /** Open connections, TLS handshakes included: one more is closed as it is accepted. */
+  maxConnections: number
+  /** A TLS handshake not done by then is dropped (Node's default is 120 s). */
+  handshakeTimeoutMs: number
+  /** A request's headers must have arrived whole by then (checked every few seconds). */
+  headersTimeoutMs: number
+  /** No byte moving either way for this long closes a connection, as the client's own idle timeout does. */
+  idleTimeoutMs: number
+  /** A kept-alive connection waiting for its next request is closed after this. */
+  keepAliveTimeoutMs: number
+  /** Requests one user may have in progress; a sync has at most two (its pull and an ack, or its push). */
+  maxRequestsPerUser: number
+}
+
+/**
+ * 256 connections of headers and TLS state are about 20 MB, far inside the unit's 448 MB;
+ * a school's or a district's peers sync a few at a time, two connections each.
+ */
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  maxConnections: 256,
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 20_000,
+  idleTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 20_000,
+  maxRequestsPerUser: 8,
+}
+
+/** The routes that need a user: authenticated in `onRequest`, before their bodies are read. */
+const USER_ROUTES = new Set(['/v1/sync/open', '/v1/sync/:session/ack', '/v1/sync/:session/push'])
 
 /** Parses `Authorization: Pollen USER:KEY`. */
 export function parseAuthorization(header: string | undefined): { user?: string; key?: string } {
@@ -47,22 +84,49 @@ async function* prepend(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): As
 }
 
 /** Builds the sync API app around a SyncServer. */
-export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route: string; ok: boolean; code?: string }) => void } = {}, tls?: TlsCredentials): FastifyInstance {
+export function buildSyncApi(
+  server: SyncServer,
+  hooks: { onServed?: (e: { route: string; ok: boolean; code?: string }) => void } = {},
+  tls?: TlsCredentials,
+  httpLimits: Partial<HttpLimits> = {},
+): FastifyInstance {
   const limits = server.limits
+  const http = { ...DEFAULT_HTTP_LIMITS, ...httpLimits }
+  // Node checks the headers deadline on this interval, so it is late by up to one of them.
+  const timers = { headersTimeout: http.headersTimeoutMs, connectionsCheckingInterval: Math.min(5_000, http.headersTimeoutMs) }
   const app = Fastify({
     logger: false,
     // Clients never resume sessions (adapters/httpSyncTransport.ts): every connection shows its certificate.
-    ...(tls ? { https: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' as const, requestCert: true, rejectUnauthorized: false } } : {}),
+    ...(tls
+      ? { https: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' as const, requestCert: true, rejectUnauthorized: false, handshakeTimeout: http.handshakeTimeoutMs, ...timers } }
+      : { http: timers }),
     // Stopping drops open streams instead of waiting for them (each chunk is atomic).
     forceCloseConnections: true,
     bodyLimit: limits.maxOpenBytes,
-    // Malformed or cut requests still get a stable code.
+    connectionTimeout: http.idleTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    // None for a whole request: a push streams for as long as it has operations to send, so
+    // what bounds a request is the idle timeout, its body limit and the per-user count.
+    requestTimeout: 0,
+    // Malformed, cut or slow requests still get a stable code, and their connections close.
     clientErrorHandler: (err, socket) => {
-      if (!socket.writable) return socket.destroy(err)
-      const body = JSON.stringify(pollenError('POLLEN_BAD_MESSAGE', `malformed HTTP request: ${err.message}`).toJSON())
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+      // Plain HTTP to the TLS port is answered 426 on the raw socket (tlsClientError, below).
+      if (err.code === 'ERR_SSL_HTTP_REQUEST') return
+      const late = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      // Any other failed or timed-out TLS handshake (Node hands those here too) has no HTTP to answer in.
+      if (!socket.writable || !(late || String(err.code).startsWith('HPE_'))) return socket.destroy()
+      const message = late ? `the request's headers did not arrive within ${http.headersTimeoutMs / 1000} s` : `malformed HTTP request: ${err.message}`
+      const body = JSON.stringify(pollenError('POLLEN_BAD_MESSAGE', message).toJSON())
+      socket.end(`HTTP/1.1 ${late ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy())
     },
   })
+  app.server.maxConnections = http.maxConnections
+  /** Each request's user, from its headers. */
+  const users = new WeakMap<IncomingMessage, UserInfo>()
+  /** Requests in progress per user name. */
+  const inProgress = new Map<string, number>()
+  /** Requests refused from their headers. */
+  const refusedEarly = new WeakSet<IncomingMessage>()
   // A peer still speaking plain HTTP (an old version, or an http:// URL in plain mode) is told
   // why in one line, in a code every version knows, instead of a bare TLS alert.
   if (tls) {
@@ -100,9 +164,11 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
       })
     }
   })
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const pe = fromFastifyError(err, SYNC_EDGE)
     hooks.onServed?.({ route: 'error', ok: false, code: pe.code })
+    // Its body is never read: the connection closes rather than take in what the peer still sends.
+    if (refusedEarly.has(req.raw)) reply.header('connection', 'close')
     return reply.code(pe.status).type('application/json').send(pe.toJSON())
   })
   app.setNotFoundHandler((req, reply) => reply.code(404).send(pollenError('POLLEN_NOT_FOUND', `no sync endpoint ${req.method} ${req.url}`).toJSON()))
@@ -114,17 +180,39 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
     if (!key) throw pollenError('POLLEN_CHANNEL_MISMATCH', 'connect with an Ed25519 instance certificate (pollen does this itself); a TLS client without one cannot sync')
     return key
   }
-  const auth = (req: FastifyRequest) => {
-    channel(req)
-    const { user, key } = parseAuthorization(req.headers.authorization)
-    return server.authenticate(user, key)
+  // Channel, key and the per-user count are checked from the headers alone, before the body
+  // parser runs: a peer without a key gets its refusal for the cost of its headers.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!USER_ROUTES.has(req.routeOptions.url ?? '')) return
+    try {
+      channel(req)
+      const { user, key } = parseAuthorization(req.headers.authorization)
+      const info = await server.authenticate(user, key)
+      const n = inProgress.get(info.name) ?? 0
+      if (n >= http.maxRequestsPerUser) throw pollenError('POLLEN_SESSION_LIMIT', `user ${info.name} already has ${n} sync requests in progress; the limit is ${http.maxRequestsPerUser}`)
+      inProgress.set(info.name, n + 1)
+      reply.raw.once('close', () => {
+        const left = (inProgress.get(info.name) ?? 1) - 1
+        if (left > 0) inProgress.set(info.name, left)
+        else inProgress.delete(info.name)
+      })
+      users.set(req.raw, info)
+    } catch (err) {
+      refusedEarly.add(req.raw)
+      throw err
+    }
+  })
+  const userOf = (req: FastifyRequest): UserInfo => {
+    const user = users.get(req.raw)
+    if (!user) throw new TypeError(`no user was authenticated for ${req.routeOptions.url}`)
+    return user
   }
 
   app.get('/v1/info', async () => ({ instance: server.instance, protocol: PROTOCOL_VERSION }))
 
   app.post('/v1/sync/open', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the open request as ${FRAME_TYPE}`)
-    const user = await auth(req)
+    const user = userOf(req)
     // A pull waiting for the client's acks stops when its connection goes.
     const gone = new AbortController()
     reply.raw.once('close', () => gone.abort())
@@ -146,14 +234,14 @@ export function buildSyncApi(server: SyncServer, hooks: { onServed?: (e: { route
   // An ack is about 10 bytes.
   app.post('/v1/sync/:session/ack', { bodyLimit: 64 }, async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(req.body instanceof Uint8Array)) throw pollenError('POLLEN_BAD_MESSAGE', `send the ack as ${FRAME_TYPE}`)
-    const user = await auth(req)
+    const user = userOf(req)
     await server.ack(user, (req.params as { session: string }).session, req.body, channel(req))
     reply.raw.sendDate = false
     return reply.code(204).send()
   })
 
   app.post('/v1/sync/:session/push', async (req: FastifyRequest, reply: FastifyReply) => {
-    const user = await auth(req)
+    const user = userOf(req)
     const body = req.body as AsyncIterable<Uint8Array> | undefined
     if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') throw pollenError('POLLEN_BAD_MESSAGE', `send the push as ${FRAME_TYPE}`)
     const result = await server.push(user, (req.params as { session: string }).session, readFrames(body, limits.maxFrameBytes), channel(req))

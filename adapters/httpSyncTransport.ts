@@ -18,8 +18,12 @@ import { isErrorCode, pollenError } from '../core/errors.js'
 import { formatInstanceId, instanceIdOf } from '../core/model/identity.js'
 import { peerInstanceKey, type TlsCredentials } from './tlsIdentity.js'
 import { readFrames } from '../core/sync/wire/frames.js'
+import { MAX_FRAME_BYTES } from '../core/sync/wire/limits.js'
 import type { Credentials, SyncTransport } from '../core/sync/transport.js'
 import { FRAME_TYPE } from './httpSyncServer.js'
+
+/** An error answer is a JSON `{code, message}` of a few hundred bytes: a peer's longer one is not read past this. */
+export const MAX_ERROR_BODY = 64 * 1024
 
 export interface HttpTransportOptions {
   /** Aborts every request (the daemon is stopping). */
@@ -134,7 +138,7 @@ export class HttpSyncTransport implements SyncTransport {
     this.#owned = !opts.connections
     this.#conns = opts.connections ?? new PeerConnections(this.#base, opts)
     this.#idle = opts.idleTimeoutMs ?? 60_000
-    this.#maxFrame = opts.maxFrameBytes ?? 4 * 1024 * 1024
+    this.#maxFrame = opts.maxFrameBytes ?? MAX_FRAME_BYTES
     this.#signal = opts.signal
   }
 
@@ -197,7 +201,9 @@ export class HttpSyncTransport implements SyncTransport {
   }
 
   async #errorOf(res: IncomingMessage): Promise<Error> {
-    const text = (await this.#readAll(res)).toString('utf8')
+    const body = await this.#readAll(res, MAX_ERROR_BODY)
+    if (!body) return pollenError('POLLEN_SYNC_FAILED', `peer answered HTTP ${res.statusCode} with an error body over ${MAX_ERROR_BODY} bytes; it was not read`)
+    const text = body.toString('utf8')
     try {
       const body = JSON.parse(text) as { code?: unknown; message?: unknown }
       if (isErrorCode(body.code)) return pollenError(body.code, `peer: ${String(body.message)}`)
@@ -207,22 +213,36 @@ export class HttpSyncTransport implements SyncTransport {
     return pollenError('POLLEN_SYNC_FAILED', `peer answered HTTP ${res.statusCode} without an error code`)
   }
 
-  async #readAll(res: IncomingMessage): Promise<Buffer> {
+  /** A body read whole, or undefined (and the answer dropped) once it is over `max` bytes. */
+  async #readAll(res: IncomingMessage, max: number): Promise<Buffer | undefined> {
+    if (Number(res.headers['content-length'] ?? 0) > max) {
+      res.destroy()
+      return undefined
+    }
     const parts: Buffer[] = []
+    let size = 0
     for await (const c of res) {
       this.bytesIn += (c as Buffer).length
+      size += (c as Buffer).length
+      // Leaving the loop destroys the answer: nothing more of it is read.
+      if (size > max) return undefined
       parts.push(c as Buffer)
     }
     return Buffer.concat(parts)
   }
 
   /**
-   * The answer's bytes as they arrive. Read eagerly into a queue: when the link is cut, every
-   * byte that did arrive is still handed over (so each complete chunk is applied) before the
-   * error — a stream destroyed by the cut would otherwise drop what it had buffered.
+   * The answer's bytes as they arrive. Read eagerly into a queue of at most two frames: when
+   * the link is cut, every byte that did arrive is still handed over (so each complete chunk
+   * is applied) before the error — a stream destroyed by the cut would otherwise drop what it
+   * had buffered. Each frame is bounded by `maxFrameBytes` as it is read (readFrames).
    */
   async *#counted(res: IncomingMessage): AsyncIterable<Uint8Array> {
     const queue: Buffer[] = []
+    // Two of the largest frames: past that the answer is paused, and the peer waits on its
+    // socket, until the frames are taken. (What a cut drops while paused is fetched again.)
+    const most = 2 * this.#maxFrame
+    let queued = 0
     let failure: Error | undefined
     let ended = false
     let wake: (() => void) | undefined
@@ -233,6 +253,8 @@ export class HttpSyncTransport implements SyncTransport {
     res.on('data', (c: Buffer) => {
       this.bytesIn += c.length
       queue.push(c)
+      queued += c.length
+      if (queued > most) res.pause()
       notify()
     })
     res.on('end', () => {
@@ -250,6 +272,8 @@ export class HttpSyncTransport implements SyncTransport {
     for (;;) {
       const next = queue.shift()
       if (next) {
+        queued -= next.length
+        if (queued <= most / 2 && res.isPaused()) res.resume()
         yield next
         continue
       }
@@ -268,7 +292,7 @@ export class HttpSyncTransport implements SyncTransport {
   async ack(creds: Credentials, session: string, body: Uint8Array): Promise<void> {
     const res = await this.#request(`v1/sync/${encodeURIComponent(session)}/ack`, creds, body)
     if (res.statusCode !== 204) throw await this.#errorOf(res)
-    await this.#readAll(res)
+    await this.#readAll(res, MAX_ERROR_BODY)
   }
 
   async push(creds: Credentials, session: string, frames: AsyncIterable<Uint8Array>): Promise<unknown> {

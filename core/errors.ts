@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   POLLEN_BAD_MESSAGE: { status: 400, hint: 'A protocol message is malformed.' },
   POLLEN_BODY_TOO_LARGE: { status: 413, hint: 'The request body exceeds the limit.' },
   POLLEN_CHUNK_TOO_LARGE: { status: 413, hint: 'A chunk holds too many operations or bytes.' },
+  POLLEN_LIMIT_EXCEEDED: { status: 413, hint: 'A sync message exceeds a protocol limit (prefixes, segments, vector rows, msgpack values; docs/protocol.md §8.3); the peer does not keep to the protocol.' },
   POLLEN_SESSION_UNKNOWN: { status: 404, hint: 'The sync session expired or never existed; start a new sync.' },
   POLLEN_SESSION_LIMIT: { status: 429, hint: 'Too many sync sessions for this user; try again later.' },
   POLLEN_REPLAY: { status: 409, hint: 'A nonce or chunk was replayed.' },

@@ -125,6 +125,21 @@ export class CounterVectors {
     return out
   }
 
+  /** Whether a row is stored for exactly this prefix and layer. */
+  has(prefix: string, layer: string): boolean {
+    return this.#rows.has(slot(prefix, layer))
+  }
+
+  /** How many rows are stored for prefixes some of `prefixes` covers (any layer). */
+  rowsUnder(prefixes: readonly string[]): number {
+    let n = 0
+    for (const key of this.#rows.keys()) {
+      const prefix = key.slice(key.indexOf('\u0000') + 1)
+      if (prefixes.some((p) => covers(p, prefix))) n += 1
+    }
+    return n
+  }
+
   /** Every author named anywhere in the set. */
   authors(): Set<string> {
     const out = new Set<string>()

@@ -11,7 +11,7 @@ import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, toWire, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
-import { advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
+import { adoptableReport, advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
 import { isErrorCode, isPollenError, pollenError } from '../errors.js'
 import { formatInstanceId, instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
 import type { ApplyResult, OpLog } from '../log/opLog.js'
@@ -27,6 +27,7 @@ import {
 } from './wire/frames.js'
 import type { SyncTransport } from './transport.js'
 import { pack } from '../msgpack.js'
+import { MAX_CHUNK_BYTES, MAX_CHUNK_OPS } from './wire/limits.js'
 
 /** A peer as the client needs it. */
 export interface PeerTarget {
@@ -209,8 +210,9 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
   const pf = terms.filter
   if (!pf.prefixes.every((p) => session.terms.filter.prefixes.some((q) => covers(q, p)))) throw pollenError('POLLEN_OUT_OF_SCOPE', 'the peer offered data outside the requested filter')
   const layers = layersOf(session.terms.filter)
-  const report = terms.report.filter((e) => pf.prefixes.some((p) => covers(p, e.prefix)) && layers.includes(e.layer))
-  const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? 16 * 1024 * 1024)
+  const report = adoptableReport(terms.report, { prefixes: pf.prefixes, languages: session.terms.filter.languages }, log.vectors)
+  const maxOps = opts.maxChunkOps ?? MAX_CHUNK_OPS
+  const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? MAX_CHUNK_BYTES, maxOps)
   emit('pulling', 'started', { total: terms.estimate })
   emit('dequeuing', 'started')
   const finish = async () => {
@@ -237,7 +239,7 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
       if (isChunkFrame(frame)) {
         acks.taken(frame.seq, frame.data.length)
         const payload = await decoder.decode(frame)
-        const ops = unpackOps(payload.ops, opts.maxChunkOps ?? 10_000)
+        const ops = unpackOps(payload.ops, maxOps)
         for (const op of ops) {
           if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
         }

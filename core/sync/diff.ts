@@ -12,6 +12,15 @@ import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/c
 import type { Filter } from './wire/frames.js'
 import type { Operation } from '../model/operation.js'
 import { covers, coveredByAny } from '../model/partition.js'
+import { fitReport } from './wire/limits.js'
+
+/**
+ * Rows a receiver stores under one session's filter, beyond which a report's rows for new
+ * narrower prefixes are not adopted: 4× what one report carries. Claims only spare work (one
+ * left out costs a re-send), while rows without end once made every later report of a
+ * store too large to send (issue 17).
+ */
+export const MAX_SCOPE_ROWS = 16_384
 
 /** What diff reads from a log. */
 export interface DiffSource {
@@ -72,7 +81,24 @@ export async function* diff(source: DiffSource, filter: Filter, holder: CounterV
  * and for each narrower prefix it keeps a vector for, per layer of the filter.
  */
 export function senderReport(vectors: CounterVectors, filter: Filter): VectorEntry[] {
-  return vectors.relevant(filter.prefixes, layersOf(filter)).filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)))
+  return fitReport(vectors.relevant(filter.prefixes, layersOf(filter)).filter((e) => filter.prefixes.some((p) => covers(p, e.prefix))))
+}
+
+/**
+ * The rows of a sender's report a receiver adopts in a session with `filter` (§4.3): those
+ * under the filter, in its layers. A row that would be stored new for a narrower prefix than
+ * the filter's own is adopted only while the rows stored under the filter stay within
+ * MAX_SCOPE_ROWS; rows for the filter's prefixes and rows already stored always are.
+ */
+export function adoptableReport(report: readonly VectorEntry[], filter: Filter, stored: CounterVectors): VectorEntry[] {
+  const layers = layersOf(filter)
+  let rows = stored.rowsUnder(filter.prefixes)
+  return report.filter((e) => {
+    if (!filter.prefixes.some((p) => covers(p, e.prefix)) || !layers.includes(e.layer)) return false
+    if (filter.prefixes.includes(e.prefix) || stored.has(e.prefix, e.layer)) return true
+    rows += 1
+    return rows <= MAX_SCOPE_ROWS
+  })
 }
 
 /**
@@ -92,7 +118,7 @@ export function advancesFor(report: readonly VectorEntry[], author: string, thro
 
 /** The rows a holder sends to describe what it has for a filter. */
 export function holderReport(vectors: CounterVectors, filter: Filter): VectorEntry[] {
-  return vectors.relevant(filter.prefixes, layersOf(filter))
+  return fitReport(vectors.relevant(filter.prefixes, layersOf(filter)))
 }
 
 /** An upper bound of what a pull will send (for progress bars): per author, what lies above the holder's floor. */

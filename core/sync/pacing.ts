@@ -10,7 +10,8 @@
  * so a fast long link is not throttled to window/RTT.
  */
 import { pollenError } from '../errors.js'
-import { pack, unpack } from '../msgpack.js'
+import { pack } from '../msgpack.js'
+import { ACK } from './wire/limits.js'
 
 /**
  * What the client reports: it has taken chunk `seq` (and all before it); of the `spanMs`
@@ -58,12 +59,7 @@ export function encodePullAck(a: PullAck): Uint8Array {
 
 /** Decodes an ack body; throws POLLEN_BAD_MESSAGE. */
 export function decodePullAck(bytes: Uint8Array): PullAck {
-  let v: unknown
-  try {
-    v = unpack(bytes)
-  } catch (cause) {
-    throw pollenError('POLLEN_BAD_MESSAGE', 'the ack is not valid msgpack', { cause })
-  }
+  const v = ACK.unpack(bytes, 'the ack')
   if (!Array.isArray(v) || v.length !== 3 || !v.every(isUint) || v[1] > v[2]) {
     throw pollenError('POLLEN_BAD_MESSAGE', 'the ack is malformed: expected [seq, idleMs, spanMs], whole numbers, idleMs ≤ spanMs')
   }

@@ -10,7 +10,7 @@ import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
-import { advancesFor, diff, estimate, holderReport, layersOf, senderReport } from './diff.js'
+import { adoptableReport, advancesFor, diff, estimate, holderReport, layersOf, senderReport } from './diff.js'
 import { pollenError } from '../errors.js'
 import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
 import type { OpLog } from '../log/opLog.js'
@@ -18,14 +18,14 @@ import type { Operation } from '../model/operation.js'
 import { unpackOps } from './wire/opColumns.js'
 import { decodePullAck, PullPacer } from './pacing.js'
 import { decodeOpenTerms, encodeOpenedTerms } from './wire/openTerms.js'
-import { coveredByAny, covers } from '../model/partition.js'
+import { coveredByAny } from '../model/partition.js'
 import { narrowFilter } from './scope.js'
 import { claimsToCheck, countClaims } from './verify.js'
 import {
   beginSigned, decodeReport, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
   MAX_CHECKS, type ChunkPayload, type ClaimCount, type Frame, type OpenedTerms, type OpenResponse, type OpenTerms, type PushResult,
 } from './wire/frames.js'
-import { unpack } from '../msgpack.js'
+import { MAX_CHUNK_BYTES, MAX_CHUNK_OPS, MAX_FRAME_BYTES, MAX_OPEN_BYTES, OPEN_REQUEST } from './wire/limits.js'
 import { assertChannel } from './channel.js'
 import { assertBound, type UserInfo, type Users } from '../access/users.js'
 
@@ -40,10 +40,10 @@ export interface SyncLimits {
 }
 
 export const DEFAULT_LIMITS: SyncLimits = {
-  maxOpenBytes: 1024 * 1024,
-  maxFrameBytes: 4 * 1024 * 1024,
-  maxChunkOps: 10_000,
-  maxChunkBytes: 16 * 1024 * 1024,
+  maxOpenBytes: MAX_OPEN_BYTES,
+  maxFrameBytes: MAX_FRAME_BYTES,
+  maxChunkOps: MAX_CHUNK_OPS,
+  maxChunkBytes: MAX_CHUNK_BYTES,
   maxSessionsPerUser: 4,
   sessionTtlMs: 15 * 60_000,
 }
@@ -137,12 +137,7 @@ export class SyncServer {
    */
   async open(user: UserInfo, body: Uint8Array, signal?: AbortSignal, channel?: Uint8Array): Promise<AsyncIterable<Frame>> {
     if (body.length > this.#limits.maxOpenBytes) throw pollenError('POLLEN_BODY_TOO_LARGE', `the open request is ${body.length} bytes; the limit is ${this.#limits.maxOpenBytes}`)
-    let raw: unknown
-    try {
-      raw = unpack(body)
-    } catch (cause) {
-      throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is not valid msgpack', { cause })
-    }
+    const raw = OPEN_REQUEST.unpack(body, 'the open request')
     if (!isOpenRequest(raw)) throw pollenError('POLLEN_BAD_MESSAGE', 'the open request is malformed')
     const req = decodeOpenTerms(raw.body)
     if (req.user !== user.name) throw pollenError('POLLEN_UNAUTHORIZED', 'the request names another user than the Authorization header')
@@ -188,7 +183,7 @@ export class SyncServer {
       yourHead: await headToShow(log, req.client.instance, req.head),
     }
     if (req.mode === 'verify') {
-      const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
+      const filter = narrowFilter(req.filter, user.filters, log.languages)
       terms.verify = { filter, counts: await this.#countClaims(req.holder, filter) }
       await bind()
       return single(this.#signedAnswer(terms, req))
@@ -197,7 +192,8 @@ export class SyncServer {
     let chunks: AsyncIterator<ChunkPayload> | undefined
     let first: IteratorResult<ChunkPayload> | undefined
     if (req.mode !== 'push') {
-      const filter = narrowFilter(req.filter, user.filters, [...req.filter.languages])
+      // Only languages this server keeps: each layer is walked per author and prefix.
+      const filter = narrowFilter(req.filter, user.filters, log.languages)
       const holder = CounterVectors.from(req.holder)
       // Claims are read before the diff starts: every operation they cover is then in the
       // snapshots the diff reads. Read after, a commit landing in between (a local write, a
@@ -347,7 +343,7 @@ export class SyncServer {
     const filter = session.push
     const log = this.#opts.log
     const result: PushResult = { t: 'pushed', applied: 0, duplicates: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, chunks: 0 }
-    const decoder = new ChunkDecoder(sessionId, 'push', session.clientKey, this.#limits.maxChunkBytes)
+    const decoder = new ChunkDecoder(sessionId, 'push', session.clientKey, this.#limits.maxChunkBytes, this.#limits.maxChunkOps)
     let report: VectorEntry[] | undefined
     let ended = false
     try {
@@ -357,7 +353,7 @@ export class SyncServer {
           if (!isBeginFrame(frame)) throw pollenError('POLLEN_BAD_MESSAGE', 'a push starts with a begin frame')
           if (frame.session !== sessionId) throw pollenError('POLLEN_SESSION_UNKNOWN', `a begin frame for session ${frame.session} arrived in session ${sessionId}`)
           if (!verify(beginSigned(sessionId, frame.body), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the begin frame has a bad signature')
-          report = decodeReport(frame.body).filter((e) => filter.prefixes.some((p) => covers(p, e.prefix)) && layersOf(filter).includes(e.layer))
+          report = adoptableReport(decodeReport(frame.body), filter, log.vectors)
           continue
         }
         if (isChunkFrame(frame)) {

@@ -365,6 +365,16 @@ t.test('push: a chunk with more operations than maxChunkOps', async (t) => {
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 413, 'POLLEN_CHUNK_TOO_LARGE', `${ops.length} ops over 3`))
 })
 
+t.test('push: a chunk that would cost far more heap than bytes is refused before it is decoded (issue 17)', async (t) => {
+  const fx = await fixture(t)
+  const { session } = await open(t, fx, 'write', 'push')
+  // 400,000 empty arrays: 400 KB of msgpack, 16 MB of heap once decoded.
+  const empty: unknown[] = []
+  const [chunk] = await chunksOf(fx.cli, session, [new Array<unknown>(400_000).fill(empty)])
+  t.ok(chunk.data.length < 1024, `${chunk.data.length} bytes on the wire`)
+  await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 413, 'POLLEN_CHUNK_TOO_LARGE', 'more values than 10,000 operations hold'))
+})
+
 t.test('too many sessions: counted per user and instance, so one instance cannot lock out another', async (t) => {
   const fx = await fixture(t, { maxSessionsPerUser: 1 })
   // A client that opens a new session replaces its own idle ones, so repeated syncs never pile up.

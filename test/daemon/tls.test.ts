@@ -6,7 +6,7 @@
  * refusal has a POLLEN_* code and stores nothing.
  */
 import t, { type Test } from 'tap'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer as createTcpServer, connect, type Server, type Socket } from 'node:net'
 import { request as httpRequest } from 'node:http'
 import { createServer as createTlsServer } from 'node:tls'
@@ -14,6 +14,7 @@ import { deflateSync } from 'node:zlib'
 import { tlsCredentials } from '../../adapters/tlsIdentity.js'
 import { newIdentity } from '../../core/model/identity.js'
 import { getResource, putResource, snapshot, startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
+import { rawConnect, sendUntilAnswered } from '../helpers/rawHttp.js'
 
 const root = tempDir(t, 'pollen-tls-')
 
@@ -210,6 +211,21 @@ t.test('a peer pinned in advance to a wrong id is refused, and http:// outside p
   t.match(JSON.parse(answer.body), { code: 'POLLEN_BAD_MESSAGE', message: /TLS 1\.3 only.*https:\/\// }, 'with one line that says what to do, in a code every version knows')
   ok(t, await school.cli(['peer', 'remove', 'plain']), 'remove')
   ok(t, await school.cli(['peer', 'remove', 'wrong']), 'remove')
+})
+
+t.test('300 connections with a wrong key and a 1 MB body each are refused from their headers, and the daemon still syncs (issue 17)', async (t) => {
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${cloud.proc.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+  const before = rss()
+  const attacker = await tlsCredentials(newIdentity())
+  const head = `POST /v1/sync/open HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-pollen-frames\r\nContent-Length: 1000000\r\nAuthorization: Pollen school:not-the-key`
+  const answers = await Promise.all(Array.from({ length: 300 }, () => sendUntilAnswered(rawConnect(port(cloud), attacker), head, 1_000_000)))
+  t.ok(answers.every((a) => a.bodySent < 1_000_000), `no body was sent whole: ${answers.reduce((n, a) => n + a.bodySent, 0)} bytes of 300 MB`)
+  t.ok(answers.every((a) => a.status === 401 || a.status === 0), 'each answered 401 or closed at the connection cap')
+  for (const a of answers) if (a.status === 0) a.socket?.destroy()
+  t.ok((await Promise.all(answers.map((a) => a.closed))).every(Boolean), 'the daemon closed every connection')
+  const grew = rss() - before
+  t.ok(grew < 150 * 1024 * 1024, `the daemon grew by ${Math.round(grew / 1024 / 1024)} MB (300 MB before bodies were left unread)`)
+  t.equal((await syncOne(school, 'cloud')).ok, true, 'the school still syncs')
 })
 
 const FAKETIME_LIB = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1', '/usr/lib/faketime/libfaketime.so.1'].find(existsSync)

@@ -3,7 +3,8 @@
  * - every POLLEN_* code in docs/protocol.md is a real code;
  * - every control API route appears in docs/control-api.yaml with its method, and every
  *   route there exists in code;
- * - every sync API endpoint appears in docs/protocol.md.
+ * - every sync API endpoint appears in docs/protocol.md;
+ * - the limits docs/protocol.md states are the code's.
  * Sources are read from the repository root (found from the working directory), not from dist/.
  */
 import t from 'tap'
@@ -11,6 +12,10 @@ import { repoRoot } from '../helpers/repoRoot.js'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ERROR_CODES } from '../../core/errors.js'
+import { CHUNK_ELEMENTS_PER_OP, MAX_CHUNK_BYTES, MAX_FILTER_PREFIXES, MAX_PREFIX_SEGMENTS, MAX_REPORT_CLAIMS, MAX_REPORT_ROWS } from '../../core/sync/wire/limits.js'
+import { MAX_SCOPE_ROWS } from '../../core/sync/diff.js'
+import { DEFAULT_HTTP_LIMITS } from '../../adapters/httpSyncServer.js'
+import { MAX_ERROR_BODY } from '../../adapters/httpSyncTransport.js'
 
 const root = repoRoot()
 const read = (rel: string): string => readFileSync(join(root, rel), 'utf8')
@@ -118,4 +123,24 @@ t.test('docs/control-api.yaml names exactly the real error codes', async (t) => 
 t.test('every sync API endpoint is in docs/protocol.md', async (t) => {
   t.ok(syncRoutes.length >= 3, `found ${syncRoutes.length} endpoints in adapters/httpSyncServer.ts`)
   t.same(endpointsMissingFrom(syncRoutes, protocol), [], 'endpoints missing from the protocol doc')
+})
+
+t.test("the limits docs/protocol.md states are the code's", async (t) => {
+  const n = (x: number): string => x.toLocaleString('en-US')
+  const http = DEFAULT_HTTP_LIMITS
+  const phrases = [
+    `**${n(MAX_REPORT_ROWS)} rows** and **${n(MAX_REPORT_CLAIMS)} claims**`,
+    `at most ${MAX_FILTER_PREFIXES} prefixes of at\n  most ${MAX_PREFIX_SEGMENTS} segments`,
+    `| rows per scope | ${n(MAX_SCOPE_ROWS)} |`,
+    `| \`maxChunkBytes\` | ${MAX_CHUNK_BYTES / 1024 / 1024} MiB |`,
+    `| chunk values | ${CHUNK_ELEMENTS_PER_OP} per operation`,
+    `| connections | ${http.maxConnections} |`,
+    `| TLS handshake | ${http.handshakeTimeoutMs / 1000} s |`,
+    `| request headers | ${http.headersTimeoutMs / 1000} s`,
+    `| idle connection | ${http.idleTimeoutMs / 1000} s |`,
+    `| keep-alive | ${http.keepAliveTimeoutMs / 1000} s |`,
+    `| requests in progress per user | ${http.maxRequestsPerUser} |`,
+    `**${MAX_ERROR_BODY / 1024} KiB** at most`,
+  ]
+  t.same(phrases.filter((p) => !protocol.includes(p)), [], 'limits the doc does not state as the code has them')
 })

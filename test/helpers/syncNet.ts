@@ -3,13 +3,18 @@
  * in-memory log, a library, users and a SyncServer; `sync` runs the real client against the
  * real server through the in-process transport (same bytes as over HTTP).
  */
+import { ownHead } from '../../core/sync/restore.js'
+import { randomBytes } from 'node:crypto'
 import { LevelStore } from '../../adapters/levelStore.js'
+import { pack } from '../../core/msgpack.js'
+import type { KVStore } from '../../core/log/store.js'
+import { encodeOpenTerms } from '../../core/sync/wire/openTerms.js'
+import { openSigned, PROTOCOL_VERSION, type OpenTerms, type SyncMode } from '../../core/sync/wire/frames.js'
 import { MemorySyncTransport } from '../../adapters/memorySyncTransport.js'
-import { authorOf, instanceIdOf, newIdentity, type Identity } from '../../core/model/identity.js'
+import { authorOf, instanceIdOf, newIdentity, sign, type Identity } from '../../core/model/identity.js'
 import { Library } from '../../core/library/library.js'
 import { OpLog } from '../../core/log/opLog.js'
 import { syncWithPeer, verifyWithPeer, type SyncClientOptions, type SyncResult, type VerifyResult } from '../../core/sync/client.js'
-import type { SyncMode } from '../../core/sync/wire/frames.js'
 import { SyncServer, type SyncServerOptions } from '../../core/sync/server.js'
 import { Users, type Role } from '../../core/access/users.js'
 import type { ChunkLimits } from '../../core/sync/chunker.js'
@@ -108,4 +113,29 @@ async function clientOf(client: Node, server: Node, opts: { prefixes?: string[];
     },
   }
   return { options, target: { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''], pinnedKey: client.pins.get(server.name) } }
+}
+
+/** Open terms as `client` would send them to `user` (a pull of everything), with `o` over them: for crafting requests. */
+export function openTermsOf(client: Node, user: string, o: Partial<OpenTerms> = {}): OpenTerms {
+  return {
+    v: PROTOCOL_VERSION, user,
+    client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
+    server: '', nonce: new Uint8Array(randomBytes(16)), mode: 'pull',
+    filter: { prefixes: [''], languages: [...client.log.languages] }, holder: [], acks: false,
+    head: ownHead(client.identity, client.log), yourHead: null,
+    ...o,
+  }
+}
+
+/** The open request body for `terms`, signed by `client`. */
+export function openRequestOf(client: Node, terms: OpenTerms): Uint8Array {
+  const body = encodeOpenTerms(terms)
+  return pack({ t: 'open', body, sig: sign(openSigned(body), client.identity.secretKey) })
+}
+
+/** Every key and value of a store, values as hex: equal dumps mean nothing stored changed. */
+export async function storeDump(store: KVStore): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for await (const [k, v] of store.range({})) out[k] = Buffer.from(v).toString('hex')
+  return out
 }

@@ -4,9 +4,10 @@
  * window of earlier ones, which compresses repetitive operation headers far better than
  * compressing each chunk alone), signed with Ed25519 over (session, direction, seq, hash).
  */
-import { pack, unpack } from '../../msgpack.js'
+import { pack, type Unpacker } from '../../msgpack.js'
 import * as zlib from 'node:zlib'
 import { pollenError } from '../../errors.js'
+import { chunkUnpacker, MAX_CHUNK_OPS } from './limits.js'
 import { sign, verify } from '../../model/identity.js'
 import { equalBytes, sha256 } from '../../model/operation.js'
 import { chunkSigned, isChunkPayload, type ChunkFrame, type ChunkPayload, type Direction } from './frames.js'
@@ -285,13 +286,16 @@ export class ChunkDecoder {
   readonly #direction: Direction
   readonly #publicKey: Uint8Array
   readonly #maxBytes: number
+  readonly #payloads: Unpacker
   #seq = 0
 
-  constructor(session: string, direction: Direction, publicKey: Uint8Array, maxBytes: number) {
+  /** `maxBytes` bounds a chunk decompressed, `maxOps` its operations and with them its msgpack values. */
+  constructor(session: string, direction: Direction, publicKey: Uint8Array, maxBytes: number, maxOps = MAX_CHUNK_OPS) {
     this.#session = session
     this.#direction = direction
     this.#publicKey = publicKey
     this.#maxBytes = maxBytes
+    this.#payloads = chunkUnpacker(maxOps)
     this.#stream = decompressor()
   }
 
@@ -319,12 +323,7 @@ export class ChunkDecoder {
     }
     const raw = await collect(this.#stream, frame.data, this.#maxBytes)
     this.#seq += 1
-    let payload: unknown
-    try {
-      payload = unpack(raw)
-    } catch (cause) {
-      throw pollenError('POLLEN_BAD_MESSAGE', `chunk ${frame.seq} is not valid msgpack`, { cause })
-    }
+    const payload = this.#payloads.unpack(raw, `chunk ${frame.seq}`)
     if (!isChunkPayload(payload)) throw pollenError('POLLEN_BAD_MESSAGE', `chunk ${frame.seq} is malformed`)
     return payload
   }

@@ -4,9 +4,12 @@
  * covers. Signatures cover bytes built here, never a re-serialised object.
  */
 import type { SignedHead } from '../../model/head.js'
-import { pack, unpack } from '../../msgpack.js'
-import { fromWire, type VectorEntry } from '../../model/counterVector.js'
+import { pack } from '../../msgpack.js'
+import type { VectorEntry } from '../../model/counterVector.js'
 import { isPollenError, pollenError } from '../../errors.js'
+import { BEGIN_REPORT, decodeVectors, frameUnpacker } from './limits.js'
+
+export { MAX_BUCKETS, MAX_CHECKS, MIN_BUCKET } from './limits.js'
 
 /** A sync filter: partition prefixes and the languages wanted ("" is always included). */
 export interface Filter {
@@ -18,12 +21,6 @@ export const PROTOCOL_VERSION = 3
 export type SyncMode = 'pull' | 'push' | 'both'
 /** What an open request asks for: a sync, or a check of the client's claims (§9.5). */
 export type OpenMode = SyncMode | 'verify'
-
-/** At most this many claims are counted in one check (§9.5). */
-export const MAX_CHECKS = 4096
-/** At most this many buckets per counted claim; buckets are at least MIN_BUCKET counters wide. */
-export const MAX_BUCKETS = 128
-export const MIN_BUCKET = 1024
 
 /**
  * The checker's count of one claim of the holder (§9.5): its operations by `author` under
@@ -157,10 +154,6 @@ const isBytes = (v: unknown, len?: number): v is Uint8Array => v instanceof Uint
 const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length <= max
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
-export function isFilter(v: unknown): v is Filter {
-  return isObj(v) && Array.isArray(v.prefixes) && v.prefixes.length <= 1000 && v.prefixes.every((p) => isStr(p)) && Array.isArray(v.languages) && v.languages.length <= 100 && v.languages.every((l) => isStr(l, 16))
-}
-
 export function isOpenRequest(v: unknown): v is OpenRequest {
   return isObj(v) && v.t === 'open' && isBytes(v.body) && isBytes(v.sig, 64)
 }
@@ -169,20 +162,11 @@ export function isOpenResponse(v: unknown): v is OpenResponse {
   return isObj(v) && v.t === 'opened' && isBytes(v.body) && isBytes(v.sig, 64)
 }
 
-function vectorsIn(v: unknown, what: string): VectorEntry[] {
-  const entries = fromWire(v)
-  if (!entries) throw pollenError('POLLEN_BAD_MESSAGE', `${what} has malformed vectors`)
-  return entries
-}
-
+/** The claims of a push's begin frame (§3.3); throws POLLEN_BAD_MESSAGE or POLLEN_LIMIT_EXCEEDED. */
 export function decodeReport(bytes: Uint8Array): VectorEntry[] {
-  let v: unknown
-  try {
-    v = unpack(bytes)
-  } catch (cause) {
-    throw pollenError('POLLEN_BAD_MESSAGE', 'the begin frame is not valid msgpack', { cause })
-  }
-  return vectorsIn(v, 'the begin frame')
+  const v = BEGIN_REPORT.unpack(bytes, 'the begin frame')
+  if (!isObj(v)) throw pollenError('POLLEN_BAD_MESSAGE', 'the begin frame has malformed vectors')
+  return decodeVectors(v.authors, v.rows, 'the begin frame')
 }
 
 export function isChunkFrame(v: unknown): v is ChunkFrame {
@@ -257,6 +241,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
  * before it is buffered, so a peer cannot make us hold an unbounded body.
  */
 export async function* readFrames(source: AsyncIterable<Uint8Array>, maxFrame: number): AsyncIterable<unknown> {
+  const frames = frameUnpacker(maxFrame)
   let buf = new Uint8Array(0)
   for await (const piece of source) {
     const next = new Uint8Array(buf.length + piece.length)
@@ -270,13 +255,7 @@ export async function* readFrames(source: AsyncIterable<Uint8Array>, maxFrame: n
       if (buf.length < 4 + len) break
       const body = buf.subarray(4, 4 + len)
       buf = buf.slice(4 + len)
-      let frame: unknown
-      try {
-        frame = unpack(body)
-      } catch (cause) {
-        throw pollenError('POLLEN_BAD_MESSAGE', 'a frame is not valid msgpack', { cause })
-      }
-      yield frame
+      yield frames.unpack(body, 'a frame')
     }
   }
   if (buf.length > 0) throw pollenError('POLLEN_BAD_MESSAGE', `the stream ended inside a frame (${buf.length} bytes left over)`)

@@ -1,17 +1,18 @@
 /**
- * The bytes of the open handshake (docs/protocol.md §6.3): positional msgpack arrays with
+ * The bytes of the open handshake (docs/protocol.md §6.2): positional msgpack arrays with
  * nothing the other side can derive. Instance ids and author ids follow from a public key
  * and an epoch; the server's key is left out when the client already pinned it; filters the
  * server did not narrow are not echoed; the client's nonce is covered by the server's
  * signature instead of being sent back; all vectors of an answer share one author table.
  * A sync with nothing new is this one round trip, so every byte here is paid on every sync.
  */
-import { fromWire, toWire, type VectorEntry } from '../../model/counterVector.js'
+import { toWire, type VectorEntry } from '../../model/counterVector.js'
 import { pollenError } from '../../errors.js'
 import { authorOf, instanceIdOf } from '../../model/identity.js'
 import type { SignedHead } from '../../model/head.js'
-import { pack, unpack } from '../../msgpack.js'
-import { isFilter, MAX_BUCKETS, MAX_CHECKS, MIN_BUCKET, PROTOCOL_VERSION, type ClaimCount, type Filter, type OpenedTerms, type OpenMode, type OpenTerms } from './frames.js'
+import { pack, type Unpacker } from '../../msgpack.js'
+import { PROTOCOL_VERSION, type ClaimCount, type Filter, type OpenedTerms, type OpenMode, type OpenTerms } from './frames.js'
+import { decodeFilter, decodeVectors, MAX_BUCKETS, MAX_CHECKS, MIN_BUCKET, OPEN_TERMS, OPENED_TERMS } from './limits.js'
 
 /** What the client knows when it reads the answer: its own terms, and the key it pinned. */
 export interface OpenContext {
@@ -70,23 +71,14 @@ function claimCounts(authors: unknown, rows: unknown): ClaimCount[] {
   })
 }
 
-function decodeArray(bytes: Uint8Array, what: string, length: number): unknown[] {
-  let v: unknown
-  try {
-    v = unpack(bytes)
-  } catch (cause) {
-    throw pollenError('POLLEN_BAD_MESSAGE', `${what} is not valid msgpack`, { cause })
-  }
+function decodeArray(bytes: Uint8Array, unpacker: Unpacker, what: string, length: number): unknown[] {
+  const v = unpacker.unpack(bytes, what)
   if (!Array.isArray(v)) return bad(`${what} is malformed: expected an array of ${length}`)
   // The version first: another version's message may differ in length too, and the person
   // reading the error needs to know that the peers' versions differ, not that a field is missing.
   if (v[0] !== PROTOCOL_VERSION) return bad(`${what} is in protocol version ${String(v[0])}; this instance speaks version ${PROTOCOL_VERSION}: update the older of the two instances`)
   if (v.length !== length) return bad(`${what} is malformed: expected an array of ${length}`)
   return v
-}
-
-function vectors(authors: unknown, rows: unknown, what: string): VectorEntry[] {
-  return fromWire({ authors, rows }) ?? bad(`${what} has malformed vectors`)
 }
 
 const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max
@@ -121,12 +113,11 @@ export function encodeOpenTerms(t: OpenTerms): Uint8Array {
 
 /** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
-  const [v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holder, acks, head, yourHead] = decodeArray(bytes, 'the open request', 14)
+  const [v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holder, acks, head, yourHead] = decodeArray(bytes, OPEN_TERMS, 'the open request', 14)
   if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && MODES.includes(mode as OpenMode) && typeof acks === 'boolean')) {
     return bad('the open request is malformed')
   }
-  const filter = { prefixes, languages }
-  if (!isFilter(filter)) return bad('the open request has a malformed filter')
+  const filter = decodeFilter(prefixes, languages, 'the open request')
   const instance = instanceIdOf(publicKey)
   return {
     v: v as number,
@@ -136,7 +127,7 @@ export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
     nonce,
     mode: mode as OpenMode,
     filter,
-    holder: vectors(authors, holder, 'the open request'),
+    holder: decodeVectors(authors, holder, 'the open request'),
     acks,
     head: unpackOwnHead(head, epoch, 'the open request'),
     yourHead: unpackHead(yourHead, 'the open request'),
@@ -171,7 +162,7 @@ export function encodeOpenedTerms(t: OpenedTerms, request: OpenTerms): Uint8Arra
 /** Decodes the server's answer in the context of the request; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenedTerms(bytes: Uint8Array, ctx: OpenContext): OpenedTerms {
   const verifying = ctx.request.mode === 'verify'
-  const [v, session, sentKey, epoch, languages, pull, push, authors, head, yourHead, verify] = decodeArray(bytes, 'the session answer', verifying ? 11 : 10)
+  const [v, session, sentKey, epoch, languages, pull, push, authors, head, yourHead, verify] = decodeArray(bytes, OPENED_TERMS, 'the session answer', verifying ? 11 : 10)
   if (!(isStr(session, 64) && (sentKey === null || isBytes(sentKey, 32)) && isEpoch(epoch) && isStrings(languages, 16))) return bad('the session answer is malformed')
   const publicKey = sentKey ?? ctx.pinnedKey ?? bad('the peer left out its instance key, and none is pinned for it')
   const instance = instanceIdOf(publicKey)
@@ -179,17 +170,14 @@ export function decodeOpenedTerms(bytes: Uint8Array, ctx: OpenContext): OpenedTe
     v: v as number, session, nonce: ctx.request.nonce, server: { instance, publicKey, author: authorOf(instance, epoch), languages },
     head: unpackOwnHead(head, epoch, 'the session answer'), yourHead: unpackHead(yourHead, 'the session answer'),
   }
-  const filterOf = (prefixes: unknown, langs: unknown, defaults: Filter): Filter => {
-    const f = { prefixes: prefixes ?? defaults.prefixes, languages: langs ?? defaults.languages }
-    return isFilter(f) ? f : bad('the session answer has a malformed filter')
-  }
+  const filterOf = (prefixes: unknown, langs: unknown, defaults: Filter): Filter => decodeFilter(prefixes ?? defaults.prefixes, langs ?? defaults.languages, 'the session answer')
   if (pull !== null) {
     if (!Array.isArray(pull) || pull.length !== 5 || !isUint(pull[3]) || typeof pull[4] !== 'boolean') return bad('the session answer has malformed pull terms')
-    out.pull = { filter: filterOf(pull[0], pull[1], ctx.request.filter), report: vectors(authors, pull[2], 'the pull terms'), estimate: pull[3], complete: pull[4] }
+    out.pull = { filter: filterOf(pull[0], pull[1], ctx.request.filter), report: decodeVectors(authors, pull[2], 'the pull terms'), estimate: pull[3], complete: pull[4] }
   }
   if (push !== null) {
     if (Array.isArray(push) && push.length === 2 && isStr(push[0], 64) && typeof push[1] === 'string') out.push = { refused: push[0], message: push[1] }
-    else if (Array.isArray(push) && push.length === 3) out.push = { filter: filterOf(push[0], push[1], { prefixes: ctx.request.filter.prefixes, languages }), holder: vectors(authors, push[2], 'the push terms') }
+    else if (Array.isArray(push) && push.length === 3) out.push = { filter: filterOf(push[0], push[1], { prefixes: ctx.request.filter.prefixes, languages }), holder: decodeVectors(authors, push[2], 'the push terms') }
     else return bad('the session answer has malformed push terms')
   }
   if (verifying) {

@@ -5,16 +5,12 @@
  * for good (issue 17) — changes nothing.
  */
 import t from 'tap'
-import { randomBytes } from 'node:crypto'
-import { authorOf, instanceIdOf, newIdentity, sign } from '../../../core/model/identity.js'
+import { authorOf, newIdentity } from '../../../core/model/identity.js'
 import { signHead } from '../../../core/model/head.js'
 import { makeOperation } from '../../../core/model/operation.js'
-import { pack } from '../../../core/msgpack.js'
-import { ownHead } from '../../../core/sync/restore.js'
-import { encodeOpenTerms } from '../../../core/sync/wire/openTerms.js'
-import { isOpenResponse, openSigned, PROTOCOL_VERSION, type OpenTerms } from '../../../core/sync/wire/frames.js'
+import { isOpenResponse, type OpenTerms } from '../../../core/sync/wire/frames.js'
 import { codeOf } from '../../helpers/errorCodes.js'
-import { backupOf, grant, node, restoredFrom, sync, type Node } from '../../helpers/syncNet.js'
+import { backupOf, grant, node, openRequestOf, openTermsOf, restoredFrom, sync, type Node } from '../../helpers/syncNet.js'
 
 async function put(n: Node, count: number, from = 0): Promise<void> {
   for (let i = from; i < from + count; i++) await n.lib.put({ id: `${n.name}-${i}`, partition: 'lib', title: { en: `${n.name} ${i}` } })
@@ -24,15 +20,7 @@ async function put(n: Node, count: number, from = 0): Promise<void> {
 async function rawOpen(server: Node, client: Node, o: Partial<OpenTerms>): Promise<unknown> {
   const name = await grant(server, client, 'read')
   const user = await server.users.authenticate(name, server.keys.get(name) as string)
-  const terms: OpenTerms = {
-    v: PROTOCOL_VERSION, user: name,
-    client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
-    server: '', nonce: new Uint8Array(randomBytes(16)), mode: 'pull', filter: { prefixes: [''], languages: ['en'] }, holder: [], acks: false,
-    head: ownHead(client.identity, client.log), yourHead: null,
-    ...o,
-  }
-  const body = encodeOpenTerms(terms)
-  const frames = await server.server.open(user, pack({ t: 'open', body, sig: sign(openSigned(body), client.identity.secretKey) }), undefined, client.identity.publicKey)
+  const frames = await server.server.open(user, openRequestOf(client, openTermsOf(client, name, { filter: { prefixes: [''], languages: ['en'] }, ...o })), undefined, client.identity.publicKey)
   for await (const f of frames) return f
   return undefined
 }

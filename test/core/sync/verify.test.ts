@@ -7,7 +7,7 @@
 import t from 'tap'
 import { claimsHold } from '../../helpers/claims.js'
 import { commitDuringNextScan } from '../../helpers/commitHook.js'
-import { allOps } from '../../helpers/instances.js'
+import { allOps, newAuthor } from '../../helpers/instances.js'
 import { grant, node, sync, verify, type Node } from '../../helpers/syncNet.js'
 import { bucketFor, claimsToCheck, countClaims, repairsFor } from '../../../core/sync/verify.js'
 import { CounterVectors } from '../../../core/model/counterVector.js'
@@ -112,12 +112,15 @@ t.test('the checker bounds its work and refuses a second check at once', async (
   const cloud = await node('cloud')
   const school = await node('school')
   await puts(cloud, 10, 'lib:a')
-  // A holder naming more claims than MAX_CHECKS: rows for many prefixes, each with an author.
+  // A holder naming more claims than MAX_CHECKS: rows for many prefixes, each with two authors
+  // the cloud claims too (fewer rows than one report carries, so none is left out of it).
   const author = cloud.log.author
-  const rows = Array.from({ length: MAX_CHECKS + 1 }, (_, i) => ({ prefix: `lib:a/${i}`, layer: '', counters: { [author]: 5 } }))
+  const other = newAuthor()
+  await cloud.log.applyRemote([], [{ prefix: '', layer: '', author: other, counter: 5 }])
+  const rows = Array.from({ length: MAX_CHECKS / 2 + 1 }, (_, i) => ({ prefix: `lib:a/${i}`, layer: '', counters: { [author]: 5, [other]: 5 } }))
   const checks = claimsToCheck(rows, CounterVectors.from(rows), cloud.log.vectors, { prefixes: [''], languages: [] })
   t.ok(checks.length > MAX_CHECKS, 'such a holder names too many claims')
-  await school.log.applyRemote([], rows.map((r) => ({ prefix: r.prefix, layer: '', author, counter: 5 })))
+  await school.log.applyRemote([], rows.flatMap((r) => [author, other].map((a) => ({ prefix: r.prefix, layer: '', author: a, counter: 5 }))))
   await grant(cloud, school)
   const before = await dump(cloud)
   const r = await verify(school, cloud)

@@ -7,15 +7,17 @@
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, RECEIVER_BOUND_QUALITY, type CodecOptions } from '../../../../core/sync/wire/chunkCodec.js'
 import { chunkDiff } from '../../../../core/sync/chunker.js'
 import { CounterVectors } from '../../../../core/model/counterVector.js'
 import { diff, type DiffItem } from '../../../../core/sync/diff.js'
 import { codeOf } from '../../../helpers/errorCodes.js'
-import { newIdentity } from '../../../../core/model/identity.js'
-import { makeOperation, type Operation } from '../../../../core/model/operation.js'
+import { newIdentity, sign } from '../../../../core/model/identity.js'
+import { makeOperation, sha256, type Operation } from '../../../../core/model/operation.js'
+import { DEFAULT_LIMITS } from '../../../../core/sync/server.js'
 import { packOps, unpackOps } from '../../../../core/sync/wire/opColumns.js'
-import type { ChunkFrame, ChunkPayload } from '../../../../core/sync/wire/frames.js'
+import { chunkSigned, type ChunkFrame, type ChunkPayload } from '../../../../core/sync/wire/frames.js'
 import { generateResources } from '../../../../bench/dataset.js'
 import { allOps, memoryInstance, newAuthor } from '../../../helpers/instances.js'
 
@@ -128,6 +130,43 @@ t.test('a decompression bomb is refused with POLLEN_CHUNK_TOO_LARGE', async (t) 
     t.equal(dec.count, 0, `q${codec.quality}: the bomb is not counted as received`)
     dec.close()
   }
+})
+
+/**
+ * A chunk whose payload is the msgpack `{ops: <array32 header, then body>, progress: []}`,
+ * compressed in one piece and signed as chunk 0 of SESSION's pull.
+ */
+function craftedChunk(count: number, body: Uint8Array, secretKey: Uint8Array): ChunkFrame {
+  const head = Buffer.from([0x82, 0xa3, ...Buffer.from('ops'), 0xdd, 0, 0, 0, 0])
+  head.writeUInt32BE(count, head.length - 4)
+  const raw = Buffer.concat([head, body, Buffer.from([0xa8, ...Buffer.from('progress'), 0x90])])
+  const data = new Uint8Array(brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }))
+  const hash = sha256(data)
+  return { t: 'chunk', session: SESSION, seq: 0, data, hash, sig: sign(chunkSigned(SESSION, 'pull', 0, hash), secretKey) }
+}
+
+t.test('chunks that cost far more heap than bytes are refused before they are built (issue 17, item 3)', async (t) => {
+  const id = newIdentity()
+  const refusedBy = async (frame: ChunkFrame) => {
+    const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, DEFAULT_LIMITS.maxChunkBytes)
+    try {
+      return await codeOf(dec.decode(frame))
+    } finally {
+      dec.close()
+    }
+  }
+  // What took a daemon's heap: 51 bytes on the wire, 16 MiB of empty arrays (16.7 million).
+  const n = 16 * MiB - 20
+  const bomb = craftedChunk(n, new Uint8Array(n).fill(0x90), id.secretKey)
+  t.ok(bomb.data.length < 100, `${bomb.data.length} bytes on the wire`)
+  t.equal(await refusedBy(bomb), 'POLLEN_CHUNK_TOO_LARGE', '16 MiB of empty arrays: over the decompressed limit')
+  // Within the decompressed limit, far over what 10,000 operations hold.
+  const m = 4 * MiB
+  t.equal(await refusedBy(craftedChunk(m, new Uint8Array(m).fill(0x90), id.secretKey)), 'POLLEN_CHUNK_TOO_LARGE', '4 million empty arrays: over the value bound')
+  // Within any count or length, one array deep per byte: [[[…[]…]]].
+  const nested = new Uint8Array(MiB).fill(0x91)
+  nested[MiB - 1] = 0x90
+  t.equal(await refusedBy(craftedChunk(1, nested, id.secretKey)), 'POLLEN_BAD_MESSAGE', '1 MiB of nested arrays: deeper than any payload')
 })
 
 t.test('the chunker keeps each local transaction in one chunk (realistic ops)', async (t) => {
