@@ -11,7 +11,7 @@ import { PeerConnections, type HttpTransportOptions } from '../adapters/httpSync
  * (adapters/httpSyncServer.ts), so the server rarely closes one as we send on it; when it
  * does, the transport resends once on a new connection.
  */
-export const LINGER_MS = 20_000
+export const LINGER_MS = 15_000
 
 type LinkOptions = Pick<HttpTransportOptions, 'tls' | 'expectInstance' | 'onOtherKey' | 'plain'>
 

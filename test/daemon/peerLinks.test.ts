@@ -1,7 +1,8 @@
 /** Kept connections per peer (daemon/peerLinks.ts): shared only for the same URL, pin and mode. */
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { PeerLinks } from '../../daemon/peerLinks.js'
+import { LINGER_MS, PeerLinks } from '../../daemon/peerLinks.js'
+import { DEFAULT_HTTP_LIMITS } from '../../adapters/httpSyncServer.js'
 
 const PIN = 'ab'.repeat(16)
 const url = 'http://127.0.0.1:9/'
@@ -40,4 +41,8 @@ t.test('two syncs at once share, and the connections outlive a detach until the 
   a.release()
   b.release()
   links.closeAll()
+})
+
+t.test('kept connections are given up before the server would close them', async (t) => {
+  t.ok(LINGER_MS < DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs, `${LINGER_MS} ms < the server's keep-alive of ${DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs} ms, so a kept connection is rarely closed under a request`)
 })
