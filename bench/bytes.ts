@@ -11,6 +11,7 @@
 import { LevelStore } from '../adapters/levelStore.js'
 import { ChunkEncoder } from '../core/sync/wire/chunkCodec.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS } from '../core/sync/chunker.js'
+import { sealedChunks } from '../core/sync/sealing.js'
 import { opCount } from '../core/sync/wire/opColumns.js'
 import { CounterVectors } from '../core/model/counterVector.js'
 import { diff } from '../core/sync/diff.js'
@@ -27,7 +28,7 @@ const COLUMNS = ['authors', 'strings', 'author', 'counter', 'kind', 'id', 'parti
 
 const identity = newIdentity()
 const store = await LevelStore.openMemory()
-const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages: ['en', 'fr', 'es'] })
+const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages: ['en', 'fr', 'es'], identity })
 const lib = new Library(log, { source: { name: 'bench' }, defaultPartition: 'lib' })
 const resources = await allResources(1, n)
 await lib.import(resources)
@@ -41,7 +42,7 @@ let frameBytes = 0
 let chunks = 0
 let ops = 0
 const parts: Uint8Array[] = []
-for await (const payload of chunkDiff(diff(log, filter, CounterVectors.from([])), DEFAULT_CHUNK_LIMITS)) {
+for await (const payload of sealedChunks(log, chunkDiff(diff(log, filter, CounterVectors.from([])), DEFAULT_CHUNK_LIMITS))) {
   const raw = pack(payload)
   payloadBytes += raw.length
   parts.push(raw)

@@ -90,7 +90,7 @@ export async function openInstance(dataDir: string, config: Config): Promise<Ins
   try {
     const author = (await OpLog.storedAuthor(store)) ?? authorOf(instanceId, 1)
     if (!author.startsWith(instanceId + '.')) throw pollenError('POLLEN_INVALID_CONFIG', `the database in ${paths.db} belongs to another instance than ${paths.identity}`)
-    const log = await OpLog.open(store, { author, languages: config.languages })
+    const log = await OpLog.open(store, { author, languages: config.languages, identity })
     const library = new Library(log, { source: { name: config.name, ...(config.publicUrl ? { url: config.publicUrl } : {}) }, defaultPartition: config.defaultPartition })
     // Everything writes through the log's store, which must see every write of a record state.
     const kv = log.store

@@ -213,7 +213,7 @@ export class SyncService {
         onEvent: (ev) => this.events.emit('event', ev),
         pinKey: (k) => this.#inst.peers.recordKey(name, k),
       }
-      return await fn(opts, { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey })
+      return await fn(opts, { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey, trusted: (peer as { trusted?: boolean }).trusted === true })
     } finally {
       link.release()
     }
@@ -337,7 +337,7 @@ export class SyncService {
 
 function failed(peer: string, started: number, err: unknown): SyncResult {
   const e = err as { code?: string; message?: string }
-  return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString() }
+  return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString() }
 }
 
 /** Why the sync API cannot listen on `listen`, as the POLLEN_* error a person can act on. */

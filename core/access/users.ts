@@ -24,6 +24,8 @@ export interface User {
   created: string
   /** The instance id the key is bound to (32 hex digits); absent until its first use. */
   instance?: string
+  /** A trusted relay: claims and unsealed operations pushed with this key are taken as they come. */
+  trusted?: boolean
 }
 
 /** A user as listed. */

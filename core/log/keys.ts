@@ -5,6 +5,7 @@
  * | prefix | key                                   | value                      |
  * |--------|---------------------------------------|----------------------------|
  * | A      | author, counter                       | operation (core/storedOp)  |
+ * | B      | author, segment, base counter         | seal island (core/log/seals) |
  * | I      | kind, id, author, first counter       | counters of one batch      |
  * | R      | kind, id                              | record state (projection)  |
  * | S      | status, kind, id                      | empty: review-status index |
@@ -40,6 +41,9 @@ export const key = {
   op: (author: string, counter: number) => `A${SEP}${author}${SEP}${pad(counter)}`,
   opsOf: (author: string) => `A${SEP}${author}${SEP}`,
   allOps: () => `A${SEP}`,
+  island: (author: string, s: number, base: number) => `B${SEP}${author}${SEP}${pad(s)}${SEP}${pad(base)}`,
+  islandsOf: (author: string, s?: number) => (s === undefined ? `B${SEP}${author}${SEP}` : `B${SEP}${author}${SEP}${pad(s)}${SEP}`),
+  allIslands: () => `B${SEP}`,
   /** Where operations were kept before the `A` family: a store with any is refused. */
   formerOps: () => `L${SEP}`,
   recordOp: (kind: string, id: string, author: string, counter: number) => `I${SEP}${kind}${SEP}${id}${SEP}${author}${SEP}${pad(counter)}`,

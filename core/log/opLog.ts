@@ -10,7 +10,7 @@ import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
 import { applyInPlace, survivesPurges, workingState, type RecordState } from '../model/merge.js'
 import { Mutex } from './mutex.js'
 import { equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from '../model/operation.js'
-import { decodeOperation } from './storedOp.js'
+import { decodeOperation, storedHash } from './storedOp.js'
 import { indexWrites, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { PresenceFilteredStore, type WarmResult } from './presenceFilteredStore.js'
@@ -20,6 +20,9 @@ import { LocalTransaction, type Transaction } from './transaction.js'
 import { heldCopies, planReads, recordKey, recordsBefore, recordWrites, type ApplyResult } from './remoteBatch.js'
 import { resumeMarker, type ResumeMarker } from './resumeMarker.js'
 import { HeadStore } from './heads.js'
+import { SealStore, type Island } from './seals.js'
+import { OwnSealer } from './ownSeals.js'
+import type { Identity } from '../model/identity.js'
 
 export type { LocalChange, Transaction } from './transaction.js'
 export type { ApplyResult } from './remoteBatch.js'
@@ -35,6 +38,17 @@ export interface LogObserver {
 
 /** Operations a process writes before the log loads its record filter (see OpLog.warm). */
 export const WARM_AFTER_OPS = 5000
+
+/** How a batch from a peer is taken (see OpLog.applyRemote). */
+export interface RemoteOptions {
+  /** The seal islands the batch's checked seals proved (core/sync/sealCheck.ts), stored with it. */
+  islands?: readonly Island[]
+  /**
+   * Adopt claims about an author only as far as its verified seals reach (docs/protocol.md
+   * §11.4): true for every peer but a trusted relay.
+   */
+  vouch?: boolean
+}
 
 /** Instance metadata persisted with every local append. */
 interface SelfMeta {
@@ -71,6 +85,10 @@ export class OpLog {
   observer: LogObserver | undefined
   /** The best signed head each peer instance has shown of itself (core/log/heads.ts). */
   readonly heads: HeadStore
+  /** What this log knows of every author's sealed chains (core/log/seals.ts). */
+  readonly seals: SealStore
+  /** Seals our own operations as they are written; absent in a log opened without a key. */
+  #sealer: OwnSealer | undefined
 
   private constructor(store: PresenceFilteredStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
     this.store = store
@@ -80,6 +98,7 @@ export class OpLog {
     this.#languages = languages
     this.#clock = new HybridClock(self.hlc, now)
     this.heads = new HeadStore(store)
+    this.seals = new SealStore(store)
   }
 
   /**
@@ -107,7 +126,7 @@ export class OpLog {
    * Opens the log on a store: reads the instance metadata, the vectors and the highest
    * counter held per author (one seek per author). Nothing is replayed.
    */
-  static async open(storage: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number }): Promise<OpLog> {
+  static async open(storage: KVStore, opts: { author: string; languages: readonly string[]; now?: () => number; identity?: Identity }): Promise<OpLog> {
     // Record states are read for every record a batch touches, most often ones not held yet.
     const store = new PresenceFilteredStore(storage, key.states())
     // Operations stored in the former layout would be invisible, not misread: refuse instead.
@@ -148,6 +167,11 @@ export class OpLog {
     log.#anyReviews = false
     for await (const _ of store.keys(prefixRange(key.reviews(), { limit: 1 }))) log.#anyReviews = true
     if (await store.get(key.meta('rebuilding'))) await log.rebuild()
+    await log.seals.load()
+    if (opts.identity) {
+      log.#sealer = new OwnSealer(log.seals, opts.identity)
+      await log.#sealer.load(store, self.author, self.counter)
+    }
     return log
   }
 
@@ -276,7 +300,10 @@ export class OpLog {
       const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
       batch.push(...this.#vectorWrites(advances))
       batch.push({ type: 'put', key: key.meta('self'), value: encodeValue(self) })
+      const sealed = this.#sealer?.seal(ops)
+      if (sealed) batch.push(...sealed.writes)
       await this.store.write(batch)
+      sealed?.commit()
       this.#self = self
       this.#maxHeld.set(self.author, counter)
       this.#commitVectors(advances)
@@ -298,7 +325,7 @@ export class OpLog {
    * one of ours beyond our own counter (a restored backup), refuses the whole batch.
    * One storage read for everything the batch needs, and one write (core/log/remoteBatch.ts).
    */
-  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = [], claimsEpoch?: number): Promise<ApplyResult> {
+  async applyRemote(incoming: readonly Operation[], advances: readonly VectorAdvance[] = [], extra: readonly BatchOp[] = [], claimsEpoch?: number, opts: RemoteOptions = {}): Promise<ApplyResult> {
     for (const op of incoming) verifyOperation(op)
     const started = Date.now()
     return this.#mutex.run(async () => {
@@ -306,12 +333,15 @@ export class OpLog {
       const result: ApplyResult = { applied: 0, duplicates: 0, skipped: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0 }
       const reads = planReads(incoming, this.#maxHeld, this.#anyReviews)
       const values = await this.store.getMany(reads.keys)
-      const { fresh, freshKeys } = this.#freshOps(incoming, reads.opKeys, heldCopies(reads, values), result)
+      const { fresh, freshKeys, skipped } = this.#freshOps(incoming, reads.opKeys, heldCopies(reads, values), result)
+      const sealing = await this.#sealWrites(opts.islands ?? [], skipped)
+      if (opts.vouch) advances = advances.flatMap((a) => this.#vouched(a, sealing.reach))
       const records = recordsBefore(reads, values)
       const pendingOps = new Map<string, Operation>()
       const current = this.#applyToWorking(fresh, freshKeys, records.before, pendingOps, result)
       const batch = recordWrites(current, records, this.instance, result)
-      await this.#commitRemote(batch, fresh, pendingOps, advances, extra)
+      await this.#commitRemote(batch, fresh, pendingOps, advances, [...extra, ...sealing.writes])
+      sealing.commit()
       this.observer?.applied?.(result.applied, Date.now() - started)
       this.#noteWritten(result.applied)
       return result
@@ -323,8 +353,9 @@ export class OpLog {
    * duplicates, once their content is checked) nor in a layer this instance does not keep
    * (skipped). Throws for a reused counter or one of ours beyond our counter.
    */
-  #freshOps(incoming: readonly Operation[], opKeys: readonly string[], existing: ReadonlyMap<number, Uint8Array | undefined>, result: ApplyResult): { fresh: Operation[]; freshKeys: string[] } {
+  #freshOps(incoming: readonly Operation[], opKeys: readonly string[], existing: ReadonlyMap<number, Uint8Array | undefined>, result: ApplyResult): { fresh: Operation[]; freshKeys: string[]; skipped: Operation[] } {
     const fresh: Operation[] = []
+    const skipped: Operation[] = []
     const freshKeys: string[] = []
     const seen = new Map<string, Operation>()
     incoming.forEach((op, i) => {
@@ -341,13 +372,43 @@ export class OpLog {
       }
       if (op.layer !== '' && !this.#languages.includes(op.layer)) {
         result.skipped += 1
+        skipped.push(op)
         return
       }
       seen.set(k, op)
       fresh.push(op)
       freshKeys.push(k)
     })
-    return { fresh, freshKeys }
+    return { fresh, freshKeys, skipped }
+  }
+
+  /**
+   * The writes that keep the batch's seal islands, each with the hashes of its operations this
+   * log does not store (in languages it does not keep), and how far each author's seals reach.
+   */
+  async #sealWrites(islands: readonly Island[], skipped: readonly Operation[]): Promise<{ writes: BatchOp[]; reach: Map<string, number>; commit: () => void }> {
+    for (const op of skipped) {
+      const i = islands.find((i) => i.author === op.author && i.base < op.counter && op.counter <= i.last)
+      i?.omitted.set(op.counter, op.hash)
+    }
+    const reach = new Map<string, number>()
+    for (const i of islands) reach.set(i.author, Math.max(reach.get(i.author) ?? 0, i.last))
+    const merged = islands.length > 0 ? await this.seals.mergeWrites(islands) : { writes: [], commit: () => undefined }
+    return { ...merged, reach }
+  }
+
+  /** A claim about an author, lowered to how far its verified seals reach (none when they reach nothing). */
+  #vouched(a: VectorAdvance, reach: ReadonlyMap<string, number>): VectorAdvance[] {
+    const limit = a.author === this.#self.author ? this.#self.counter : Math.max(this.seals.vouched(a.author), reach.get(a.author) ?? 0)
+    if (a.counter <= limit) return [a]
+    return limit > 0 ? [{ ...a, counter: limit }] : []
+  }
+
+  /** The content hashes of `author`'s held operations with counters in [from, to]. */
+  async opHashes(author: string, from: number, to: number): Promise<Map<number, Uint8Array>> {
+    const out = new Map<number, Uint8Array>()
+    for await (const [k, v] of this.store.range({ gte: key.op(author, from), lte: key.op(author, to) })) out.set(Number(parts(k)[1]), storedHash(v))
+    return out
   }
 
   /**
@@ -419,6 +480,7 @@ export class OpLog {
         { type: 'put', key: key.meta('rekey'), value: encodeValue(record) },
       ])
       this.#self = self
+      this.#sealer?.restart()
       return author
     })
   }

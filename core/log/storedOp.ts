@@ -59,6 +59,12 @@ function headerEnd(b: Uint8Array): number {
   return end <= b.length ? end : corrupt('header past the end')
 }
 
+/** The content hash of a stored operation, without decoding it (a view of the bytes). */
+export function storedHash(bytes: Uint8Array): Uint8Array {
+  headerEnd(bytes)
+  return bytes.subarray(HASH_AT, HASH_AT + 32)
+}
+
 /** An operation from its stored bytes (body and hashes are views of them). */
 export function decodeOperation(bytes: Uint8Array): Operation {
   const end = headerEnd(bytes)

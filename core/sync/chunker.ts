@@ -4,13 +4,12 @@
  * together). Each payload says, per author, how far that author's stream has been sent.
  */
 import type { DiffItem } from './diff.js'
-import { packOps, type OpColumns } from './wire/opColumns.js'
 import type { Operation } from '../model/operation.js'
-import type { ChunkPayload } from './wire/frames.js'
 
-/** A payload as the chunker makes it: the operations already in columns. */
-export interface OutgoingPayload extends ChunkPayload {
-  ops: OpColumns
+/** A chunk as the chunker cuts it, before it is sealed and put in columns (core/sync/sealing.ts). */
+export interface OutgoingPayload {
+  ops: Operation[]
+  progress: [string, number][]
 }
 
 export interface ChunkLimits {
@@ -38,7 +37,7 @@ export async function* chunkDiff(items: AsyncIterable<DiffItem>, limits: ChunkLi
   let groupBytes = 0
 
   const take = (): OutgoingPayload => {
-    const payload: OutgoingPayload = { ops: packOps(ops), progress: [...progress.entries()] }
+    const payload: OutgoingPayload = { ops, progress: [...progress.entries()] }
     ops = []
     bytes = 0
     progress.clear()

@@ -8,6 +8,8 @@
 import { checkPeerHead, headToShow, ownHead, rekeyIfRestored } from './restore.js'
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
+import { sealedChunks } from './sealing.js'
+import { SealGate } from './sealCheck.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, toWire, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
@@ -36,6 +38,11 @@ export interface PeerTarget {
   key: string
   filters: string[]
   pinnedKey?: string
+  /**
+   * A trusted relay (`pollen peer set --trusted`): its claims and its operations without an
+   * author's seal are taken as they come (docs/protocol.md §11.4).
+   */
+  trusted?: boolean
 }
 
 export type SyncGroup = 'session' | 'queuing' | 'pulling' | 'pushing' | 'dequeuing'
@@ -68,6 +75,8 @@ export interface SyncResult {
   bytesIn: number
   bytesOut: number
   chunks: number
+  /** Operations a peer sent without their author's seal, left out (docs/protocol.md §11.4). */
+  unsealed: number
   requests: number
   resumed: boolean
   ms: number
@@ -92,7 +101,7 @@ export interface SyncClientOptions {
 }
 
 function emptyResult(peer: string, started: number): SyncResult {
-  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString() }
+  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString() }
 }
 
 function add(result: SyncResult, r: ApplyResult): void {
@@ -213,11 +222,12 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
   const report = adoptableReport(terms.report, { prefixes: pf.prefixes, languages: session.terms.filter.languages }, log.vectors)
   const maxOps = opts.maxChunkOps ?? MAX_CHUNK_OPS
   const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? MAX_CHUNK_BYTES, maxOps)
+  const gate = new SealGate(peer.trusted === true)
   emit('pulling', 'started', { total: terms.estimate })
   emit('dequeuing', 'started')
   const finish = async () => {
     const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
-    await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report, a, Infinity)), [resume.clear()], claimsEpoch)
+    await log.applyRemote([], gate.cap([...authors].flatMap((a) => advancesFor(report, a, Infinity))), [resume.clear()], claimsEpoch, { vouch: !gate.trusted })
   }
   let ended = terms.complete
   if (ended) await finish()
@@ -239,16 +249,18 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
       if (isChunkFrame(frame)) {
         acks.taken(frame.seq, frame.data.length)
         const payload = await decoder.decode(frame)
-        const ops = unpackOps(payload.ops, maxOps)
-        for (const op of ops) {
+        const all = unpackOps(payload.ops, maxOps)
+        for (const op of all) {
           if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
         }
-        const advances = payload.progress.flatMap(([a, through]) => advancesFor(report, a, through))
+        const { ops, islands } = gate.take(all, payload.seals, payload.keys)
+        result.unsealed = gate.unsealed
+        const advances = gate.cap(payload.progress.flatMap(([a, through]) => advancesFor(report, a, through)))
         const chunks = decoder.count
         emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: terms.estimate, chunks, bytes: transport.bytesIn })
         await writing
         acks.applying()
-        writing = log.applyRemote(ops, advances, [resume.progress(opened.session, chunks)], claimsEpoch).then((r) => {
+        writing = log.applyRemote(ops, advances, [resume.progress(opened.session, chunks)], claimsEpoch, { islands, vouch: !gate.trusted }).then((r) => {
           add(result, r)
           result.pulled += r.applied
           result.chunks += 1
@@ -325,7 +337,7 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   const { log, identity, transport } = opts
   const holder = CounterVectors.from(terms.holder)
   const report = senderReport(log.vectors, terms.filter)
-  const chunks = chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? DEFAULT_CHUNK_LIMITS)[Symbol.asyncIterator]()
+  const chunks = sealedChunks(log, chunkDiff(diff(log, terms.filter, holder), opts.chunk ?? DEFAULT_CHUNK_LIMITS))[Symbol.asyncIterator]()
   const first = await chunks.next()
   // Nothing to send and no claim the peer lacks: no second request.
   const raises = report.some((e) => Object.entries(e.counters).some(([a, n]) => holder.effective(e.prefix, e.layer, a) < n))

@@ -7,6 +7,8 @@
 import { checkPeerHead, headToShow, ownHead, rekeyIfRestored } from './restore.js'
 import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
+import { sealedChunks } from './sealing.js'
+import { SealGate } from './sealCheck.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
@@ -199,7 +201,7 @@ export class SyncServer {
       // snapshots the diff reads. Read after, a commit landing in between (a local write, a
       // chunk from another peer) would be claimed without being sent (issue 14).
       const report = senderReport(log.vectors, filter)
-      chunks = chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? DEFAULT_CHUNK_LIMITS)[Symbol.asyncIterator]()
+      chunks = sealedChunks(log, chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? DEFAULT_CHUNK_LIMITS))[Symbol.asyncIterator]()
       // Peek: when there is nothing to send, the answer itself says so and the sync is one round trip.
       first = await chunks.next()
       terms.pull = { filter, report, estimate: first.done ? 0 : estimate(log, filter, holder), complete: first.done === true }
@@ -344,6 +346,7 @@ export class SyncServer {
     const log = this.#opts.log
     const result: PushResult = { t: 'pushed', applied: 0, duplicates: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, chunks: 0 }
     const decoder = new ChunkDecoder(sessionId, 'push', session.clientKey, this.#limits.maxChunkBytes, this.#limits.maxChunkOps)
+    const gate = new SealGate(user.trusted === true)
     let report: VectorEntry[] | undefined
     let ended = false
     try {
@@ -358,9 +361,9 @@ export class SyncServer {
         }
         if (isChunkFrame(frame)) {
           const payload = await decoder.decode(frame)
-          const ops = this.#checkOps(payload.ops, filter)
-          const advances: VectorAdvance[] = payload.progress.flatMap(([a, through]) => advancesFor(report as VectorEntry[], a, through))
-          const r = await log.applyRemote(ops, advances, [], session.claimsEpoch)
+          const { ops, islands } = gate.take(this.#checkOps(payload.ops, filter), payload.seals, payload.keys)
+          const advances: VectorAdvance[] = gate.cap(payload.progress.flatMap(([a, through]) => advancesFor(report as VectorEntry[], a, through)))
+          const r = await log.applyRemote(ops, advances, [], session.claimsEpoch, { islands, vouch: !gate.trusted })
           result.applied += r.applied
           result.duplicates += r.duplicates
           result.new += r.new
@@ -372,7 +375,7 @@ export class SyncServer {
           if (frame.session !== sessionId || !verify(endSigned(sessionId, 'push', frame.chunks), frame.sig, session.clientKey)) throw pollenError('POLLEN_BAD_SIGNATURE', 'the end frame has a bad signature')
           if (frame.chunks !== decoder.count) throw pollenError('POLLEN_BAD_MESSAGE', `the end frame counts ${frame.chunks} chunks; ${decoder.count} arrived`)
           const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
-          await log.applyRemote([], [...authors].flatMap((a) => advancesFor(report as VectorEntry[], a, Infinity)), [], session.claimsEpoch)
+          await log.applyRemote([], gate.cap([...authors].flatMap((a) => advancesFor(report as VectorEntry[], a, Infinity))), [], session.claimsEpoch, { vouch: !gate.trusted })
           ended = true
         } else {
           throw pollenError('POLLEN_BAD_MESSAGE', 'a push frame is neither a chunk nor an end frame')

@@ -19,7 +19,10 @@ import { instanceIdOf, sign, verify } from '../../core/model/identity.js'
 import { key } from '../../core/log/keys.js'
 import { OpLog } from '../../core/log/opLog.js'
 import { makeOperation, type Operation } from '../../core/model/operation.js'
-import { packOps } from '../../core/sync/wire/opColumns.js'
+import { packOps, unpackOps } from '../../core/sync/wire/opColumns.js'
+import { sealsFor, type ChunkSeals } from '../../core/sync/sealing.js'
+import { checkSeals } from '../../core/sync/sealCheck.js'
+import { SealStore } from '../../core/log/seals.js'
 import { decodeOpenedTerms, encodeOpenTerms } from '../../core/sync/wire/openTerms.js'
 import { encodePullAck } from '../../core/sync/pacing.js'
 import {
@@ -145,11 +148,18 @@ function pushBody(cli: Node, session: string, chunks: (ChunkFrame | Uint8Array)[
   return Buffer.concat(parts)
 }
 
-async function chunksOf(cli: Node, session: string, payloads: unknown[]): Promise<ChunkFrame[]> {
+/** For chunks whose operations do not even unpack: no seals. */
+const noSeals = async (): Promise<ChunkSeals> => ({ seals: [], keys: [] })
+
+/**
+ * Chunk frames of `payloads` (operations in columns) from `cli`, each with the seals `seal`
+ * makes for its operations: by default the client's own, as a real push carries them.
+ */
+async function chunksOf(cli: Node, session: string, payloads: unknown[], seal: (ops: unknown) => Promise<ChunkSeals> = (ops) => sealsFor(cli.log, unpackOps(ops, 1e6))): Promise<ChunkFrame[]> {
   const enc = new ChunkEncoder(session, 'push', cli.identity.secretKey)
   try {
     const out: ChunkFrame[] = []
-    for (const ops of payloads) out.push(await enc.encode({ ops, progress: [] }))
+    for (const ops of payloads) out.push(await enc.encode({ ops, progress: [], ...(await seal(ops)) }))
     return out
   } finally {
     enc.close()
@@ -290,7 +300,8 @@ t.test('push: replayed chunk', async (t) => {
   const twin = await LevelStore.openMemory()
   await twin.write(Object.entries(await dump(fx.srv.store)).map(([k, v]) => ({ type: 'put' as const, key: k, value: new Uint8Array(Buffer.from(v, 'hex')) })))
   const twinLog = await OpLog.open(twin, { author: fx.srv.log.author, languages: fx.srv.log.languages })
-  t.equal((await twinLog.applyRemote(ops)).applied, ops.length)
+  const { seals, keys } = await sealsFor(fx.cli.log, ops)
+  t.equal((await twinLog.applyRemote(ops, [], [], undefined, { islands: checkSeals(ops, seals, keys).islands })).applied, ops.length)
   refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [c0, c0], 2)), 409, 'POLLEN_REPLAY', 'same seq twice')
   t.same(await dump(fx.srv.store), await dump(twin), 'storage = the state after the first copy only')
 })
@@ -310,7 +321,7 @@ t.test('push: operation whose hash does not match', async (t) => {
   const packed = packOps([op])
   const body = packed[12][0] as Uint8Array
   body[body.length - 1] ^= 0x01
-  const [chunk] = await chunksOf(fx.cli, session, [packed])
+  const [chunk] = await chunksOf(fx.cli, session, [packed], noSeals)
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 400, 'POLLEN_HASH_MISMATCH', 'tampered body bytes'))
 })
 
@@ -324,7 +335,11 @@ t.test('push: a counter reused with different content', async (t) => {
   const { session } = await open(t, fx, 'write', 'push')
   const orig = ops[0]
   const forged = makeOperation({ ...orig, body: { title: { en: 'something else' } } })
-  const [chunk] = await chunksOf(fx.cli, session, [packOps([forged])])
+  // Sealed by its author itself (one that lost its data and wrote again without a re-key):
+  // the seal verifies, and the reused counter is what is refused.
+  const { islands } = new SealStore(await LevelStore.openMemory()).sealOwn(fx.cli.identity, [forged], undefined)
+  const bySelf = (ops: unknown) => sealsFor({ seals: { islands: async () => islands }, opHashes: async () => new Map() }, unpackOps(ops, 10))
+  const [chunk] = await chunksOf(fx.cli, session, [packOps([forged])], bySelf)
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 409, 'POLLEN_COUNTER_REUSE', `${orig.author}:${orig.counter} again`))
 })
 
@@ -370,7 +385,7 @@ t.test('push: a chunk that would cost far more heap than bytes is refused before
   const { session } = await open(t, fx, 'write', 'push')
   // 400,000 empty arrays: 400 KB of msgpack, 16 MB of heap once decoded.
   const empty: unknown[] = []
-  const [chunk] = await chunksOf(fx.cli, session, [new Array<unknown>(400_000).fill(empty)])
+  const [chunk] = await chunksOf(fx.cli, session, [new Array<unknown>(400_000).fill(empty)], noSeals)
   t.ok(chunk.data.length < 1024, `${chunk.data.length} bytes on the wire`)
   await unchanged(t, fx, async () => refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [chunk])), 413, 'POLLEN_CHUNK_TOO_LARGE', 'more values than 10,000 operations hold'))
 })

@@ -20,6 +20,8 @@ import { Users, type Role } from '../../core/access/users.js'
 import type { ChunkLimits } from '../../core/sync/chunker.js'
 import type { SyncTransport } from '../../core/sync/transport.js'
 import type { BatchOp } from '../../core/log/store.js'
+import { SealStore } from '../../core/log/seals.js'
+import type { Operation } from '../../core/model/operation.js'
 
 export interface Node {
   name: string
@@ -38,7 +40,7 @@ export interface Node {
 /** `identity` defaults to a random one; property tests pass fixed ones so author order replays. */
 export async function node(name: string, languages: string[] = ['en', 'fr'], chunk?: ChunkLimits, serverOpts: Pick<SyncServerOptions, 'pacing'> = {}, identity: Identity = newIdentity()): Promise<Node> {
   const store = await LevelStore.openMemory()
-  const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages })
+  const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages, identity })
   const users = new Users(store)
   return {
     name,
@@ -64,7 +66,7 @@ export async function backupOf(n: Node): Promise<LevelStore> {
 
 /** The node as it would start again from `backup`: the same identity and keys, the backup's log. */
 export async function restoredFrom(n: Node, backup: LevelStore): Promise<Node> {
-  const log = await OpLog.open(backup, { author: authorOf(instanceIdOf(n.identity.publicKey), 1), languages: [...n.log.languages] })
+  const log = await OpLog.open(backup, { author: authorOf(instanceIdOf(n.identity.publicKey), 1), languages: [...n.log.languages], identity: n.identity })
   const users = new Users(backup)
   return { ...n, store: backup, log, users, lib: new Library(log, { source: { name: n.name }, defaultPartition: 'lib' }), server: new SyncServer({ identity: n.identity, log, users }) }
 }
@@ -83,7 +85,7 @@ export async function grant(server: Node, client: Node, role: Role = 'write', fi
 export async function sync(
   client: Node,
   server: Node,
-  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport } = {},
+  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport; trusted?: boolean } = {},
 ): Promise<SyncResult> {
   const { options, target } = await clientOf(client, server, opts)
   return syncWithPeer(options, target, opts.mode ?? 'both')
@@ -95,7 +97,7 @@ export async function verify(client: Node, server: Node, opts: { prefixes?: stri
   return verifyWithPeer(options, target)
 }
 
-async function clientOf(client: Node, server: Node, opts: { prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport }) {
+async function clientOf(client: Node, server: Node, opts: { prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport; trusted?: boolean }) {
   const user = await grant(server, client, opts.role ?? 'write', opts.scope ?? [''])
   const memory = new MemorySyncTransport(server.server)
   const options: SyncClientOptions = {
@@ -112,7 +114,7 @@ async function clientOf(client: Node, server: Node, opts: { prefixes?: string[];
       return pinned === k ? 'same' : 'changed'
     },
   }
-  return { options, target: { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''], pinnedKey: client.pins.get(server.name) } }
+  return { options, target: { name: server.name, user, key: server.keys.get(user) as string, filters: opts.prefixes ?? [''], pinnedKey: client.pins.get(server.name), trusted: opts.trusted } }
 }
 
 /** Open terms as `client` would send them to `user` (a pull of everything), with `o` over them: for crafting requests. */
@@ -138,4 +140,14 @@ export async function storeDump(store: KVStore): Promise<Record<string, string>>
   const out: Record<string, string> = {}
   for await (const [k, v] of store.range({})) out[k] = Buffer.from(v).toString('hex')
   return out
+}
+
+/**
+ * Stores `ops` (written as `author`, in counter order from a segment's start) in `target` with
+ * the author's seals, as if they had arrived from the author: for tests that craft operations
+ * no library call can make (a timestamp at the end of the encoding, say).
+ */
+export async function storeSealed(target: Node, author: Identity, ops: Operation[]): Promise<void> {
+  const { islands } = new SealStore(target.store).sealOwn(author, ops, undefined)
+  await target.log.applyRemote(ops, [], [], undefined, { islands })
 }

@@ -17,7 +17,7 @@ export interface Filter {
   languages: string[]
 }
 
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
 export type SyncMode = 'pull' | 'push' | 'both'
 /** What an open request asks for: a sync, or a check of the client's claims (§9.5). */
 export type OpenMode = SyncMode | 'verify'
@@ -111,7 +111,18 @@ export interface ChunkPayload {
   ops: unknown
   /** [author, through]: every operation of the author up to `through` that the receiver lacked has been sent. */
   progress: [string, number][]
+  /** The authors' seals over the chunk's operations (§11.2); checked by `checkSeals`. */
+  seals: unknown
+  /** The Ed25519 public keys the seals name by index. */
+  keys: unknown
 }
+
+/**
+ * One seal in a chunk (§11.2): [author, index of its key, segment, first counter covered,
+ * chain digest before it (null at the segment's start), the seal's last counter, signature,
+ * the 32-byte hashes of the covered counters the chunk does not carry, in counter order].
+ */
+export type WireSeal = [string, number, number, number, Uint8Array | null, number, Uint8Array, Uint8Array]
 
 /** Push only: the sender's claims (wire vectors as msgpack bytes), sent before its chunks. */
 export interface BeginFrame {
@@ -196,7 +207,7 @@ export function isPushResult(v: unknown): v is PushResult {
 }
 
 export function isChunkPayload(v: unknown): v is ChunkPayload {
-  return isObj(v) && 'ops' in v && Array.isArray(v.progress) && v.progress.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0], 80) && isInt(p[1]))
+  return isObj(v) && 'ops' in v && Array.isArray(v.seals) && Array.isArray(v.keys) && Array.isArray(v.progress) && v.progress.every((p) => Array.isArray(p) && p.length === 2 && isStr(p[0], 80) && isInt(p[1]))
 }
 
 // ---- signed byte strings -------------------------------------------------------------

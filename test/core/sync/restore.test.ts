@@ -10,7 +10,7 @@ import { signHead } from '../../../core/model/head.js'
 import { makeOperation } from '../../../core/model/operation.js'
 import { isOpenResponse, type OpenTerms } from '../../../core/sync/wire/frames.js'
 import { codeOf } from '../../helpers/errorCodes.js'
-import { backupOf, grant, node, openRequestOf, openTermsOf, restoredFrom, sync, type Node } from '../../helpers/syncNet.js'
+import { backupOf, grant, node, openRequestOf, openTermsOf, restoredFrom, storeSealed, sync, type Node } from '../../helpers/syncNet.js'
 
 async function put(n: Node, count: number, from = 0): Promise<void> {
   for (let i = from; i < from + count; i++) await n.lib.put({ id: `${n.name}-${i}`, partition: 'lib', title: { en: `${n.name} ${i}` } })
@@ -105,7 +105,7 @@ t.test('one operation with the largest timestamp does not freeze anyone\'s clock
   const tablet = await node('tablet')
   // The tablet's clock (or its forger) stamped an operation at the end of the encoding.
   const op = makeOperation({ author: tablet.log.author, counter: 1, kind: 'resource', id: 'far', partition: 'lib', type: 'put', layer: 'en', hlc: Number.MAX_SAFE_INTEGER - 1, tx: 1, deps: {}, body: { title: 'from the far future' } })
-  await server.log.applyRemote([op], [])
+  await storeSealed(server, tablet.identity, [op])
   await put(server, 1)
   const ours = await server.lib.get('server-0')
   t.ok(ours, 'the server still writes')

@@ -95,10 +95,15 @@ const storedUnder = (n: Node, prefix: string) => n.log.vectors.entries().filter(
 t.test('rows stored under one scope stop growing, however many pushes bring new ones (item 5)', async (t) => {
   const { server, client, user } = await pair('write', ['lib:a'])
   const author = newAuthor()
+  // From an untrusted peer, claims about an author no seal backs are not adopted at all.
+  t.equal(await pushRows(server, client, user, rowsUnder('lib:a', 4096, [author])), 'no error', 'an untrusted push of 4096 rows')
+  t.equal(storedUnder(server, 'lib:a'), 0, 'claims about an author without seals: none stored')
+  // From a trusted relay they are, up to the bound.
+  const relay = { ...user, trusted: true }
   const stored: number[] = []
   // 4,096 rows a push (what one report may carry), 24,576 in all.
   for (let i = 0; i < 6; i++) {
-    t.equal(await pushRows(server, client, user, rowsUnder('lib:a', 4096, [author], i * 4096)), 'no error', `push ${i + 1}: 4096 new rows`)
+    t.equal(await pushRows(server, client, relay, rowsUnder('lib:a', 4096, [author], i * 4096)), 'no error', `push ${i + 1}: 4096 new rows`)
     stored.push(storedUnder(server, 'lib:a'))
   }
   t.equal(stored[0], 4096, 'the first push adds its rows')

@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, RECEIVER_BOUND_QUALITY, type CodecOptions } from '../../../../core/sync/wire/chunkCodec.js'
-import { chunkDiff } from '../../../../core/sync/chunker.js'
+import { type OutgoingPayload, chunkDiff } from '../../../../core/sync/chunker.js'
 import { CounterVectors } from '../../../../core/model/counterVector.js'
 import { diff, type DiffItem } from '../../../../core/sync/diff.js'
 import { codeOf } from '../../../helpers/errorCodes.js'
@@ -43,7 +43,7 @@ async function realisticOps(): Promise<Operation[]> {
   return allOps(inst.log)
 }
 
-const sample = (n: number, tag: string): ChunkPayload => ({ ops: Array.from({ length: n }, (_, i) => [tag, i, new Uint8Array([i, i + 1])]), progress: [[newAuthor(), n]] })
+const sample = (n: number, tag: string): ChunkPayload => ({ ops: Array.from({ length: n }, (_, i) => [tag, i, new Uint8Array([i, i + 1])]), progress: [[newAuthor(), n]], seals: [], keys: [] })
 
 t.test('payloads round-trip across several chunks, for both qualities', async (t) => {
   const id = newIdentity()
@@ -63,7 +63,7 @@ t.test('payloads round-trip across several chunks, for both qualities', async (t
 t.test('realistic operations survive a round trip byte for byte', async (t) => {
   const id = newIdentity()
   const ops = (await realisticOps()).slice(0, 120)
-  const frames = await encodeAll([{ ops: packOps(ops.slice(0, 60)), progress: [] }, { ops: packOps(ops.slice(60)), progress: [] }], id.secretKey)
+  const frames = await encodeAll([{ ops: packOps(ops.slice(0, 60)), progress: [], seals: [], keys: [] }, { ops: packOps(ops.slice(60)), progress: [], seals: [], keys: [] }], id.secretKey)
   const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, 16 * MiB)
   const back = [...unpackOps((await dec.decode(frames[0])).ops, 1000), ...unpackOps((await dec.decode(frames[1])).ops, 1000)]
   dec.close()
@@ -77,7 +77,7 @@ t.test('a stream kept across chunks compresses smaller than each chunk alone', a
   const ops = await realisticOps()
   t.equal(ops.length, 800, '200 resources, 4 operations each')
   const per = ops.length / 20
-  const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: packOps(ops.slice(i * per, (i + 1) * per)), progress: [[ops[0].author, (i + 1) * per]] }))
+  const payloads: ChunkPayload[] = Array.from({ length: 20 }, (_, i) => ({ ops: packOps(ops.slice(i * per, (i + 1) * per)), progress: [[ops[0].author, (i + 1) * per]], seals: [], keys: [] }))
   for (const codec of [DEFAULT_CODEC, { quality: 9, slowLinkQuality: 9 }]) {
     const stream = (await encodeAll(payloads, id.secretKey, codec)).reduce((s, f) => s + f.data.length, 0)
     let alone = 0
@@ -174,7 +174,7 @@ t.test('the chunker keeps each local transaction in one chunk (realistic ops)', 
   const source = { authors: () => [ops[0].author], maxHeld: () => ops.length, scanAuthor: async function* (_a: string, after: number) { yield* ops.filter((o) => o.counter > after) } }
   for (const maxOps of [1, 3, 4, 6, 9]) {
     const chunks: Operation[][] = []
-    for await (const p of chunkDiff(diff(source, { prefixes: [''], languages: ['en', 'fr', 'es'] }, CounterVectors.from([])), { maxOps, maxBytes: 16 * MiB })) chunks.push(unpackOps(p.ops, Infinity))
+    for await (const p of chunkDiff(diff(source, { prefixes: [''], languages: ['en', 'fr', 'es'] }, CounterVectors.from([])), { maxOps, maxBytes: 16 * MiB })) chunks.push(p.ops)
     const where = new Map<string, Set<number>>()
     chunks.forEach((c, i) => c.forEach((o) => where.set(`${o.author}/${o.tx}`, (where.get(`${o.author}/${o.tx}`) ?? new Set()).add(i))))
     t.equal([...where.values()].filter((s) => s.size > 1).length, 0, `maxOps ${maxOps}: no transaction in two chunks`)
@@ -210,9 +210,9 @@ t.test('the chunker: transactions whole, maxOps respected otherwise, chunks pack
         for (const op of ops.filter((o) => o.author === b)) yield { type: 'op', op }
         yield { type: 'done', author: b, through: sb.reduce((s, n) => s + n, 0) }
       }
-      const payloads: ChunkPayload[] = []
+      const payloads: OutgoingPayload[] = []
       for await (const p of chunkDiff(items(), { maxOps, maxBytes: 64 * MiB })) payloads.push(p)
-      const chunks = payloads.map((p) => unpackOps(p.ops, Infinity))
+      const chunks = payloads.map((p) => p.ops)
       const txKey = (o: Operation) => `${o.author}/${o.tx}`
       // Every op exactly once, in order.
       if (chunks.flat().map((o) => `${o.author}:${o.counter}`).join() !== ops.map((o) => `${o.author}:${o.counter}`).join()) return false

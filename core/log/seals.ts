@@ -1,0 +1,169 @@
+/**
+ * Seal islands (docs/protocol.md §11.3): what this log knows of each author's signed hash
+ * chains, kept so it can prove its operations' authorship to the next peer. An island of
+ * segment `s` is a stretch of counters (base, last] whose chain it can recompute: the digest
+ * before it, the author's seal at `last`, and the hashes of the operations in it that this
+ * log does not hold (outside its filter or languages). An instance's own islands start at
+ * the segment's start. A relay may know several islands of one segment, apart, when a
+ * filter left it the middle of a segment only by digest.
+ */
+import { decodeValue, encodeValue, key, parts } from './keys.js'
+import { prefixRange, type BatchOp, type KVStore } from './store.js'
+import { chainSeed, chainStep, segmentOf, segmentStart, signSeal, type Seal } from '../model/seal.js'
+import type { Identity } from '../model/identity.js'
+import type { Operation } from '../model/operation.js'
+
+/** A stretch (base, last] of one author's segment whose chain this log can recompute. */
+export interface Island {
+  author: string
+  s: number
+  /** The counter before the first one known (segmentStart(s) − 1 when known from the start). */
+  base: number
+  /** The chain digest after `base` (null at the segment's start: the seed). */
+  baseDigest: Uint8Array | null
+  last: number
+  /** The chain digest after `last`, which `sig` signs. */
+  digest: Uint8Array
+  sig: Uint8Array
+  /** The author's Ed25519 public key. */
+  key: Uint8Array
+  /** Hashes of operations in (base, last] this log does not hold, by counter. */
+  omitted: Map<number, Uint8Array>
+}
+
+type Stored = [Uint8Array | null, number, Uint8Array, Uint8Array, Uint8Array, number[], Uint8Array]
+
+const view = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length)
+
+function encodeIsland(i: Island): Uint8Array {
+  const counters = [...i.omitted.keys()].sort((a, b) => a - b)
+  const hashes = new Uint8Array(counters.length * 32)
+  counters.forEach((c, n) => hashes.set(i.omitted.get(c) as Uint8Array, n * 32))
+  return encodeValue([i.baseDigest, i.last, i.digest, i.sig, i.key, counters, hashes] satisfies Stored)
+}
+
+function decodeIsland(k: string, v: Uint8Array): Island {
+  const [author, s, base] = parts(k)
+  const [baseDigest, last, digest, sig, pub, counters, hashes] = decodeValue<Stored>(v)
+  const omitted = new Map<number, Uint8Array>()
+  counters.forEach((c, n) => omitted.set(c, view(hashes.subarray(n * 32, n * 32 + 32))))
+  return { author, s: Number(s), base: Number(base), baseDigest: baseDigest && view(baseDigest), last, digest: view(digest), sig: view(sig), key: view(pub), omitted }
+}
+
+/** The seal an island ends in. */
+export function sealOf(i: Island): Seal {
+  return { author: i.author, s: i.s, last: i.last, digest: i.digest, sig: i.sig }
+}
+
+/** True when two islands of one segment touch or overlap (their chains can be joined). */
+function touching(a: Island, b: Island): boolean {
+  return a.base <= b.last && b.base <= a.last
+}
+
+/** One island from two that touch (both verified, so both are stretches of one chain). */
+function join(a: Island, b: Island): Island {
+  const low = a.base <= b.base ? a : b
+  const high = a.last >= b.last ? a : b
+  const omitted = new Map([...a.omitted, ...b.omitted])
+  return { ...high, base: low.base, baseDigest: low.baseDigest, omitted }
+}
+
+export class SealStore {
+  readonly #store: KVStore
+  /** The highest counter each author's verified seals reach. */
+  readonly #vouched = new Map<string, number>()
+
+  constructor(store: KVStore) {
+    this.#store = store
+  }
+
+  /** Reads how far each author's seals reach (one pass over the islands, about 1 per 128 operations). */
+  async load(): Promise<void> {
+    for await (const [k, v] of this.#store.range(prefixRange(key.allIslands()))) {
+      const i = decodeIsland(k, v)
+      this.#raise(i.author, i.last)
+    }
+  }
+
+  #raise(author: string, last: number): void {
+    if (last > (this.#vouched.get(author) ?? 0)) this.#vouched.set(author, last)
+  }
+
+  /** The highest counter of `author` a verified seal backs (0 when none). */
+  vouched(author: string): number {
+    return this.#vouched.get(author) ?? 0
+  }
+
+  /** The islands known of one segment of `author`, by base. */
+  async islands(author: string, s: number): Promise<Island[]> {
+    const out: Island[] = []
+    for await (const [k, v] of this.#store.range(prefixRange(key.islandsOf(author, s)))) out.push(decodeIsland(k, v))
+    return out
+  }
+
+  /**
+   * The writes that add `incoming` (verified islands) to what is stored: each joined with the
+   * stored islands of its segment it touches. `commit` updates memory once they are written.
+   */
+  async mergeWrites(incoming: readonly Island[]): Promise<{ writes: BatchOp[]; commit: () => void }> {
+    const bySegment = new Map<string, Island[]>()
+    for (const i of incoming) {
+      const k = key.islandsOf(i.author, i.s)
+      const list = bySegment.get(k)
+      if (list) list.push(i)
+      else bySegment.set(k, [i])
+    }
+    const writes: BatchOp[] = []
+    const raised: [string, number][] = []
+    for (const list of bySegment.values()) {
+      const { author, s } = list[0]
+      const stored = await this.islands(author, s)
+      let islands = [...stored]
+      for (const i of list) {
+        let merged = i
+        const rest: Island[] = []
+        for (const other of islands) {
+          if (touching(merged, other)) merged = join(merged, other)
+          else rest.push(other)
+        }
+        islands = [...rest, merged]
+      }
+      const kept = new Set(islands)
+      for (const old of stored) if (!kept.has(old)) writes.push({ type: 'del', key: key.island(author, s, old.base) })
+      for (const i of islands) if (!stored.includes(i)) writes.push({ type: 'put', key: key.island(author, s, i.base), value: encodeIsland(i) })
+      raised.push([author, Math.max(...islands.map((i) => i.last))])
+    }
+    return { writes, commit: () => raised.forEach(([a, last]) => this.#raise(a, last)) }
+  }
+
+  /**
+   * Seals our own new operations (one local transaction, in counter order): extends the chain
+   * of each segment they touch and signs it once. `previous` is the island our last operation
+   * ended, if it is in the first segment touched. Returns the writes and our new last island.
+   */
+  sealOwn(identity: Identity, ops: readonly Operation[], previous: Island | undefined): { writes: BatchOp[]; islands: Island[]; last: Island; commit: () => void } {
+    const continued = previous && previous.s === segmentOf(ops[0].counter) && previous.last === ops[0].counter - 1
+    let digest = continued ? previous.digest : chainSeed(ops[0].author, segmentOf(ops[0].counter))
+    const done: Island[] = []
+    const close = (s: number, last: number) => {
+      const seal = signSeal(identity, ops[0].author, s, last, digest)
+      done.push({ author: seal.author, s, base: segmentStart(s) - 1, baseDigest: null, last, digest, sig: seal.sig, key: identity.publicKey, omitted: new Map() })
+    }
+    let s = segmentOf(ops[0].counter)
+    let last = ops[0].counter - 1
+    for (const op of ops) {
+      const os = segmentOf(op.counter)
+      if (os !== s) {
+        close(s, last)
+        s = os
+        digest = chainSeed(op.author, s)
+      }
+      digest = chainStep(digest, op.hash)
+      last = op.counter
+    }
+    close(s, last)
+    const writes: BatchOp[] = done.map((i) => ({ type: 'put', key: key.island(i.author, i.s, i.base), value: encodeIsland(i) }))
+    const end = done[done.length - 1]
+    return { writes, islands: done, last: end, commit: () => this.#raise(end.author, end.last) }
+  }
+}
