@@ -251,7 +251,7 @@ function formatBytes(n: number): string {
 
 function syncLine(r: SyncResult): string {
   if (!r.ok) return terminalText(`${r.peer}: FAILED ${r.error} (${r.code})`, true)
-  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}`
+  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}${r.unsealed ? `, ${r.unsealed} operations left out without their author's seal (mark the peer a trusted relay if it relays operations from before version 4)` : ''}`
 }
 
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */

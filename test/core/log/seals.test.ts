@@ -1,0 +1,32 @@
+/** Seal islands (core/log/seals.ts): joined when they touch, kept apart otherwise, and how far they vouch after a reopen. */
+import t from 'tap'
+import { LevelStore } from '../../../adapters/levelStore.js'
+import { SealStore, type Island } from '../../../core/log/seals.js'
+
+const author = '0123456789abcdef0123456789abcdef.1'
+const island = (base: number, last: number, omitted: number[] = []): Island => ({
+  author, s: 0, base, baseDigest: base === 0 ? null : new Uint8Array(32).fill(base), last, digest: new Uint8Array(32).fill(last), sig: new Uint8Array(64).fill(last), key: new Uint8Array(32), omitted: new Map(omitted.map((c) => [c, new Uint8Array(32).fill(c)])),
+})
+
+t.test('islands that touch are joined, others kept apart; the reach survives a reopen', async (t) => {
+  const store = await LevelStore.openMemory()
+  const seals = new SealStore(store)
+  const add = async (i: Island) => {
+    const m = await seals.mergeWrites([i])
+    await store.write(m.writes)
+    m.commit()
+  }
+  await add(island(0, 5, [2]))
+  await add(island(20, 30))
+  t.same((await seals.islands(author, 0)).map((i) => [i.base, i.last]), [[0, 5], [20, 30]], 'apart')
+  await add(island(5, 12, [9]))
+  const joined = await seals.islands(author, 0)
+  t.same(joined.map((i) => [i.base, i.last]), [[0, 12], [20, 30]], 'the touching one joined: from the lower base to the further seal')
+  t.same([...joined[0].omitted.keys()].sort((a, b) => a - b), [2, 9], 'with both islands\' omitted hashes')
+  t.equal(joined[0].sig[0], 12, 'and the seal that reaches further')
+  t.equal(seals.vouched(author), 30)
+  const again = new SealStore(store)
+  await again.load()
+  t.equal(again.vouched(author), 30, 'after a reopen')
+  t.equal(again.vouched('ffffffffffffffffffffffffffffffff.1'), 0, 'an author without seals')
+})
