@@ -23,6 +23,7 @@ import { HeadStore } from './heads.js'
 import { SealStore, type Island } from './seals.js'
 import { OwnSealer } from './ownSeals.js'
 import type { Identity } from '../model/identity.js'
+import { signSeal } from '../model/seal.js'
 
 export type { LocalChange, Transaction } from './transaction.js'
 export type { ApplyResult } from './remoteBatch.js'
@@ -89,6 +90,7 @@ export class OpLog {
   readonly seals: SealStore
   /** Seals our own operations as they are written; absent in a log opened without a key. */
   #sealer: OwnSealer | undefined
+  #identity: Identity | undefined
 
   private constructor(store: PresenceFilteredStore, self: SelfMeta, vectors: CounterVectors, maxHeld: Map<string, number>, languages: string[], now?: () => number) {
     this.store = store
@@ -169,6 +171,7 @@ export class OpLog {
     if (await store.get(key.meta('rebuilding'))) await log.rebuild()
     await log.seals.load()
     if (opts.identity) {
+      log.#identity = opts.identity
       log.#sealer = new OwnSealer(log.seals, opts.identity)
       await log.#sealer.load(store, self.author, self.counter)
     }
@@ -402,6 +405,12 @@ export class OpLog {
     const limit = a.author === this.#self.author ? this.#self.counter : Math.max(this.seals.vouched(a.author), reach.get(a.author) ?? 0)
     if (a.counter <= limit) return [a]
     return limit > 0 ? [{ ...a, counter: limit }] : []
+  }
+
+  /** A seal signed now over one of our own author ids' chains (core/sync/sealing.ts `SealSource`). */
+  sealNow(author: string, s: number, last: number, digest: Uint8Array): Uint8Array | undefined {
+    if (!this.#identity || instanceOf(author) !== this.instance) return undefined
+    return signSeal(this.#identity, author, s, last, digest).sig
   }
 
   /** The content hashes of `author`'s held operations with counters in [from, to]. */

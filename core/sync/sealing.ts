@@ -17,6 +17,12 @@ export interface SealSource {
   seals: { islands(author: string, s: number): Promise<Island[]> }
   /** Hashes of the held operations of `author` with counters in [from, to]. */
   opHashes(author: string, from: number, to: number): Promise<Map<number, Uint8Array>>
+  /**
+   * Signs a seal now, when `author` is one of this instance's own author ids (else
+   * undefined): a chunk that ends inside one of our segments then carries a seal at its own
+   * end instead of the hashes of the rest of the segment.
+   */
+  sealNow?(author: string, s: number, last: number, digest: Uint8Array): Uint8Array | undefined
 }
 
 /** A chunk's seals and the author keys they refer to by index. */
@@ -53,7 +59,7 @@ export async function sealsFor(source: SealSource, ops: readonly Operation[], se
       else assigned.set(island, [c])
     }
     for (const [island, counters] of assigned) {
-      const seal = await sealOne(source, island, Math.min(...counters), hashes, earlier(author, s))
+      const seal = (await freshSeal(source, island, counters, hashes, earlier(author, s))) ?? (await sealOne(source, island, Math.min(...counters), hashes, earlier(author, s)))
       if (!seal) continue
       const pub = Buffer.from(island.key).toString('base64')
       let ki = keyIndex.get(pub)
@@ -61,17 +67,35 @@ export async function sealsFor(source: SealSource, ops: readonly Operation[], se
         keyIndex.set(pub, (ki = out.keys.length))
         out.keys.push(island.key)
       }
-      out.seals.push([author, ki, island.s, seal.from, seal.prefix, island.last, island.sig, seal.omitted])
+      out.seals.push([author, ki, island.s, seal.from, seal.prefix, seal.last ?? island.last, seal.sig ?? island.sig, seal.omitted])
     }
   }
   return out
 }
 
 /**
+ * For our own operations, when the chunk stops inside the island: a seal signed now at the
+ * chunk's last counter, the chunk's operations of the segment being every counter from the
+ * first to the last (as a diff for an unfiltered receiver sends them).
+ */
+async function freshSeal(source: SealSource, island: Island, counters: number[], inChunk: ReadonlyMap<number, Uint8Array>, earlier?: ReadonlyMap<number, Uint8Array>): Promise<{ from: number; prefix: Uint8Array | null; omitted: Uint8Array; last: number; sig: Uint8Array } | undefined> {
+  if (!source.sealNow) return undefined
+  const from = Math.min(...counters)
+  const to = Math.max(...counters)
+  if (to >= island.last || to - from + 1 !== counters.length) return undefined
+  const head = await sealOne(source, { ...island, last: from - 1 }, from, inChunk, earlier)
+  if (!head) return undefined
+  let digest = head.prefix ?? chainSeed(island.author, island.s)
+  for (let c = from; c <= to; c++) digest = chainStep(digest, inChunk.get(c) as Uint8Array)
+  const sig = source.sealNow(island.author, island.s, to, digest)
+  return sig ? { from, prefix: head.prefix, omitted: new Uint8Array(0), last: to, sig } : undefined
+}
+
+/**
  * The chain digest before `from` and the hashes of (from, last] the chunk lacks, for one
  * island; undefined when a hash it should know is missing (then its operations go unsealed).
  */
-async function sealOne(source: SealSource, island: Island, from: number, inChunk: ReadonlyMap<number, Uint8Array>, earlier?: ReadonlyMap<number, Uint8Array>): Promise<{ from: number; prefix: Uint8Array | null; omitted: Uint8Array } | undefined> {
+async function sealOne(source: SealSource, island: Island, from: number, inChunk: ReadonlyMap<number, Uint8Array>, earlier?: ReadonlyMap<number, Uint8Array>): Promise<{ from: number; prefix: Uint8Array | null; omitted: Uint8Array; last?: number; sig?: Uint8Array } | undefined> {
   const { author, s, base, last } = island
   let held: Map<number, Uint8Array> | undefined
   const known = (c: number): Uint8Array | undefined => inChunk.get(c) ?? island.omitted.get(c) ?? earlier?.get(c)

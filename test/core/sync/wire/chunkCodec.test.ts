@@ -10,7 +10,6 @@ import { encode } from '@msgpack/msgpack'
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, RECEIVER_BOUND_QUALITY, type CodecOptions } from '../../../../core/sync/wire/chunkCodec.js'
 import { type OutgoingPayload, chunkDiff } from '../../../../core/sync/chunker.js'
-import { SEGMENT_OPS } from '../../../../core/model/seal.js'
 import { CounterVectors } from '../../../../core/model/counterVector.js'
 import { diff, type DiffItem } from '../../../../core/sync/diff.js'
 import { codeOf } from '../../../helpers/errorCodes.js'
@@ -199,22 +198,6 @@ function txOps(author: string, sizes: number[]): Operation[] {
   return out
 }
 
-t.test('a full chunk is cut where a seal segment ends, when that keeps at least half of it', async (t) => {
-  const a = newAuthor()
-  // Transactions of 4 operations: a segment (128) ends every 32 of them.
-  const ops = txOps(a, Array.from({ length: 100 }, () => 4))
-  async function* items(): AsyncIterable<DiffItem> {
-    for (const op of ops) yield { type: 'op', op }
-    yield { type: 'done', author: a, through: ops.length }
-  }
-  const ends: number[] = []
-  for await (const p of chunkDiff(items(), { maxOps: 200, maxBytes: 64 * MiB })) ends.push(p.ops[p.ops.length - 1].counter)
-  t.same(ends, [128, 256, 400], 'cut at 128 rather than at 200, then at 256; the end of the stream where it ends')
-  const few: number[] = []
-  for await (const p of chunkDiff(items(), { maxOps: 300, maxBytes: 64 * MiB })) few.push(p.ops[p.ops.length - 1].counter)
-  t.same(few, [256, 400], 'the last segment end in the chunk\'s second half')
-})
-
 t.test('the chunker: transactions whole, maxOps respected otherwise, chunks packed greedily (property)', async (t) => {
   const a = newAuthor()
   const b = newAuthor()
@@ -240,11 +223,9 @@ t.test('the chunker: transactions whole, maxOps respected otherwise, chunks pack
         if (c.length === 0) return false
         const txs = new Set(c.map(txKey))
         if (c.length > maxOps && txs.size > 1) return false
-        // Greedy: the next chunk's first transaction would not have fitted in this one, unless
-        // this one was cut early where a seal segment ends (core/sync/chunker.ts).
+        // Greedy: the next chunk's first transaction would not have fitted in this one.
         const next = chunks[i + 1]
-        const aligned = c[c.length - 1].counter % SEGMENT_OPS === 0
-        if (next && !aligned && c.length + next.filter((o) => txKey(o) === txKey(next[0])).length <= maxOps) return false
+        if (next && c.length + next.filter((o) => txKey(o) === txKey(next[0])).length <= maxOps) return false
         // Progress names, per author in the chunk, its last counter.
         const last = new Map<string, number>()
         for (const o of c) last.set(o.author, o.counter)
