@@ -72,6 +72,13 @@ export class SealStore {
   readonly #store: KVStore
   /** The highest counter each author's verified seals reach. */
   readonly #vouched = new Map<string, number>()
+  /**
+   * The bases of the islands stored for each author and segment: most segments a batch
+   * touches have none (a first pull), and those that do are read with one `getMany` rather
+   * than an iterator each — one range read per segment made a 200,000-operation pull 20 %
+   * slower.
+   */
+  readonly #bases = new Map<string, number[]>()
 
   constructor(store: KVStore) {
     this.#store = store
@@ -82,7 +89,16 @@ export class SealStore {
     for await (const [k, v] of this.#store.range(prefixRange(key.allIslands()))) {
       const i = decodeIsland(k, v)
       this.#raise(i.author, i.last)
+      this.#index(i.author, i.s, i.base, true)
     }
+  }
+
+  #index(author: string, s: number, base: number, present: boolean): void {
+    const k = key.islandsOf(author, s)
+    const bases = (this.#bases.get(k) ?? []).filter((b) => b !== base)
+    if (present) bases.push(base)
+    if (bases.length > 0) this.#bases.set(k, bases)
+    else this.#bases.delete(k)
   }
 
   #raise(author: string, last: number): void {
@@ -96,8 +112,12 @@ export class SealStore {
 
   /** The islands known of one segment of `author`, by base. */
   async islands(author: string, s: number): Promise<Island[]> {
+    const bases = this.#bases.get(key.islandsOf(author, s))
+    if (!bases) return []
+    const keys = [...bases].sort((a, b) => a - b).map((b) => key.island(author, s, b))
+    const values = await this.#store.getMany(keys)
     const out: Island[] = []
-    for await (const [k, v] of this.#store.range(prefixRange(key.islandsOf(author, s)))) out.push(decodeIsland(k, v))
+    values.forEach((v, n) => v && out.push(decodeIsland(keys[n], v)))
     return out
   }
 
@@ -115,6 +135,7 @@ export class SealStore {
     }
     const writes: BatchOp[] = []
     const raised: [string, number][] = []
+    const indexed: [string, number, number, boolean][] = []
     for (const list of bySegment.values()) {
       const { author, s } = list[0]
       const stored = await this.islands(author, s)
@@ -129,11 +150,25 @@ export class SealStore {
         islands = [...rest, merged]
       }
       const kept = new Set(islands)
-      for (const old of stored) if (!kept.has(old)) writes.push({ type: 'del', key: key.island(author, s, old.base) })
-      for (const i of islands) if (!stored.includes(i)) writes.push({ type: 'put', key: key.island(author, s, i.base), value: encodeIsland(i) })
+      for (const old of stored) {
+        if (kept.has(old)) continue
+        writes.push({ type: 'del', key: key.island(author, s, old.base) })
+        indexed.push([author, s, old.base, false])
+      }
+      for (const i of islands) {
+        if (stored.includes(i)) continue
+        writes.push({ type: 'put', key: key.island(author, s, i.base), value: encodeIsland(i) })
+        indexed.push([author, s, i.base, true])
+      }
       raised.push([author, Math.max(...islands.map((i) => i.last))])
     }
-    return { writes, commit: () => raised.forEach(([a, last]) => this.#raise(a, last)) }
+    return {
+      writes,
+      commit: () => {
+        raised.forEach(([a, last]) => this.#raise(a, last))
+        indexed.forEach(([a, s, base, present]) => this.#index(a, s, base, present))
+      },
+    }
   }
 
   /**
@@ -164,6 +199,14 @@ export class SealStore {
     close(s, last)
     const writes: BatchOp[] = done.map((i) => ({ type: 'put', key: key.island(i.author, i.s, i.base), value: encodeIsland(i) }))
     const end = done[done.length - 1]
-    return { writes, islands: done, last: end, commit: () => this.#raise(end.author, end.last) }
+    return {
+      writes,
+      islands: done,
+      last: end,
+      commit: () => {
+        this.#raise(end.author, end.last)
+        for (const i of done) this.#index(i.author, i.s, i.base, true)
+      },
+    }
   }
 }
