@@ -24,7 +24,7 @@ import { allResources } from './data.js'
 import { brotliSize } from './limit.js'
 
 const n = Number(process.argv[2] ?? 1000)
-const COLUMNS = ['authors', 'strings', 'author', 'counter', 'kind', 'id', 'partition', 'type', 'layer', 'hlc', 'tx', 'deps', 'body', 'bodyHash', 'check']
+const COLUMNS = ['authors', 'strings', 'author', 'counter', 'kind', 'id', 'partition', 'type', 'layer', 'hlc', 'tx', 'deps', 'body', 'bodyHash', 'check', 'seed', 'salt']
 
 const identity = newIdentity()
 const store = await LevelStore.openMemory()

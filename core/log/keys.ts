@@ -46,6 +46,8 @@ export const key = {
   allIslands: () => `B${SEP}`,
   /** Where operations were kept before the `A` family: a store with any is refused. */
   formerOps: () => `L${SEP}`,
+  droppedSeed: (mark: string) => `D${SEP}${mark}`,
+  droppedSeeds: () => `D${SEP}`,
   recordOp: (kind: string, id: string, author: string, counter: number) => `I${SEP}${kind}${SEP}${id}${SEP}${author}${SEP}${pad(counter)}`,
   recordOps: (kind: string, id: string) => `I${SEP}${kind}${SEP}${id}${SEP}`,
   state: (kind: string, id: string) => `R${SEP}${kind}${SEP}${id}`,

@@ -4,8 +4,9 @@
  * OpLog so the write path's batch shape is decided in one place.
  */
 import { decodeValue, encodeValue, key, parts } from './keys.js'
-import { dominates, isAscending, type OpRef, type Operation } from '../model/operation.js'
+import { dominates, isAscending, purgedCopy, type OpRef, type Operation } from '../model/operation.js'
 import { decodeOperation, encodeOperation, storedBody, withoutBody } from './storedOp.js'
+import { dropSeeds, type DroppedSeed, type SeedMarks } from './seedDrops.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /**
@@ -54,15 +55,18 @@ export async function recordOpKeys(store: KVStore, kind: string, id: string): Pr
 /**
  * Drops the payload of every operation of a purged record written before the purge: in the
  * operations about to be stored (`pending`, changed in place) and, as batch writes, in those
- * already stored. Returns the `A` keys of the stored ones it rewrote: once the batch is
- * written, {@link forgetDropped} makes storage forget their old bytes.
+ * already stored; and the seeds that went with them (core/log/seedDrops.ts). `ops` are the
+ * operations as they came (their copies in `pending` may already be emptied by a purge held).
+ * Returns the `A` keys of the stored ones it rewrote — once the batch is written,
+ * {@link forgetDropped} makes storage forget their old bytes — and the new seed marks.
  */
-export async function purgeBodies(store: KVStore, ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[]): Promise<string[]> {
+export async function purgeBodies(store: KVStore, ops: readonly Operation[], pending: Map<string, Operation>, batch: BatchOp[], marks: SeedMarks): Promise<{ dropped: string[]; marks: string[] }> {
   const rewritten: string[] = []
+  const seeds: DroppedSeed[] = []
   for (const purge of ops) {
     if (purge.type !== 'purge') continue
     for (const [k, op] of pending) {
-      if (op.kind === purge.kind && op.id === purge.id && op.body && !dominates(op, purge)) pending.set(k, { ...op, body: null })
+      if (op.kind === purge.kind && op.id === purge.id && op.body && !dominates(op, purge)) pending.set(k, purgedCopy(op))
     }
     const stored = (await recordOpKeys(store, purge.kind, purge.id)).filter((k) => !pending.has(k))
     const raws = await store.getMany(stored)
@@ -73,10 +77,12 @@ export async function purgeBodies(store: KVStore, ops: readonly Operation[], pen
       if (op.body && !dominates(op, purge)) {
         batch.push({ type: 'put', key: k, value: withoutBody(raw) })
         rewritten.push(k)
+        if (op.seed) seeds.push({ author: op.author, counter: op.counter, seed: op.seed })
       }
     })
   }
-  return rewritten
+  const salted = await dropSeeds(store, ops, pending, seeds, new Set(rewritten), marks, batch)
+  return { dropped: [...rewritten, ...salted.rewritten], marks: salted.marks }
 }
 
 /**

@@ -9,7 +9,7 @@ import { HybridClock } from '../model/hlc.js'
 import { decodeState, decodeValue, encodeValue, key, parts } from './keys.js'
 import { applyInPlace, survivesPurges, workingState, type RecordState } from '../model/merge.js'
 import { Mutex } from './mutex.js'
-import { equalBytes, instanceOf, opRef, verifyOperation, type OpRef, type Operation } from '../model/operation.js'
+import { equalBytes, instanceOf, opRef, purgedCopy, verifyOperation, type OpRef, type Operation } from '../model/operation.js'
 import { decodeOperation, storedHash } from './storedOp.js'
 import { indexWrites, type ReviewDecision } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
@@ -22,6 +22,7 @@ import { resumeMarker, type ResumeMarker } from './resumeMarker.js'
 import { HeadStore } from './heads.js'
 import { SealStore, type Island } from './seals.js'
 import { OwnSealer } from './ownSeals.js'
+import { SeedMarks } from './seedDrops.js'
 import type { Identity } from '../model/identity.js'
 import { signSeal } from '../model/seal.js'
 
@@ -103,6 +104,9 @@ export class OpLog {
     this.seals = new SealStore(store)
   }
 
+  /** Marks of the salt seeds purges dropped here (core/log/seedDrops.ts). */
+  readonly #seedMarks = new SeedMarks()
+
   /**
    * Writes a new store's instance metadata: its first author id, at counter 0, and when it was
    * created. `pollen init` calls it once, before the log is first opened.
@@ -170,6 +174,7 @@ export class OpLog {
     for await (const _ of store.keys(prefixRange(key.reviews(), { limit: 1 }))) log.#anyReviews = true
     if (await store.get(key.meta('rebuilding'))) await log.rebuild()
     await log.seals.load()
+    await log.#seedMarks.load(store)
     if (opts.identity) {
       log.#identity = opts.identity
       log.#sealer = new OwnSealer(log.seals, opts.identity)
@@ -297,7 +302,7 @@ export class OpLog {
       const result = await fn(tx)
       const { ops, counter } = tx
       if (ops.length === 0) return { result, ops }
-      const { batch, dropped } = await tx.writes(this.instance)
+      const { batch, dropped, marks } = await tx.writes(this.instance, this.#seedMarks)
       // We hold every operation of our own, in every layer.
       const advances: VectorAdvance[] = [{ prefix: '', layer: ALL_LAYERS, author: this.#self.author, counter }]
       const self: SelfMeta = { author: this.#self.author, counter, hlc: this.#clock.last }
@@ -307,6 +312,7 @@ export class OpLog {
       if (sealed) batch.push(...sealed.writes)
       await this.store.write(batch)
       sealed?.commit()
+      this.#seedMarks.add(marks)
       this.#self = self
       this.#maxHeld.set(self.author, counter)
       this.#commitVectors(advances)
@@ -431,7 +437,7 @@ export class OpLog {
       const rk = recordKey(op.kind, op.id)
       let state = current.get(rk)
       if (!state) current.set(rk, (state = workingState(before.get(rk), op)))
-      const stored = survivesPurges(state, op) ? op : { ...op, body: null }
+      const stored = survivesPurges(state, op) ? op : purgedCopy(op)
       pendingOps.set(freshKeys[i], stored)
       applyInPlace(state, stored)
       this.#clock.observe(op.hlc)
@@ -446,12 +452,13 @@ export class OpLog {
    * held, vectors.
    */
   async #commitRemote(batch: BatchOp[], fresh: readonly Operation[], pendingOps: Map<string, Operation>, advances: readonly VectorAdvance[], extra: readonly BatchOp[]): Promise<void> {
-    const dropped = await purgeBodies(this.store, fresh, pendingOps, batch)
+    const { dropped, marks } = await purgeBodies(this.store, fresh, pendingOps, batch, this.#seedMarks)
     batch.push(...logWrites(pendingOps))
     const raised = advances.filter((a) => this.#vectors.effective(a.prefix, a.layer, a.author) < a.counter)
     batch.push(...this.#vectorWrites(raised), ...extra)
     if (this.#clock.last > this.#self.hlc) batch.push({ type: 'put', key: key.meta('self'), value: encodeValue({ ...this.#self, hlc: this.#clock.last }) })
     if (batch.length > 0) await this.store.write(batch)
+    this.#seedMarks.add(marks)
     this.#self = { ...this.#self, hlc: this.#clock.last }
     for (const op of fresh) if (op.counter > this.maxHeld(op.author)) this.#maxHeld.set(op.author, op.counter)
     this.#commitVectors(raised)

@@ -1,23 +1,29 @@
 /**
  * The stored form of an operation (the value of its `A` entry, core/log/keys.ts):
  *
- *     [flags: u8][content hash: 32][body hash: 32][text length: u32 LE][header text][body]
+ *     [flags: u8][content hash: 32][body hash: 32][text length: u32 LE][header text][seed or salt: 16][body]
  *
  * The header text is the UTF-8 JSON the content hash is computed over (`headerText`), less
  * its last element, the body hash in hex, which is stored as its 32 bytes instead (zeros and
  * kept in the text when there is none). So an operation whose hash was just computed — every
  * operation made here or received — is stored by copying that text and its body, with no
  * other serialisation. Flags: bit 0, the body is kept (a purge clears it and drops the bytes;
- * the header and body hash stay); bit 1, the body hash is in its slot. Reading parses the
+ * the header and body hash stay); bit 1, the body hash is in its slot; bit 2, the 16 bytes
+ * after the text are the transaction's seed, bit 3, the operation's own salt (core/model/salt.ts;
+ * neither for operations written before salts, or purged). Reading parses the
  * text with JSON.parse and takes body and hashes as views of the stored bytes; a body alone
  * is read without parsing.
  */
 import type { Counters } from '../model/counterVector.js'
 import { pollenError } from '../errors.js'
 import { headerText, type Operation, type OpType } from '../model/operation.js'
+import { SALT_BYTES } from '../model/salt.js'
 
 const HAS_BODY = 1
 const HAS_BODY_HASH = 2
+const HAS_SEED = 4
+const HAS_SALT = 8
+const ALL_FLAGS = HAS_BODY | HAS_BODY_HASH | HAS_SEED | HAS_SALT
 const HASH_AT = 1
 const BODY_HASH_AT = HASH_AT + 32
 const LENGTH_AT = BODY_HASH_AT + 32
@@ -42,22 +48,28 @@ export function encodeOperation(op: Operation): Uint8Array {
   const header = bodyHash ? full.slice(0, full.length - HEX_TAIL - 1) + ']' : full
   const headerBytes = Buffer.byteLength(header)
   const body = op.body
-  const out = Buffer.allocUnsafe(HEADER_AT + headerBytes + (body ? body.length : 0))
-  out[0] = (body ? HAS_BODY : 0) | (bodyHash ? HAS_BODY_HASH : 0)
+  // Seeds and salts belong to bodies: a purged operation keeps neither.
+  const salting = body ? (op.seed ?? op.salt ?? null) : null
+  const out = Buffer.allocUnsafe(HEADER_AT + headerBytes + (salting ? SALT_BYTES : 0) + (body ? body.length : 0))
+  out[0] = (body ? HAS_BODY : 0) | (bodyHash ? HAS_BODY_HASH : 0) | (salting ? (op.seed ? HAS_SEED : HAS_SALT) : 0)
   out.set(op.hash, HASH_AT)
   if (bodyHash) out.set(bodyHash, BODY_HASH_AT)
   else out.fill(0, BODY_HASH_AT, LENGTH_AT)
   out.writeUInt32LE(headerBytes, LENGTH_AT)
   out.write(header, HEADER_AT, headerBytes, 'utf8')
-  if (body) out.set(body, HEADER_AT + headerBytes)
+  if (salting) out.set(salting, HEADER_AT + headerBytes)
+  if (body) out.set(body, HEADER_AT + headerBytes + (salting ? SALT_BYTES : 0))
   return out
 }
 
 function headerEnd(b: Uint8Array): number {
-  if (b.length < HEADER_AT || b[0] > (HAS_BODY | HAS_BODY_HASH)) corrupt('unknown layout')
+  if (b.length < HEADER_AT || (b[0] & ~ALL_FLAGS) !== 0 || (b[0] & (HAS_SEED | HAS_SALT)) === (HAS_SEED | HAS_SALT)) corrupt('unknown layout')
   const end = HEADER_AT + asBuffer(b).readUInt32LE(LENGTH_AT)
-  return end <= b.length ? end : corrupt('header past the end')
+  return end + (b[0] & (HAS_SEED | HAS_SALT) ? SALT_BYTES : 0) <= b.length ? end : corrupt('header past the end')
 }
+
+/** Where the body starts: after the header text and the seed or salt. */
+const bodyAt = (b: Uint8Array, end: number): number => end + (b[0] & (HAS_SEED | HAS_SALT) ? SALT_BYTES : 0)
 
 /** The content hash of a stored operation, without decoding it (a view of the bytes). */
 export function storedHash(bytes: Uint8Array): Uint8Array {
@@ -86,9 +98,11 @@ export function decodeOperation(bytes: Uint8Array): Operation {
     hlc,
     tx,
     deps,
-    body: bytes[0] & HAS_BODY ? bytes.subarray(end) : null,
+    body: bytes[0] & HAS_BODY ? bytes.subarray(bodyAt(bytes, end)) : null,
     bodyHash: slot ? bytes.subarray(BODY_HASH_AT, LENGTH_AT) : bodyHashHex === null ? null : fromHex(bodyHashHex),
     hash: bytes.subarray(HASH_AT, BODY_HASH_AT),
+    seed: bytes[0] & HAS_SEED ? bytes.subarray(end, end + SALT_BYTES) : null,
+    salt: bytes[0] & HAS_SALT ? bytes.subarray(end, end + SALT_BYTES) : null,
   }
 }
 
@@ -101,12 +115,22 @@ function fromHex(s: string): Uint8Array {
 /** The body kept in stored bytes (null once purged), without reading the header. */
 export function storedBody(bytes: Uint8Array): Uint8Array | null {
   const end = headerEnd(bytes)
-  return bytes[0] & HAS_BODY ? bytes.subarray(end) : null
+  return bytes[0] & HAS_BODY ? bytes.subarray(bodyAt(bytes, end)) : null
 }
 
-/** Stored bytes of the same operation without its body (a purge). */
+/** Stored bytes of the same operation without its body, seed or salt (a purge). */
 export function withoutBody(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.subarray(0, headerEnd(bytes)))
-  out[0] &= ~HAS_BODY
+  out[0] &= ~(HAS_BODY | HAS_SEED | HAS_SALT)
+  return out
+}
+
+/** Stored bytes of the same operation keeping its own `salt` where it kept its transaction's seed. */
+export function withOwnSalt(bytes: Uint8Array, salt: Uint8Array): Uint8Array {
+  const end = headerEnd(bytes)
+  if (!(bytes[0] & HAS_SEED)) return bytes
+  const out = new Uint8Array(bytes)
+  out[0] = (out[0] & ~HAS_SEED) | HAS_SALT
+  out.set(salt, end)
   return out
 }

@@ -8,8 +8,11 @@ import { decodeState, decodeValue, key } from './keys.js'
 import { logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { applyToState, visibleLayers, type Head, type RecordState } from '../model/merge.js'
 import { makeOperation, opRef, type OpRef, type OpType, type Operation } from '../model/operation.js'
+import { newSeed } from '../model/salt.js'
+import { segmentOf } from '../model/seal.js'
 import { projectionWrites, type ReviewDecision } from './projection.js'
 import type { BatchOp, KVStore } from './store.js'
+import type { SeedMarks } from './seedDrops.js'
 
 /** One change a local transaction makes. */
 export interface LocalChange {
@@ -53,6 +56,11 @@ export class LocalTransaction implements Transaction {
   /** The last counter used (the author's counter before the transaction when none was). */
   counter: number
   #txStart: number
+  /**
+   * The salt seed of this transaction's operations in the current seal segment: a new one
+   * per segment, so a purge rewrites at most a segment's siblings (core/model/salt.ts).
+   */
+  #seed: { segment: number; seed: Uint8Array } | undefined
 
   constructor(store: KVStore, author: string, counter: number, clock: HybridClock) {
     this.#store = store
@@ -76,6 +84,8 @@ export class LocalTransaction implements Transaction {
   async add(change: LocalChange): Promise<Operation> {
     const prev = await this.state(change.kind, change.id)
     this.counter += 1
+    const segment = segmentOf(this.counter)
+    if (this.#seed?.segment !== segment) this.#seed = { segment, seed: newSeed() }
     const op = makeOperation({
       author: this.#author,
       counter: this.counter,
@@ -88,6 +98,7 @@ export class LocalTransaction implements Transaction {
       tx: this.#txStart,
       deps: prev ? { ...prev.version } : {},
       body: change.type === 'put' ? change.body : null,
+      seed: this.#seed.seed,
     })
     this.#current.set(recordKey(change.kind, change.id), applyToState(prev, op).state)
     this.#bodies.set(opRef(op), op.body)
@@ -134,7 +145,7 @@ export class LocalTransaction implements Transaction {
    * The batch writes of everything added: projections of the touched records, then log
    * entries; and the keys of stored operations whose bodies a purge in it dropped.
    */
-  async writes(self: string): Promise<{ batch: BatchOp[]; dropped: string[] }> {
+  async writes(self: string, marks: SeedMarks): Promise<{ batch: BatchOp[]; dropped: string[]; marks: string[] }> {
     const batch: BatchOp[] = []
     const touched = [...this.#current.entries()].filter(([k, s]) => s && s !== this.#before.get(k)) as [string, RecordState][]
     const unread = touched.filter(([k]) => !this.#reviews.has(k))
@@ -146,8 +157,8 @@ export class LocalTransaction implements Transaction {
     }
     const pending = new Map<string, Operation>()
     for (const op of this.ops) pending.set(key.op(op.author, op.counter), op)
-    const dropped = await purgeBodies(this.#store, this.ops, pending, batch)
+    const { dropped, marks: newMarks } = await purgeBodies(this.#store, this.ops, pending, batch, marks)
     batch.push(...logWrites(pending))
-    return { batch, dropped }
+    return { batch, dropped, marks: newMarks }
   }
 }

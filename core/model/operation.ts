@@ -8,6 +8,7 @@ import { hash as oneShotHash } from 'node:crypto'
 import type { Counters } from './counterVector.js'
 import { pollenError } from '../errors.js'
 import { isPartition } from './partition.js'
+import { bodyHashHex, isSaltField } from './salt.js'
 
 /** What an operation does to its record. */
 export type OpType = 'put' | 'delete' | 'purge'
@@ -32,8 +33,15 @@ export interface Operation {
   deps: Counters
   /** UTF-8 JSON bytes of the body; null for deletes and once purged. */
   body: Uint8Array | null
-  /** sha256 of `body`, kept after a purge so the operation stays verifiable. */
+  /**
+   * sha256 of the body behind its salt (core/model/salt.ts), or of the body alone for
+   * operations written before salts; kept after a purge so the operation stays verifiable.
+   */
   bodyHash: Uint8Array | null
+  /** The seed this operation's salt derives from, shared with its transaction in its seal segment; absent once a purge dropped it. */
+  seed?: Uint8Array | null
+  /** This operation's own salt, kept instead of the seed once a purge among its siblings dropped the seed. */
+  salt?: Uint8Array | null
   /** sha256 over the header and `bodyHash`. */
   hash: Uint8Array
 }
@@ -67,6 +75,7 @@ export function sha256(bytes: Uint8Array | string): Uint8Array {
 
 /** A plain Uint8Array view of a (pooled) Buffer's bytes. */
 const pooled = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length)
+const fromHexBytes = (h: string): Uint8Array => pooled(Buffer.from(h, 'hex'))
 
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
@@ -98,8 +107,8 @@ export function headerText(op: Omit<Operation, 'hash' | 'body'>): string {
   return headers.get(op) ?? headerWith(op, op.bodyHash ? hex(op.bodyHash) : null)
 }
 
-function headerWith(op: Omit<Operation, 'hash' | 'body'>, bodyHashHex: string | null): string {
-  return JSON.stringify([1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), bodyHashHex])
+function headerWith(op: Omit<Operation, 'hash' | 'body'>, hashHex: string | null): string {
+  return JSON.stringify([1, op.author, op.counter, op.kind, op.id, op.partition, op.type, op.layer, op.hlc, op.tx, sortedDeps(op.deps), hashHex])
 }
 
 /**
@@ -126,9 +135,13 @@ export function encodeBody(body: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(body), 'utf8')
 }
 
-/** Builds a complete operation (body hash and content hash) from its fields. */
-export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'body'> & { body: unknown }): Operation {
+/**
+ * Builds a complete operation (body hash and content hash) from its fields. With a `seed`, the
+ * body is hashed behind the salt derived from it (only operations with a body keep the seed).
+ */
+export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'body' | 'salt'> & { body: unknown }): Operation {
   const body = fields.body === null || fields.body === undefined ? null : encodeBody(fields.body)
+  const seed = body && fields.seed ? fields.seed : null
   // One object of one shape, its hash filled in place: no spread copies on the append path.
   const op: Operation = {
     author: fields.author,
@@ -142,8 +155,10 @@ export function makeOperation(fields: Omit<Operation, 'hash' | 'bodyHash' | 'bod
     tx: fields.tx,
     deps: fields.deps,
     body,
-    bodyHash: body ? sha256(body) : null,
+    bodyHash: body ? pooled(Buffer.from(bodyHashHex(body, { counter: fields.counter, seed }), 'hex')) : null,
     hash: EMPTY_HASH,
+    seed,
+    salt: null,
   }
   fillHash(op)
   return op
@@ -200,9 +215,10 @@ export function verifyOperation(op: Operation): void {
   if (op.bodyHash !== null && !(op.bodyHash instanceof Uint8Array && op.bodyHash.length === 32)) bad('a malformed body hash')
   if (!(op.hash instanceof Uint8Array) || op.hash.length !== 32) bad('a malformed hash')
   if (op.type === 'put' && op.bodyHash === null) bad('a put without a body hash')
+  if (!isSaltField(op.seed) || !isSaltField(op.salt) || (op.seed && op.salt)) bad('a malformed salt')
   // Hashes computed here from the content cannot disagree with it: skip the second pass.
   if (headers.has(op)) return
-  if (op.body && !equalBytes(sha256(op.body), op.bodyHash)) {
+  if (op.body && !equalBytes(fromHexBytes(bodyHashHex(op.body, op)), op.bodyHash)) {
     throw pollenError('POLLEN_HASH_MISMATCH', `operation ${opRef(op)}: its body does not match its body hash`)
   }
   if (!equalBytes(computeHash(op), op.hash)) {
@@ -219,9 +235,9 @@ export function verifyOperation(op: Operation): void {
 export function completeOperation(op: Operation, checked: boolean): Operation {
   if (op.body instanceof Uint8Array) {
     // The header wants the body hash in hex: hash straight to hex, and the bytes from that.
-    const bodyHashHex = oneShotHash('sha256', op.body, 'hex')
-    op.bodyHash = pooled(Buffer.from(bodyHashHex, 'hex'))
-    fillHash(op, headerWith(op, bodyHashHex))
+    const hashHex = bodyHashHex(op.body, op)
+    op.bodyHash = pooled(Buffer.from(hashHex, 'hex'))
+    fillHash(op, headerWith(op, hashHex))
   } else fillHash(op)
   if (checked) verified.add(op)
   return op
@@ -229,6 +245,11 @@ export function completeOperation(op: Operation, checked: boolean): Operation {
 
 /** Operations received and checked field by field as they were unpacked. */
 const verified = new WeakSet<Operation>()
+
+/** The same operation without its body, as a purge leaves it: no seed or salt either, so nothing gives the body hash's salt back. */
+export function purgedCopy(op: Operation): Operation {
+  return { ...op, body: null, seed: null, salt: null }
+}
 
 /** True when `later` was written by an author who had seen `earlier`. */
 export function dominates(later: Pick<Operation, 'deps'>, earlier: Pick<Operation, 'author' | 'counter'>): boolean {

@@ -1,16 +1,19 @@
 /**
  * A purge removes the text from disk (issue 17): on real daemon directories, after a purge,
  * a sync and a restart of both daemons, no file under either data directory holds the purged
- * text. (What is kept of the purged operations, headers and body hashes, still confirms a
- * guess of a short text: docs/design.md §9.)
+ * text, and the body hashes kept of the purged operations do not confirm it: the attacker
+ * below knows the exact bytes of each purged body and tries every 16 bytes on disk as its
+ * salt (docs/design.md §9).
  */
 import t, { type Test } from 'tap'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { key } from '../../core/log/keys.js'
 import { decodeOperation } from '../../core/log/storedOp.js'
-import { filesContaining, putResource, startDaemon, startNode, tempDir, type Daemon } from '../helpers/daemon.js'
+import { saltFor } from '../../core/model/salt.js'
+import { filesContaining, filesUnder, putResource, startDaemon, startNode, tempDir, type Daemon } from '../helpers/daemon.js'
 
 const root = tempDir(t, 'pollen-purge-')
 
@@ -35,6 +38,37 @@ async function storedOps(dataDir: string, id: string) {
   }
 }
 
+/** A purged body as an attacker would guess it: its exact bytes, and its counter (headers stay). */
+interface Guess {
+  body: Uint8Array
+  counter: number
+}
+
+/**
+ * Whether any file under `dir` confirms a guess: some body hash in `hashes` equals sha256 of
+ * a guessed body alone, or behind any 16 bytes found in a file taken as its salt, or as the
+ * seed its salt derives from (where a kept seed or salt would be).
+ */
+function confirmsGuess(dir: string, guesses: readonly Guess[], hashes: ReadonlySet<string>): boolean {
+  const hit = (bytes: Uint8Array): boolean => hashes.has(createHash('sha256').update(bytes).digest('hex'))
+  if (guesses.some((g) => hit(g.body))) return true
+  for (const f of filesUnder(dir)) {
+    const data = readFileSync(f)
+    for (const g of guesses) {
+      const input = Buffer.alloc(16 + g.body.length)
+      input.set(g.body, 16)
+      for (let i = 0; i + 16 <= data.length; i++) {
+        const window = data.subarray(i, i + 16)
+        input.set(window, 0)
+        if (hit(input)) return true
+        input.set(saltFor(window, g.counter), 0)
+        if (hit(input)) return true
+      }
+    }
+  }
+  return false
+}
+
 /** Stops each daemon and starts it again on its data directory. */
 async function restart(t: Test, daemons: Daemon[]): Promise<Daemon[]> {
   const out: Daemon[] = []
@@ -54,11 +88,20 @@ t.test('after a purge, a sync and a restart of both daemons no file holds the te
   // earlier in a block as a back-reference, and hex digits (author ids) would give it some.
   const marker = `HIV-${[...randomBytes(10)].map((b) => String.fromCharCode(103 + (b % 20))).join('')}`
   const title = `Jane Doe ${marker}`
-  await putResource(origin, { id: 'p1', title: { en: title }, description: { en: `Notes ${marker}` } })
+  // p1 and keep in one import, one transaction: their operations share a salt seed, which the
+  // purge must take from keep's operations too (they keep their own salts, and still verify).
+  const file = join(root, 'batch.json')
+  writeFileSync(file, JSON.stringify([{ id: 'p1', title: { en: title }, description: { en: `Notes ${marker}` } }, { id: 'keep', title: { en: 'Hand washing' } }]))
+  await run(origin, ['resource', 'import', file])
   await putResource(origin, { id: 'p1', title: { en: `${title} (2)` } })
-  await putResource(origin, { id: 'keep', title: { en: 'Hand washing' } })
   await run(recv, ['sync', 'origin'])
   // Restarted, each daemon's LevelDB moves what its write-ahead log holds into a table.
+  t.equal(await origin.stop(), 0)
+  const guesses = (await storedOps(origin.dataDir, 'p1')).flatMap((op) => (op.body ? [{ body: new Uint8Array(op.body), counter: op.counter }] : []))
+  t.ok(guesses.length >= 3, 'the attacker knows the exact bytes of every body to be purged')
+  const hashes = new Set((await storedOps(origin.dataDir, 'p1')).flatMap((op) => (op.bodyHash ? [Buffer.from(op.bodyHash).toString('hex')] : [])))
+  t.ok(confirmsGuess(origin.dataDir, guesses, hashes), 'control: before the purge the seed on disk confirms the guess')
+  origin = await startDaemon({ t, dataDir: origin.dataDir, listen: origin.listen })
   ;[origin, recv] = await restart(t, [origin, recv])
   for (const d of [origin, recv]) t.not(filesContaining(join(d.dataDir, 'db'), marker).filter((f) => f.endsWith('.ldb')).length, 0, `control: ${d === origin ? 'origin' : 'the receiver'} holds the text in a table before the purge`)
 
@@ -73,5 +116,9 @@ t.test('after a purge, a sync and a restart of both daemons no file holds the te
     t.ok(ops.some((op) => op.type === 'purge') && ops.every((op) => op.body === null), 'the purge and the bodiless operations of p1 are kept')
     const kept = ops.flatMap((op) => (op.bodyHash ? [Buffer.from(op.bodyHash).toString('hex')] : []))
     t.ok(kept.length >= 3, 'the purged puts keep a body hash, so the operations stay verifiable')
+    t.same(kept.sort(), [...hashes].sort(), 'the kept hashes are the ones the attacker targets')
+    t.notOk(confirmsGuess(d.dataDir, guesses, hashes), 'no kept hash confirms the exact purged text, alone or behind any 16 bytes on disk')
+    const siblings = await storedOps(d.dataDir, 'keep')
+    t.ok(siblings.length > 0 && siblings.every((op) => !op.seed && op.salt), "keep's operations lost the shared seed and kept their own salts")
   }
 })

@@ -17,7 +17,7 @@ export interface Filter {
   languages: string[]
 }
 
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
 export type SyncMode = 'pull' | 'push' | 'both'
 /** What an open request asks for: a sync, or a check of the client's claims (§9.5). */
 export type OpenMode = SyncMode | 'verify'

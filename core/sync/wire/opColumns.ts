@@ -10,12 +10,19 @@
  * Measured on the bench's resources (`node dist/bench/bytes.js`): with brotli this form is
  * within a few percent of compressing the resources' JSON alone; the row form it replaces
  * cost 1.28× that.
+ *
+ * Salts (core/model/salt.ts) travel as their seeds, once per run: the seed column holds, per
+ * operation with a body, its author's seed when it changes (16 bytes), an empty byte string
+ * when the author's operations stop having one, and nil for "as the author's previous
+ * operation with a body in this chunk". Only operations whose seed a purge dropped carry
+ * their own salt, in the salt column.
  */
 import { hash as oneShotHash } from 'node:crypto'
 import type { Counters } from '../../model/counterVector.js'
 import { pollenError } from '../../errors.js'
 import { AUTHOR_RE, completeOperation, EMPTY_HASH, ID_RE, KIND_RE, LANG_RE, MAX_BODY_BYTES, opRef, type OpType, type Operation } from '../../model/operation.js'
 import { isPartition } from '../../model/partition.js'
+import { SALT_BYTES } from '../../model/salt.js'
 
 /** Bytes of sha256(all content hashes, in order) that travel as the chunk's check. */
 export const CHECK_BYTES = 16
@@ -24,7 +31,7 @@ const TYPES: readonly OpType[] = ['put', 'delete', 'purge']
 
 /**
  * The columns, as one positional msgpack array (docs/protocol.md §2.2):
- * `[authors, strings, author, counter, kind, id, partition, type, layer, hlc, tx, deps, body, bodyHash, check]`.
+ * `[authors, strings, author, counter, kind, id, partition, type, layer, hlc, tx, deps, body, bodyHash, check, seed, salt]`.
  */
 export type OpColumns = [
   authors: string[],
@@ -42,7 +49,12 @@ export type OpColumns = [
   body: (Uint8Array | null)[],
   bodyHash: (Uint8Array | null)[],
   check: Uint8Array,
+  seed: (Uint8Array | null)[],
+  salt: (Uint8Array | null)[],
 ]
+
+const NO_SEED = new Uint8Array(0)
+const sameBytes = (a: Uint8Array | null, b: Uint8Array | null): boolean => a === b || (a !== null && b !== null && Buffer.compare(a, b) === 0)
 
 /** Number of operations in packed columns. */
 export function opCount(cols: OpColumns): number {
@@ -76,8 +88,9 @@ export function packOps(ops: readonly Operation[]): OpColumns {
   const strings: string[] = []
   const ai = indexer(authors)
   const si = indexer(strings)
-  const cols: OpColumns = [authors, strings, [], [], [], [], [], [], [], [], [], [], [], [], checkOf(ops)]
+  const cols: OpColumns = [authors, strings, [], [], [], [], [], [], [], [], [], [], [], [], checkOf(ops), [], []]
   const lastCounter: number[] = []
+  const seedOf: (Uint8Array | null)[] = []
   let prevId: string | null = null
   let prevHlc = 0
   for (const op of ops) {
@@ -98,6 +111,13 @@ export function packOps(ops: readonly Operation[]): OpColumns {
     for (const d of Object.keys(op.deps).sort()) deps.push(ai(d), op.counter - op.deps[d])
     cols[11].push(deps)
     cols[13].push(op.body ? null : op.bodyHash)
+    const seed = op.body ? (op.seed ?? null) : null
+    if (!op.body || sameBytes(seedOf[a] ?? null, seed)) cols[15].push(null)
+    else {
+      cols[15].push(seed ?? NO_SEED)
+      seedOf[a] = seed
+    }
+    cols[16].push(op.body ? (op.salt ?? null) : null)
   }
   for (const i of layerOrder(cols[8])) cols[12].push(ops[i].body)
   return cols
@@ -136,6 +156,8 @@ const isStr = (x: unknown): x is string => typeof x === 'string'
 const isBytesOrNull = (x: unknown): x is Uint8Array | null => x === null || x instanceof Uint8Array
 const isIdOrNull = (x: unknown): x is string | null => x === null || typeof x === 'string'
 const isIntArray = (x: unknown): x is number[] => Array.isArray(x) && x.length % 2 === 0 && x.every(isInt)
+const isSeedOrNull = (x: unknown): x is Uint8Array | null => x === null || (x instanceof Uint8Array && (x.length === SALT_BYTES || x.length === 0))
+const isSaltOrNull = (x: unknown): x is Uint8Array | null => x === null || (x instanceof Uint8Array && x.length === SALT_BYTES)
 
 /**
  * Memoised checks of string-table entries in one role (kind, partition, layer): each distinct
@@ -158,7 +180,7 @@ const isLayer = (l: string): boolean => l === '' || LANG_RE.test(l)
  * refuse with its usual error.
  */
 export function unpackOps(raw: unknown, maxOps: number): Operation[] {
-  if (!Array.isArray(raw) || raw.length !== 15) return bad('not a 15-column array')
+  if (!Array.isArray(raw) || raw.length !== 17) return bad('not a 17-column array')
   const n = Array.isArray(raw[2]) ? raw[2].length : bad('no author column')
   if (n > maxOps) throw pollenError('POLLEN_CHUNK_TOO_LARGE', `a chunk holds ${n} operations; the limit is ${maxOps}`)
   const authors = column(raw[0], (raw[0] as unknown[])?.length ?? -1, 'authors', isStr)
@@ -175,6 +197,8 @@ export function unpackOps(raw: unknown, maxOps: number): Operation[] {
   const deps = column(raw[11], n, 'deps', isIntArray)
   const body = column(raw[12], n, 'body', isBytesOrNull)
   const bodyHash = column(raw[13], n, 'bodyHash', isBytesOrNull)
+  const seedRun = column(raw[15], n, 'seed', isSeedOrNull)
+  const saltCol = column(raw[16], n, 'salt', isSaltOrNull)
   const check = raw[14]
   if (!(check instanceof Uint8Array) || check.length !== CHECK_BYTES) return bad('the check is not 16 bytes')
   const str = (i: number, name: string): string => strings[i] ?? bad(`${name} index ${i} is outside the string table`)
@@ -188,10 +212,13 @@ export function unpackOps(raw: unknown, maxOps: number): Operation[] {
   layerOrder(layer).forEach((opIndex, k) => (bodyOf[opIndex] = body[k]))
   const ops: Operation[] = new Array(n)
   const lastCounter: number[] = []
+  const seedOf: (Uint8Array | null)[] = []
   let prevId: string | null = null
   let prevHlc = 0
   for (let i = 0; i < n; i++) {
     const a = author[i]
+    const given = seedRun[i]
+    if (given !== null) seedOf[a] = given.length === 0 ? null : given
     const c = (lastCounter[a] ?? 0) + counter[i]
     lastCounter[a] = c
     const opId: string = id[i] ?? prevId ?? bad('the first operation has no id')
@@ -220,12 +247,14 @@ export function unpackOps(raw: unknown, maxOps: number): Operation[] {
       body: bodyOf[i],
       bodyHash: bodyOf[i] ? null : bodyHash[i],
       hash: EMPTY_HASH,
+      seed: bodyOf[i] ? (seedOf[a] ?? null) : null,
+      salt: bodyOf[i] ? saltCol[i] : null,
     }
     const { body: b, bodyHash: bh } = op
     const ok =
       depsOk && authorOk[a] && Number.isSafeInteger(c) && c >= 1 && kindOk(kind[i]) && ID_RE.test(opId) && partitionOk(partition[i]) && layerOk(layer[i]) &&
       (op.type === 'put' || op.layer === '') && Number.isSafeInteger(h) && h >= 0 && Number.isSafeInteger(op.tx) && op.tx >= 1 && op.tx <= c &&
-      (b === null || b.length <= MAX_BODY_BYTES) && (bh === null ? b !== null || op.type !== 'put' : bh.length === 32)
+      (b === null || b.length <= MAX_BODY_BYTES) && (bh === null ? b !== null || op.type !== 'put' : bh.length === 32) && !(op.seed && op.salt)
     ops[i] = completeOperation(op, ok)
   }
   const expected = checkOf(ops)

@@ -6,8 +6,9 @@ import t from 'tap'
 import { LevelStore } from '../../../adapters/levelStore.js'
 import { OpLog } from '../../../core/log/opLog.js'
 import { key } from '../../../core/log/keys.js'
-import { computeHash, makeOperation, type Operation } from '../../../core/model/operation.js'
-import { decodeOperation, encodeOperation, storedBody, withoutBody } from '../../../core/log/storedOp.js'
+import { computeHash, makeOperation, purgedCopy, sha256, verifyOperation, type Operation } from '../../../core/model/operation.js'
+import { decodeOperation, encodeOperation, storedBody, withOwnSalt, withoutBody } from '../../../core/log/storedOp.js'
+import { newSeed, saltFor } from '../../../core/model/salt.js'
 import { codeOf } from '../../helpers/errorCodes.js'
 import { newAuthor } from '../../helpers/instances.js'
 
@@ -28,7 +29,7 @@ t.test('operations sort before every other family a batch writes', async (t) => 
 })
 
 const hex = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('hex') : null)
-const plain = (o: Operation) => ({ ...o, body: hex(o.body), bodyHash: hex(o.bodyHash), hash: hex(o.hash) })
+const plain = (o: Operation) => ({ ...o, body: hex(o.body), bodyHash: hex(o.bodyHash), hash: hex(o.hash), seed: hex(o.seed ?? null), salt: hex(o.salt ?? null) })
 
 t.test('stored operations round-trip, with and without their body; a body reads without the header', async (t) => {
   const [a, b] = [newAuthor(), newAuthor()]
@@ -43,6 +44,25 @@ t.test('stored operations round-trip, with and without their body; a body reads 
   }
   t.same(withoutBody(encodeOperation(put)), encodeOperation(purged), 'dropping the body gives the purged form')
   t.same(computeHash(decodeOperation(encodeOperation(put))), put.hash, 'the stored header hashes to the stored hash')
+})
+
+t.test('a salted operation stores its seed or its own salt, and a purge keeps neither', async (t) => {
+  const seed = newSeed()
+  const put = makeOperation({ author: newAuthor(), counter: 9, kind: 'resource', id: 'r1', partition: 'lib', type: 'put', layer: 'en', hlc: 5, tx: 9, deps: {}, body: { title: 'Short' }, seed })
+  t.not(hex(put.bodyHash), hex(sha256(put.body as Uint8Array)), 'the body hash is not the bare sha256 of the body')
+  const own: Operation = { ...put, seed: null, salt: saltFor(seed, put.counter) }
+  for (const op of [put, own]) {
+    const stored = encodeOperation(op)
+    const back = decodeOperation(stored)
+    t.same(plain(back), plain(op), op.seed ? 'with its seed' : 'with its own salt')
+    t.equal(hex(storedBody(stored)), hex(op.body), 'its body alone, after the seed or salt')
+    t.doesNotThrow(() => verifyOperation(back), 'and verifies from what is stored')
+  }
+  t.same(withOwnSalt(encodeOperation(put), saltFor(seed, put.counter)), encodeOperation(own), 'trading the seed for the own salt gives the own-salt form')
+  const purged = withoutBody(encodeOperation(put))
+  t.same(purged, encodeOperation(purgedCopy(put)), 'dropping the body gives the purged form')
+  t.notOk(Buffer.from(purged).includes(Buffer.from(seed)), 'which holds no seed')
+  t.same(plain(decodeOperation(purged)), plain(purgedCopy(put)), 'and reads back without seed or salt')
 })
 
 t.test('unreadable stored operations are POLLEN_STORAGE', async (t) => {

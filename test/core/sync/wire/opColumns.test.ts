@@ -6,17 +6,19 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { codeOf } from '../../../helpers/errorCodes.js'
-import { makeOperation, MAX_BODY_BYTES, sha256, verifyOperation, type Operation } from '../../../../core/model/operation.js'
+import { makeOperation, MAX_BODY_BYTES, purgedCopy, sha256, verifyOperation, type Operation } from '../../../../core/model/operation.js'
+import { newSeed, saltFor } from '../../../../core/model/salt.js'
 import { CHECK_BYTES, opCount, packOps, unpackOps, type OpColumns } from '../../../../core/sync/wire/opColumns.js'
 import { generateResources } from '../../../../bench/dataset.js'
 import { allOps, memoryInstance, newAuthor } from '../../../helpers/instances.js'
 
 const hex = (b: Uint8Array | null) => (b ? Buffer.from(b).toString('hex') : null)
 /** Everything an operation is, as comparable plain data. */
-const plain = (o: Operation) => ({ ...o, body: hex(o.body), bodyHash: hex(o.bodyHash), hash: hex(o.hash) })
+const plain = (o: Operation) => ({ ...o, body: hex(o.body), bodyHash: hex(o.bodyHash), hash: hex(o.hash), seed: hex(o.seed ?? null), salt: hex(o.salt ?? null) })
 
 
 const AUTHORS = [newAuthor(), newAuthor(), newAuthor()]
+const SEEDS = [newSeed(), newSeed()]
 const opArb = fc
   .record({
     author: fc.constantFrom(...AUTHORS),
@@ -31,6 +33,8 @@ const opArb = fc
     deps: fc.dictionary(fc.constantFrom(...AUTHORS), fc.integer({ min: 1, max: 2 ** 40 }), { maxKeys: 3 }),
     body: fc.oneof(fc.constant(null), fc.record({ title: fc.string() })),
     purged: fc.boolean(),
+    // Unsalted (written before salts), a seed shared with others, or the operation's own salt.
+    salting: fc.constantFrom('none', 'seed0', 'seed1', 'own'),
   })
   .map((f): Operation => {
     const type = f.type
@@ -46,9 +50,11 @@ const opArb = fc
       tx: Math.max(1, f.counter - f.txBack),
       deps: f.deps,
       body: type === 'put' ? (f.body ?? { title: '' }) : null,
+      seed: f.salting === 'none' ? null : f.salting === 'seed1' ? SEEDS[1] : SEEDS[0],
     })
-    // A purged put keeps its body hash but not its body.
-    return type === 'put' && f.purged ? { ...op, body: null } : op
+    // A purged put keeps its body hash but not its body, seed or salt.
+    if (type === 'put' && f.purged) return purgedCopy(op)
+    return f.salting === 'own' && op.seed ? { ...op, seed: null, salt: saltFor(op.seed, op.counter) } : op
   })
 
 t.test('any operations round-trip through the columns with the same hashes (property)', async (t) => {
@@ -73,6 +79,8 @@ t.test('realistic operations: hashes recomputed, bodies byte for byte, fields sh
   t.equal(cols[5].filter((id) => id !== null).length, 50, 'each id travels once for its four layer operations')
   t.ok(cols[3].every((d) => d === 1) || cols[3].slice(1).every((d) => d === 1), 'counters travel as +1 steps')
   t.ok(cols[13].every((h) => h === null), 'no body hash travels for operations that carry their body')
+  t.equal(cols[15].filter((s) => s !== null).length, new Set(ops.map((o) => hex(o.seed ?? null))).size, 'each salt seed travels once')
+  t.ok(cols[16].every((s) => s === null), 'no own salt travels while the seeds are kept')
   t.same(unpackOps(cols, 1000).map(plain), ops.map(plain))
   await inst.store.close()
 })
@@ -88,7 +96,9 @@ t.test('malformed columns are refused with POLLEN_BAD_MESSAGE', async (t) => {
   }
   const cases: [string, unknown][] = [
     ['not an array', { ops: [] }],
-    ['14 columns', good.slice(0, 14)],
+    ['16 columns', good.slice(0, 16)],
+    ['a seed of 8 bytes', variant(15, [new Uint8Array(8), null, null])],
+    ['a salt of 17 bytes', variant(16, [new Uint8Array(17), null, null])],
     ['a column of the wrong length', variant(3, [1, 1])],
     ['a counter that is not an integer', variant(3, [1, 1.5, 1])],
     ['an author index outside the table', variant(2, [0, 0, 5])],
@@ -118,6 +128,22 @@ t.test('content that does not match the check is POLLEN_HASH_MISMATCH; too many 
   otherHlc[9] = [cols[9][0] + 1, cols[9][1]]
   t.equal(await codeOf(() => unpackOps(otherHlc, 1000)), 'POLLEN_HASH_MISMATCH', 'a header field changed after the check was made')
   t.equal(await codeOf(() => unpackOps(cols, 1)), 'POLLEN_CHUNK_TOO_LARGE', 'two operations over a limit of one')
+  const seed = newSeed()
+  const salted = [1, 2].map((n) => makeOperation({ author: a, counter: 10 + n, kind: 'resource', id: `s${n}`, partition: 'lib', type: 'put', layer: 'en', hlc: 200 + n, tx: 11, deps: {}, body: { title: `s${n}` }, seed }))
+  const saltedCols = packOps(salted)
+  const otherSeed: OpColumns = [...saltedCols]
+  otherSeed[15] = [newSeed(), null]
+  t.equal(await codeOf(() => unpackOps(otherSeed, 1000)), 'POLLEN_HASH_MISMATCH', 'another seed than the author drew')
+  const noSeed: OpColumns = [...saltedCols]
+  noSeed[15] = [null, null]
+  t.equal(await codeOf(() => unpackOps(noSeed, 1000)), 'POLLEN_HASH_MISMATCH', 'a seed left out (the bare body hash is not the one signed)')
+  const wrongSalt: OpColumns = [...saltedCols]
+  wrongSalt[15] = [new Uint8Array(0), null]
+  wrongSalt[16] = [saltFor(seed, 12), saltFor(seed, 12)]
+  t.equal(await codeOf(() => unpackOps(wrongSalt, 1000)), 'POLLEN_HASH_MISMATCH', "one operation's salt given to its sibling")
+  const both: OpColumns = [...saltedCols]
+  both[16] = [saltFor(seed, 11), null]
+  t.equal(await codeOf(() => unpackOps(both, 1000).forEach(verifyOperation)), 'POLLEN_BAD_MESSAGE', 'a seed and an own salt on one operation')
   const purged = { ...ops[0], body: null }
   const back = unpackOps(packOps([purged]), 10)[0]
   t.equal(hex(back.bodyHash), hex(sha256(ops[0].body as Uint8Array)), 'a purged operation keeps the body hash it was sent')
