@@ -163,9 +163,9 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
     // The key may be left out when systemd passes it as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, instance: ctx.flags.instance }
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
-    print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
+    print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.trusted ? ', a trusted relay' : ''}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
   async 'peer list'(ctx) {
     const list = await (await ctx.client()).call<Peer[]>('GET', '/v1/peers')
@@ -176,21 +176,21 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
     if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
-    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
+    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
   async 'user add'(ctx) {
-    const role = required(ctx.flags, 'role', 'pollen user add NAME --role read|write [--filter PREFIX]...')
-    const r = await (await ctx.client()).call<UserInfo & { key: string }>('POST', '/v1/users', { name: ctx.args[0], role, filters: ctx.flags.filter, instance: ctx.flags.instance })
-    print(ctx, r, () => `${r.key}\nuser ${r.name} (${r.role}, ${r.filters.map((f) => f || '(all)').join(',')}): the API key above is shown only once; store it now`)
+    const role = required(ctx.flags, 'role', COMMANDS['user add'].usage)
+    const r = await (await ctx.client()).call<UserInfo & { key: string }>('POST', '/v1/users', { name: ctx.args[0], role, filters: ctx.flags.filter, instance: ctx.flags.instance, trusted: ctx.flags.trusted === true })
+    print(ctx, r, () => `${r.key}\nuser ${r.name} (${r.role}, ${r.filters.map((f) => f || '(all)').join(',')}${r.trusted ? ', a trusted relay' : ''}): the API key above is shown only once; store it now`)
   },
   async 'user set'(ctx) {
-    const body = { resetInstance: ctx.flags['reset-instance'] === true ? true : undefined, instance: ctx.flags.instance }
-    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', 'nothing to change; usage: pollen user set NAME --reset-instance | --instance ID')
+    const body = { resetInstance: ctx.flags['reset-instance'] === true ? true : undefined, instance: ctx.flags.instance, trusted: boolFlag(ctx.flags.trusted, 'trusted') }
+    if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['user set'].usage}`)
     const u = await (await ctx.client()).call<UserInfo>('PATCH', `/v1/users/${encodeURIComponent(ctx.args[0])}`, body)
-    print(ctx, u, () => `updated user ${u.name}: ${u.instance ? `its key is bound to instance ${formatInstanceId(u.instance)}` : 'its key binds to the next instance that uses it'}`)
+    print(ctx, u, () => `updated user ${u.name}: ${u.instance ? `its key is bound to instance ${formatInstanceId(u.instance)}` : 'its key binds to the next instance that uses it'}${u.trusted ? ', a trusted relay' : ', not a trusted relay'}`)
   },
   async 'user list'(ctx) {
     const list = await (await ctx.client()).call<UserInfo[]>('GET', '/v1/users')

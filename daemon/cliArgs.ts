@@ -30,6 +30,8 @@ const OPTIONS: Record<string, Spec> = {
   'accept-key': { type: 'string' },
   instance: { type: 'string' },
   'reset-instance': { type: 'boolean' },
+  // A switch where a thing is added; `peer set` and `user set` take true|false (VALUED below).
+  trusted: { type: 'boolean' },
   role: { type: 'string' },
   'pull-only': { type: 'boolean' },
   'push-only': { type: 'boolean' },
@@ -39,6 +41,16 @@ const OPTIONS: Record<string, Spec> = {
 }
 
 const GLOBAL = ['data-dir', 'json', 'help', 'socket']
+
+/**
+ * Flags that are a switch in OPTIONS but take a value in these commands: `--trusted` adds a
+ * trusted relay, `--trusted false` is how a change says "no longer". The command is found
+ * with OPTIONS first, then the line is parsed again with its own types.
+ */
+const VALUED: Record<string, Record<string, Spec>> = {
+  'peer set': { trusted: { type: 'string' } },
+  'user set': { trusted: { type: 'string' } },
+}
 
 /** Each command: the flags it takes and how many positional arguments (min, max). */
 export const COMMANDS: Record<string, { flags: string[]; args: [number, number]; usage: string }> = {
@@ -55,12 +67,12 @@ export const COMMANDS: Record<string, { flags: string[]; args: [number, number];
   'review reject': { flags: [], args: [1, 1000], usage: 'pollen review reject ID...' },
   'conflicts list': { flags: [], args: [0, 0], usage: 'pollen conflicts list' },
   'conflicts resolve': { flags: ['keep'], args: [1, 1], usage: 'pollen conflicts resolve ID --keep OP' },
-  'peer add': { flags: ['name', 'url', 'user', 'key', 'key-file', 'filter', 'inactive', 'instance'], args: [0, 0], usage: 'pollen peer add --name N --url https://HOST:PORT --user U [--key K | --key - | --key-file PATH] [--instance ID] [--filter PREFIX]... [--inactive]' },
+  'peer add': { flags: ['name', 'url', 'user', 'key', 'key-file', 'filter', 'inactive', 'trusted', 'instance'], args: [0, 0], usage: 'pollen peer add --name N --url https://HOST:PORT --user U [--key K | --key - | --key-file PATH] [--instance ID] [--filter PREFIX]... [--inactive] [--trusted]' },
   'peer list': { flags: [], args: [0, 0], usage: 'pollen peer list' },
   'peer remove': { flags: [], args: [1, 1], usage: 'pollen peer remove N' },
-  'peer set': { flags: ['active', 'filter', 'accept-key', 'url', 'user', 'key', 'key-file'], args: [1, 1], usage: 'pollen peer set N [--active true|false] [--filter PREFIX]... [--accept-key ID] [--url URL] [--user U] [--key K | --key - | --key-file PATH]' },
-  'user add': { flags: ['role', 'filter', 'instance'], args: [1, 1], usage: 'pollen user add NAME --role read|write [--filter PREFIX]... [--instance ID]' },
-  'user set': { flags: ['reset-instance', 'instance'], args: [1, 1], usage: 'pollen user set NAME --reset-instance | --instance ID' },
+  'peer set': { flags: ['active', 'trusted', 'filter', 'accept-key', 'url', 'user', 'key', 'key-file'], args: [1, 1], usage: 'pollen peer set N [--active true|false] [--trusted true|false] [--filter PREFIX]... [--accept-key ID] [--url URL] [--user U] [--key K | --key - | --key-file PATH]' },
+  'user add': { flags: ['role', 'filter', 'instance', 'trusted'], args: [1, 1], usage: 'pollen user add NAME --role read|write [--filter PREFIX]... [--instance ID] [--trusted]' },
+  'user set': { flags: ['reset-instance', 'instance', 'trusted'], args: [1, 1], usage: 'pollen user set NAME [--reset-instance | --instance ID] [--trusted true|false]' },
   'user list': { flags: [], args: [0, 0], usage: 'pollen user list' },
   'user revoke': { flags: [], args: [1, 1], usage: 'pollen user revoke NAME' },
   sync: { flags: ['pull-only', 'push-only'], args: [0, 1000], usage: 'pollen sync [PEER...] [--pull-only|--push-only]' },
@@ -83,20 +95,30 @@ export function usage(): string {
   return ['usage:', ...Object.values(COMMANDS).map((c) => `  ${c.usage}`), '', 'global flags: --data-dir DIR, --json, --socket PATH'].join('\n')
 }
 
-export function parseCommandLine(argv: readonly string[]): ParsedCommand {
-  let parsed: ReturnType<typeof parseArgs>
+function parseWith(argv: readonly string[], options: Record<string, Spec>): ReturnType<typeof parseArgs> {
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true })
   } catch (err) {
     throw pollenError('POLLEN_INVALID_FLAG', `${(err as Error).message.replace(/\.?\s*(Did you forget|To specify).*$/s, '')}; see \`pollen --help\``, { cause: err })
   }
+}
+
+/** The command the words name (two words before one), if any. */
+function commandOf(words: readonly string[]): string | undefined {
+  const two = words.length >= 2 ? `${words[0]} ${words[1]}` : ''
+  return COMMANDS[two] ? two : COMMANDS[words[0]] ? words[0] : undefined
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedCommand {
+  // A first, lenient look finds the command, so that its own flag types apply (VALUED).
+  const first = commandOf(parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: false }).positionals)
+  const parsed = parseWith(argv, first && VALUED[first] ? { ...OPTIONS, ...VALUED[first] } : OPTIONS)
   const words = parsed.positionals
   if (words.length === 0) {
     if (parsed.values.help) return { command: 'help', args: [], flags: parsed.values }
     throw pollenError('POLLEN_INVALID_FLAG', 'no command given; run `pollen --help` for the list of commands')
   }
-  const two = words.length >= 2 ? `${words[0]} ${words[1]}` : ''
-  const command = COMMANDS[two] ? two : COMMANDS[words[0]] ? words[0] : undefined
+  const command = commandOf(words)
   if (!command) {
     const group = Object.keys(COMMANDS).filter((c) => c.startsWith(words[0] + ' '))
     const hint = group.length ? `; \`pollen ${words[0]}\` takes ${group.map((g) => g.split(' ')[1]).join(', ')}` : '; see `pollen --help`'

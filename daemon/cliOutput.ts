@@ -81,7 +81,7 @@ export function conflictList(list: readonly ConflictView[]): string {
 
 export function peerTable(list: readonly Peer[]): string {
   if (list.length === 0) return 'No peers have been registered.'
-  return table([['NAME', 'URL', 'USER', 'ACTIVE', 'FILTERS', 'INSTANCE'], ...list.map((p) => [p.name, p.url, p.user, p.active ? 'yes' : 'no', p.filters.map((f) => f || '(all)').join(','), peerPin(p)])])
+  return table([['NAME', 'URL', 'USER', 'ACTIVE', 'FILTERS', 'TRUSTED', 'INSTANCE'], ...list.map((p) => [p.name, p.url, p.user, p.active ? 'yes' : 'no', p.filters.map((f) => f || '(all)').join(','), p.trusted ? 'yes' : 'no', peerPin(p)])])
 }
 
 /** The pinned instance id (grouped), and the offered one when the peer proved another. */
@@ -93,7 +93,7 @@ function peerPin(p: Peer): string {
 
 export function userTable(list: readonly UserInfo[]): string {
   if (list.length === 0) return 'No users.'
-  return table([['NAME', 'ROLE', 'FILTERS', 'INSTANCE', 'CREATED'], ...list.map((u) => [u.name, u.role, u.filters.map((f) => f || '(all)').join(','), u.instance ? formatInstanceId(u.instance) : '(first use)', u.created])])
+  return table([['NAME', 'ROLE', 'FILTERS', 'TRUSTED', 'INSTANCE', 'CREATED'], ...list.map((u) => [u.name, u.role, u.filters.map((f) => f || '(all)').join(','), u.trusted ? 'yes' : 'no', u.instance ? formatInstanceId(u.instance) : '(first use)', u.created])])
 }
 
 /** A one-line progress bar for a terminal. */

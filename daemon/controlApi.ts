@@ -172,12 +172,12 @@ function conflictRoutes(app: FastifyInstance, lib: Library): void {
 function userRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/users', async (req) => {
     const b = body(req)
-    const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters, instance: b.instance })
+    const { user, key } = await inst.users.add({ name: b.name, role: b.role, filters: b.filters, instance: b.instance, trusted: b.trusted })
     return { ...user, key }
   })
   app.patch('/v1/users/:name', async (req) => {
     const b = body(req)
-    return inst.users.set((req.params as { name: string }).name, { resetInstance: b.resetInstance, instance: b.instance })
+    return inst.users.set((req.params as { name: string }).name, { resetInstance: b.resetInstance, instance: b.instance, trusted: b.trusted })
   })
   app.get('/v1/users', async () => inst.users.list())
   app.delete('/v1/users/:name', async (req) => {
@@ -191,7 +191,7 @@ function userRoutes(app: FastifyInstance, inst: Instance): void {
 function peerRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/peers', async (req) => {
     const b = body(req)
-    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, instance: b.instance })
+    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, trusted: b.trusted, instance: b.instance })
   })
   app.get('/v1/peers', async () => inst.peers.list())
   app.delete('/v1/peers/:name', async (req) => {
@@ -201,6 +201,6 @@ function peerRoutes(app: FastifyInstance, inst: Instance): void {
   })
   app.patch('/v1/peers/:name', async (req) => {
     const b = body(req)
-    return inst.peers.set((req.params as { name: string }).name, { active: b.active, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
+    return inst.peers.set((req.params as { name: string }).name, { active: b.active, trusted: b.trusted, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
   })
 }

@@ -213,7 +213,7 @@ export class SyncService {
         onEvent: (ev) => this.events.emit('event', ev),
         pinKey: (k) => this.#inst.peers.recordKey(name, k),
       }
-      return await fn(opts, { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey, trusted: (peer as { trusted?: boolean }).trusted === true })
+      return await fn(opts, { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey, trusted: peer.trusted === true })
     } finally {
       link.release()
     }

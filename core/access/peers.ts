@@ -6,7 +6,7 @@
 import { pollenError } from '../errors.js'
 import { NamedEntries } from '../log/namedEntries.js'
 import type { KVStore } from '../log/store.js'
-import { assertInstanceId, assertName, parseFilters } from './users.js'
+import { assertInstanceId, assertName, optionalBoolean, parseFilters } from './users.js'
 import { formatInstanceId, instanceIdOf } from '../model/identity.js'
 
 /** A peer as stored. */
@@ -25,6 +25,14 @@ export interface Peer {
   pinnedInstance?: string
   /** A key the peer presented that differs from the pinned one, awaiting acceptance. */
   offeredKey?: string
+  /**
+   * A trusted relay (`peer add --trusted`, `peer set --trusted true`; docs/protocol.md §11,
+   * §12): its operations without their author's seal are kept, and its vector claims are
+   * adopted as they come instead of capped at what seals back. Only for an instance the
+   * administrator runs that relays operations of authors from before version 4 (or migrated
+   * ones), which carry no seal. Absent (peers added before the flag) means false.
+   */
+  trusted?: boolean
   created: string
 }
 
@@ -59,6 +67,11 @@ export function assertPeerKey(value: unknown): string {
   return value
 }
 
+/** A peer stored before `trusted` existed reads as untrusted, so every listing shows the flag. */
+function withDefaults(peer: Peer): Peer {
+  return { ...peer, trusted: peer.trusted === true }
+}
+
 export class Peers {
   readonly #peers: NamedEntries<Peer>
   readonly #secrets: SecretStore
@@ -68,7 +81,7 @@ export class Peers {
     this.#secrets = secrets
   }
 
-  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; instance?: unknown }): Promise<Peer> {
+  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; instance?: unknown }): Promise<Peer> {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
@@ -80,10 +93,11 @@ export class Peers {
     const apiKey = fromCredential === undefined ? assertPeerKey(input.key) : undefined
     const filters = parseFilters(input.filters)
     if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
+    const trusted = optionalBoolean(input.trusted, 'trusted') ?? false
     const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
     if (await this.#peers.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
-    const peer: Peer = { name, url, user, filters, active: input.active ?? true, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
+    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#peers.put(name, peer)
     return peer
@@ -98,11 +112,11 @@ export class Peers {
   async get(name: string): Promise<Peer> {
     const peer = await this.#peers.get(name)
     if (!peer) throw pollenError('POLLEN_NOT_FOUND', `no peer named ${name}`)
-    return peer
+    return withDefaults(peer)
   }
 
   async list(): Promise<Peer[]> {
-    return this.#peers.list()
+    return (await this.#peers.list()).map(withDefaults)
   }
 
   async remove(name: string): Promise<void> {
@@ -112,12 +126,12 @@ export class Peers {
   }
 
   /** Changes a peer's settings; every value is checked before anything is written. */
-  async set(name: string, changes: { active?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
+  async set(name: string, changes: { active?: unknown; trusted?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
     const peer = { ...(await this.get(name)) }
-    if (changes.active !== undefined) {
-      if (typeof changes.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
-      peer.active = changes.active
-    }
+    const active = optionalBoolean(changes.active, 'active')
+    if (active !== undefined) peer.active = active
+    const trusted = optionalBoolean(changes.trusted, 'trusted')
+    if (trusted !== undefined) peer.trusted = trusted
     if (changes.filters !== undefined) peer.filters = parseFilters(changes.filters)
     if (changes.url !== undefined) {
       peer.url = parsePeerUrl(changes.url)

@@ -24,7 +24,12 @@ export interface User {
   created: string
   /** The instance id the key is bound to (32 hex digits); absent until its first use. */
   instance?: string
-  /** A trusted relay: claims and unsealed operations pushed with this key are taken as they come. */
+  /**
+   * A trusted relay (`user add --trusted`, `user set --trusted true`; docs/protocol.md §11,
+   * §12): claims and operations without their author's seal pushed with this key are taken as
+   * they come. Only for an instance the administrator runs that relays operations of authors
+   * from before version 4 (or migrated ones). Absent means false.
+   */
   trusted?: boolean
 }
 
@@ -38,6 +43,12 @@ export function assertName(name: unknown, what: string): string {
     throw pollenError('POLLEN_INVALID_INPUT', `${what} ${JSON.stringify(name)} is not valid: use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`)
   }
   return name
+}
+
+/** A boolean field of a request, or undefined when it is absent; anything else is refused. */
+export function optionalBoolean(value: unknown, what: string): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', `${what} must be true or false, not ${JSON.stringify(value)}`)
+  return value
 }
 
 /** Validates a list of partition prefixes; none means everything (""). */
@@ -61,18 +72,19 @@ export class Users {
   }
 
   /** Creates a user and returns its API key (shown once). */
-  async add(input: { name: unknown; role: unknown; filters?: unknown; instance?: unknown }): Promise<{ user: UserInfo; key: string }> {
+  async add(input: { name: unknown; role: unknown; filters?: unknown; instance?: unknown; trusted?: unknown }): Promise<{ user: UserInfo; key: string }> {
     const name = assertName(input.name, 'user name')
     if (input.role !== 'read' && input.role !== 'write') {
       throw pollenError('POLLEN_INVALID_INPUT', `role must be "read" or "write", not ${JSON.stringify(input.role)}`)
     }
     const filters = parseFilters(input.filters)
     const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
+    const trusted = optionalBoolean(input.trusted, 'trusted') ?? false
     if (await this.#users.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `user ${name} already exists; revoke it first to issue a new key`)
     // A key never starts with "-" or "_", so it is never mistaken for a command-line flag.
     let apiKey = randomBytes(32).toString('base64url')
     while (!/^[A-Za-z0-9]/.test(apiKey)) apiKey = randomBytes(32).toString('base64url')
-    const user: User = { name, role: input.role, filters, keyHash: hashKey(apiKey), created: new Date().toISOString(), ...(instance ? { instance } : {}) }
+    const user: User = { name, role: input.role, filters, keyHash: hashKey(apiKey), created: new Date().toISOString(), ...(instance ? { instance } : {}), trusted }
     await this.#users.put(name, user)
     return { user: info(user), key: apiKey }
   }
@@ -86,14 +98,19 @@ export class Users {
     await this.#users.delete(name)
   }
 
-  /** Changes a user: `resetInstance` frees its key to bind to the next instance that uses it. */
-  async set(name: string, changes: { resetInstance?: unknown; instance?: unknown }): Promise<UserInfo> {
+  /**
+   * Changes a user: `resetInstance` frees its key to bind to the next instance that uses it;
+   * `trusted` makes it a trusted relay or no longer one. Every value is checked before anything is written.
+   */
+  async set(name: string, changes: { resetInstance?: unknown; instance?: unknown; trusted?: unknown }): Promise<UserInfo> {
     const user = await this.#users.get(name)
     if (!user) throw pollenError('POLLEN_NOT_FOUND', `no user named ${name}`)
-    if (changes.resetInstance !== undefined && typeof changes.resetInstance !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'resetInstance must be true or false')
+    const reset = optionalBoolean(changes.resetInstance, 'resetInstance')
     const instance = changes.instance === undefined ? undefined : assertInstanceId(changes.instance)
-    if (changes.resetInstance) delete user.instance
+    const trusted = optionalBoolean(changes.trusted, 'trusted')
+    if (reset) delete user.instance
     if (instance) user.instance = instance
+    if (trusted !== undefined) user.trusted = trusted
     await this.#users.put(name, user)
     return info(user)
   }
@@ -126,8 +143,9 @@ export class Users {
   }
 }
 
+/** Everything but the key's hash; `trusted` too, which the sync server reads from what authenticate returns. */
 function info(u: User): UserInfo {
-  return { name: u.name, role: u.role, filters: u.filters, created: u.created, ...(u.instance ? { instance: u.instance } : {}) }
+  return { name: u.name, role: u.role, filters: u.filters, created: u.created, ...(u.instance ? { instance: u.instance } : {}), trusted: u.trusted === true }
 }
 
 /** Refuses with POLLEN_KEY_BOUND when the user's key is bound to another instance than `instance`. */

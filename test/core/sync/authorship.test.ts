@@ -6,7 +6,7 @@
 import t from 'tap'
 import { makeOperation, type Operation } from '../../../core/model/operation.js'
 import { SealStore } from '../../../core/log/seals.js'
-import { node, storeDump, sync, type Node } from '../../helpers/syncNet.js'
+import { grant, node, storeDump, sync, type Node } from '../../helpers/syncNet.js'
 import { authorOf, instanceIdOf, newIdentity } from '../../../core/model/identity.js'
 import { LevelStore } from '../../../adapters/levelStore.js'
 import { OpLog } from '../../../core/log/opLog.js'
@@ -156,6 +156,22 @@ t.test('operations relayed through a filtered relay still prove their author, an
   const v = await sync(tablet, school, { mode: 'pull', trusted: true })
   t.equal(v.unsealed, 0)
   t.ok(await tablet.log.state('resource', 'old'), 'a tablet that trusts the school takes it')
+})
+
+t.test('a push keeps unsealed operations only from a user the server marks trusted (`user set --trusted`)', async (t) => {
+  const school = await node('school')
+  const cloud = await node('cloud')
+  // An operation of an author from before seals, as the school holds it (from a trusted relay).
+  const legacy = makeOperation({ author: '0123456789abcdef0123456789abcdef.1', counter: 1, kind: 'resource', id: 'old', partition: U7, type: 'put', layer: '', hlc: 1, tx: 1, deps: {}, body: { n: 1 } })
+  await school.log.applyRemote([legacy], [])
+  const user = await grant(cloud, school)
+  const r = await sync(school, cloud, { mode: 'push' })
+  t.equal(r.ok, true, 'the push is taken')
+  t.equal(await cloud.log.state('resource', 'old'), undefined, 'from an untrusted user: left out')
+  t.equal(cloud.log.vectors.effective(U7, '', legacy.author), 0, 'and nothing of its author is claimed')
+  t.equal((await cloud.users.set(user, { trusted: true })).trusted, true)
+  t.equal((await sync(school, cloud, { mode: 'push' })).ok, true)
+  t.ok(await cloud.log.state('resource', 'old'), 'from a trusted user: kept')
 })
 
 t.test('a log written before seals is sealed when it is opened with its key', async (t) => {
