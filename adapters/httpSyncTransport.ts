@@ -132,6 +132,7 @@ export class HttpSyncTransport implements SyncTransport {
   bytesIn = 0
   bytesOut = 0
   requests = 0
+  reached = false
 
   constructor(baseUrl: string, opts: HttpTransportOptions & { connections?: PeerConnections } = {}) {
     this.#base = new URL(baseUrl.endsWith('/') ? baseUrl : baseUrl + '/')
@@ -169,6 +170,11 @@ export class HttpSyncTransport implements SyncTransport {
         settled = true
         res.setTimeout(this.#idle, () => res.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no data from ${url.host} for ${this.#idle / 1000} s`)))
         resolve(res)
+      })
+      // The pinned agent hands a TLS socket over only once its handshake and pin check passed.
+      req.on('socket', (socket) => {
+        if (!socket.connecting) this.reached = true
+        else socket.once('connect', () => (this.reached = true))
       })
       req.setTimeout(this.#idle, () => req.destroy(pollenError('POLLEN_PEER_UNREACHABLE', `no answer from ${url.host} for ${this.#idle / 1000} s`)))
       req.on('error', (err: NodeJS.ErrnoException) => {

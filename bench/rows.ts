@@ -1,5 +1,5 @@
 /**
- * Result rows of the sync scenarios (1–7) from the measurements of `scenarios.ts`, with
+ * Result rows of the sync scenarios (1–8) from the measurements of `scenarios.ts`, with
  * each target either as machine checks (rendered by `render.ts`) or as the runner's
  * verdict where the target compares two runs of pollen.
  */
@@ -7,8 +7,8 @@ import type { PhysicalLimit } from './limit.js'
 import type { RssPeaks } from './proc.js'
 import { fmt, MiB, pollenSide, pouchSide } from './report.js'
 import type { ScenarioResult } from './resultTypes.js'
-import { CUT_BYTES, LINK1, LINK5, type Cuts, type Initial, type Loopback, type Pollen34 } from './scenarios.js'
-import { describeLink, type LinkShape, type PollenRun } from './syncBench.js'
+import { CUT_BYTES, LINK1, LINK5, LINK8, type CutPattern, type CutPatterns, type Cuts, type Initial, type Loopback, type Pollen34 } from './scenarios.js'
+import { describeLink, type LinkShape, type PollenRun, type PouchRun } from './syncBench.js'
 
 const total = (r: { bytesUp: number; bytesDown: number }): number => r.bytesUp + r.bytesDown
 
@@ -164,4 +164,35 @@ function rssKinds(r: RssPeaks | null | undefined): string {
 /** The limit of scenario 5's clean transfer (for reference in its row). */
 export function cutLimitLink(): { rateBps: number; rttMs: number } {
   return { rateBps: LINK5.rateBps, rttMs: LINK5.rttMs }
+}
+
+/** Scenario 8, one row per cut pattern: attempts, bytes and time against pollen's own clean pull, PouchDB beside it. */
+export function cutPatternRow(n: number, c: CutPatterns, p: CutPattern, limit: PhysicalLimit, scale: string): ScenarioResult {
+  const bound = p.cutEvery >= 48 * 1024 ? 1.5 : 2.5
+  const name = `link cut every ${p.cutEvery / 1024} KiB, ${fmt.int(n)} resources, ${describeLink(LINK8)}`
+  const pouchClean = c.pouchClean instanceof Error ? null : c.pouchClean
+  const pouchLine = (r: PouchRun | Error): string =>
+    r instanceof Error ? `did not finish: ${r.message.slice(0, 160)}` : `${r.attempts} replications, ${r.cuts} cuts; bytes ÷ clean ${pouchClean ? fmt.ratio(total(r) / total(pouchClean)) : '—'}, time ÷ clean ${pouchClean ? fmt.ratio(r.ms / pouchClean.ms) : '—'}`
+  if (p.pollen instanceof Error) {
+    return { scenario: 8, name, params: { error: p.pollen.message.slice(0, 300), PouchDB: pouchLine(p.pouch) }, pollen: null, pouch: p.pouch instanceof Error ? null : pouchSide(p.pouch), limit, target: { description: `pollen finishes within ${bound}× the bytes of a clean pull`, met: false } }
+  }
+  const r = p.pollen
+  const bytesRatio = total(r) / total(c.pollenClean)
+  return {
+    scenario: 8,
+    name,
+    params: {
+      'pollen clean pull': `${fmt.bytes(total(c.pollenClean))} in ${fmt.ms(c.pollenClean.ms)}`,
+      'pollen attempts': `${r.attempts} (resumed by one pollen sync run each time the link cut; the link cut ${r.cuts} connections)`,
+      'pollen bytes ÷ clean': fmt.ratio(bytesRatio),
+      'pollen time ÷ clean': fmt.ratio(r.ms / c.pollenClean.ms),
+      'PouchDB clean': pouchClean ? `${fmt.bytes(total(pouchClean))} in ${fmt.ms(pouchClean.ms)}` : `did not finish: ${(c.pouchClean as Error).message.slice(0, 160)}`,
+      PouchDB: pouchLine(p.pouch),
+      ...(scale ? { scale } : {}),
+    },
+    pollen: pollenSide(r, { clean: c.pollenClean, bytesRatio, timeRatio: r.ms / c.pollenClean.ms }),
+    pouch: p.pouch instanceof Error ? null : pouchSide(p.pouch),
+    limit,
+    target: { description: `pollen finishes within ${bound}× the bytes of a clean pull (issue 18)`, met: bytesRatio <= bound },
+  }
 }

@@ -22,8 +22,8 @@ import { installCleanup, killAll } from './proc.js'
 import { renderFile } from './render.js'
 import { fmt, logRow, printTable, writeResults } from './report.js'
 import type { ScenarioResult } from './resultTypes.js'
-import { changedRow, cutRow, initialRow, loopbackRow, nothingNewRow, resourcesRow } from './rows.js'
-import { changeSet, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, loopbackScenario, pollenScenarios34, QUICK, type Cuts, type Loopback, type Pollen34 } from './scenarios.js'
+import { changedRow, cutPatternRow, cutRow, initialRow, loopbackRow, nothingNewRow, resourcesRow } from './rows.js'
+import { changeSet, cutPatternScenario, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, LINK8, loopbackScenario, pollenScenarios34, QUICK, type CutPatterns, type Cuts, type Loopback, type Pollen34 } from './scenarios.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const args = process.argv.slice(2)
@@ -31,6 +31,8 @@ const quick = args.includes('--quick')
 const sizes = quick ? QUICK : FULL
 /** Wall-clock budget of this process (the build before it takes about 15 s). */
 const BUDGET_SEC = quick ? 160 : 19 * 60
+/** Scenario 8's size in every run: issue 18's measurement (600 resources), small enough for the quick run. */
+const S8_RESOURCES = 600
 const SCALE = quick
   ? 'quick run, scaled down: log 20,000 and 100,000 operations (full: 100,000 and 1,000,000); scenarios 1, 2, 6 with 500, 100, 5,000 resources (÷20); scenario 5 with 1,000 (÷2); scenarios 3 and 4 on the 20,000-operation log (÷50)'
   : ''
@@ -95,9 +97,10 @@ async function main(): Promise<number> {
     s2: payloadText(1, sizes.s2).then((p) => limitFor(p, LINK2)),
     s4: limitFor(JSON.stringify(changes.changes), LINK1),
     s5: payloadText(1, sizes.s5).then((p) => limitFor(p, LINK5)),
+    s8: payloadText(1, S8_RESOURCES).then((p) => limitFor(p, LINK8)),
   }
   const generated = await prepareBatches(1, Math.ceil(maxResources / BATCH))
-  const lim: Record<keyof typeof limits, PhysicalLimit> = { s1: await limits.s1, s2: await limits.s2, s4: await limits.s4, s5: await limits.s5 }
+  const lim: Record<keyof typeof limits, PhysicalLimit> = { s1: await limits.s1, s2: await limits.s2, s4: await limits.s4, s5: await limits.s5, s8: await limits.s8 }
   say(`dataset ready (${generated} batches generated); brotli-11 limits: s1 ${fmt.bytes(lim.s1.bytes)}, s2 ${fmt.bytes(lim.s2.bytes)}, s4 ${fmt.bytes(lim.s4.bytes)}`)
 
   const rows: ScenarioResult[] = []
@@ -139,6 +142,9 @@ async function main(): Promise<number> {
     rows.push(s2 instanceof Error ? failedRow(2, 'initial sync', s2) : initialRow(sizes.s2, 2, LINK2, s2, lim.s2, SCALE))
 
     const s5: Cuts | Error = await step('Scenario 5: cuts every 256 KiB', () => cutScenario(sizes.s5, say))
+    const s8: CutPatterns | Error = await step('Scenario 8: cuts every 16, 48 and 128 KiB', () => cutPatternScenario(S8_RESOURCES, say))
+    if (s8 instanceof Error) rows.push(failedRow(8, 'links cut every 16, 48 and 128 KiB', s8))
+    else for (const p of s8.patterns) rows.push(cutPatternRow(S8_RESOURCES, s8, p, lim.s8, ''))
     let s6Size = sizes.s6
     let s6Note = ''
     let s6: Loopback | Error = new Error('no source daemon (scenario 1 failed)')

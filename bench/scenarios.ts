@@ -144,8 +144,8 @@ async function pouchLoad(bench: PouchBench, n: number): Promise<void> {
   for await (const batch of resourceBatches(SEED, n)) await bench.load(batch)
 }
 
-async function pouchInitial(n: number, shape: LinkShape): Promise<PouchRun> {
-  const bench = await PouchBench.start({ link: linkOptions(shape), maxAttempts: 2000 })
+async function pouchInitial(n: number, shape: LinkShape, maxAttempts = 2000): Promise<PouchRun> {
+  const bench = await PouchBench.start({ link: linkOptions(shape), maxAttempts })
   try {
     await pouchLoad(bench, n)
     return await pouchReplicate(bench)
@@ -231,3 +231,54 @@ async function pouchSmallChange(changes: { originals: Resource[]; changes: Resou
     await bench.stop()
   }
 }
+
+/** Scenario 8 (issue 18): the field's cut patterns, on a link a school's uplink might be. */
+export const LINK8: LinkShape = { rateBps: 2e6, rttMs: 40 }
+export const CUT_PATTERNS = [16 * 1024, 48 * 1024, 128 * 1024]
+/** PouchDB replications allowed per cut pattern before it is reported as not finishing. */
+const POUCH_CUT_ATTEMPTS = 400
+
+/** One cut pattern on both systems; a side that did not finish is its error. */
+export interface CutPattern {
+  cutEvery: number
+  pollen: PollenRun | Error
+  pouch: PouchRun | Error
+}
+
+export interface CutPatterns {
+  pollenClean: PollenRun
+  pouchClean: PouchRun | Error
+  patterns: CutPattern[]
+}
+
+const settled = <T>(p: Promise<T>): Promise<T | Error> => p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))
+
+/** A clean pull of `n` resources, then one per cut pattern, each by a new client (pollen), then PouchDB the same. */
+export async function cutPatternScenario(n: number, say: Say): Promise<CutPatterns> {
+  const source = PollenDaemon.create({ name: 'cuts-src' })
+  let pollenClean: PollenRun
+  const pollenCuts: (PollenRun | Error)[] = []
+  try {
+    await source.start()
+    await importInto(source, n)
+    say(`  pollen: ${fmt(n)} resources over ${describeLink(LINK8)}, clean then cut every ${CUT_PATTERNS.map((c) => `${c / 1024}`).join(', ')} KiB`)
+    const clean = await PollenPair.create(source, LINK8, { clientName: 'cuts-clean' })
+    pollenClean = await clean.sync().finally(() => clean.destroy())
+    for (const cutEveryBytes of CUT_PATTERNS) {
+      const pair = await PollenPair.create(source, { ...LINK8, cutEveryBytes }, { clientName: `cuts-${cutEveryBytes / 1024}` })
+      // One `pollen sync` resumes by itself; the bench's own loop only catches a run that gives up.
+      pollenCuts.push(await settled(pair.sync({ maxAttempts: 20 }).finally(() => pair.destroy())))
+    }
+  } finally {
+    await source.destroy()
+  }
+  say(`  PouchDB: the same, clean then each cut pattern (at most ${POUCH_CUT_ATTEMPTS} replications each)`)
+  const pouchClean = await settled(pouchInitial(n, LINK8))
+  const patterns: CutPattern[] = []
+  for (const [i, cutEvery] of CUT_PATTERNS.entries()) {
+    patterns.push({ cutEvery, pollen: pollenCuts[i], pouch: await settled(pouchInitial(n, { ...LINK8, cutEveryBytes: cutEvery }, POUCH_CUT_ATTEMPTS)) })
+  }
+  return { pollenClean, pouchClean, patterns }
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US')

@@ -134,7 +134,8 @@ export class PollenPair {
       requests: results.reduce((n, r) => n + r.requests, 0),
       connections: s.connections,
       cuts: s.cuts,
-      attempts: results.length,
+      // Attempts inside each `pollen sync` run (it resumes cut connections by itself).
+      attempts: results.reduce((n, r) => n + (r.attempts ?? 1), 0),
       resumed: results.filter((r) => r.resumed).length,
       pulled: results.reduce((n, r) => n + r.pulled, 0),
       pushed: results.reduce((n, r) => n + r.pushed, 0),

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   POLLEN_SESSION_LIMIT: { status: 429, hint: 'Too many sync sessions for this user; try again later.' },
   POLLEN_REPLAY: { status: 409, hint: 'A nonce or chunk was replayed.' },
   POLLEN_PEER_UNREACHABLE: { status: 502, hint: 'The peer did not answer; it is retried later.' },
+  POLLEN_CONNECTION_CUT: { status: 502, hint: 'The connection broke after the peer answered; what arrived was kept, and `pollen sync` resumes from there by itself (docs/operations.md, "Links that cut").' },
   POLLEN_SYNC_FAILED: { status: 502, hint: 'The sync with a peer failed; see the cause.' },
 } as const
 

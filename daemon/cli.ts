@@ -203,9 +203,12 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async sync(ctx) {
     if (ctx.flags['pull-only'] && ctx.flags['push-only']) throw pollenError('POLLEN_INVALID_FLAG', '--pull-only and --push-only exclude each other')
     const mode = ctx.flags['pull-only'] ? 'pull' : ctx.flags['push-only'] ? 'push' : 'both'
+    const attempts = ctx.flags['max-attempts']
+    const maxAttempts = attempts === undefined ? undefined : Number(attempts)
+    if (maxAttempts !== undefined && !(Number.isSafeInteger(maxAttempts) && maxAttempts >= 1 && maxAttempts <= 1000)) throw pollenError('POLLEN_INVALID_FLAG', `--max-attempts takes a whole number from 1 to 1000, not ${JSON.stringify(attempts)}`)
     const tty = process.stderr.isTTY === true && !ctx.json
     let results: SyncResult[] | undefined
-    for await (const ev of (await ctx.client()).stream('POST', '/v1/sync', { peers: ctx.args, mode })) {
+    for await (const ev of (await ctx.client()).stream('POST', '/v1/sync', { peers: ctx.args, mode, maxAttempts })) {
       if (ev.type === 'event' && tty) {
         const e = ev as unknown as SyncEvent
         if (e.stage === 'in_progress' && (e.group === 'pulling' || e.group === 'pushing')) {
@@ -251,7 +254,7 @@ function formatBytes(n: number): string {
 
 function syncLine(r: SyncResult): string {
   if (!r.ok) return terminalText(`${r.peer}: FAILED ${r.error} (${r.code})`, true)
-  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}${r.unsealed ? `, ${r.unsealed} operations left out without their author's seal (mark the peer a trusted relay if it relays operations from before version 4)` : ''}`
+  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}${r.cuts ? `, resumed after ${r.cuts} cut${r.cuts === 1 ? '' : 's'} in ${r.attempts} attempts` : ''}${r.unsealed ? `, ${r.unsealed} operations left out without their author's seal (mark the peer a trusted relay if it relays operations from before version 4)` : ''}`
 }
 
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */

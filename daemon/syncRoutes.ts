@@ -12,16 +12,19 @@ import type { SyncService } from './syncService.js'
 
 export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): void {
   app.post('/v1/sync', async (req, reply) => {
-    const b = (req.body ?? {}) as { peers?: unknown; mode?: unknown }
+    const b = (req.body ?? {}) as { peers?: unknown; mode?: unknown; maxAttempts?: unknown }
     const peers = b.peers ?? []
     if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string')) throw pollenError('POLLEN_INVALID_INPUT', 'peers must be a list of peer names')
     const mode = (b.mode ?? 'both') as SyncMode
     if (!['pull', 'push', 'both'].includes(mode)) throw pollenError('POLLEN_INVALID_INPUT', 'mode must be pull, push or both')
+    const maxAttempts = b.maxAttempts ?? undefined
+    if (maxAttempts !== undefined && !(Number.isSafeInteger(maxAttempts) && (maxAttempts as number) >= 1 && (maxAttempts as number) <= 1000)) throw pollenError('POLLEN_INVALID_INPUT', 'maxAttempts must be a whole number from 1 to 1000')
+    const retry = maxAttempts === undefined ? undefined : { maxAttempts: maxAttempts as number }
     // Unknown peer names are refused before the stream starts, with a real status.
     await sync.checkPeers(peers)
     return sendTaskLines(
       reply,
-      async (write) => ({ type: 'result', results: await sync.syncPeers(peers, mode, (ev: SyncEvent) => write({ type: 'event', ...ev })) }),
+      async (write) => ({ type: 'result', results: await sync.syncPeers(peers, mode, (ev: SyncEvent) => write({ type: 'event', ...ev }), retry) }),
       (err) => (isPollenError(err) ? err.toJSON() : { code: 'POLLEN_SYNC_FAILED', message: String(err) }),
     )
   })

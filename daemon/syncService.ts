@@ -5,6 +5,7 @@
  * peer never stops the others.
  */
 import { EventEmitter } from 'node:events'
+import { setTimeout as delay } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildSyncApi } from '../adapters/httpSyncServer.js'
 import { HttpSyncTransport } from '../adapters/httpSyncTransport.js'
@@ -13,6 +14,7 @@ import { isPollenError, pollenError } from '../core/errors.js'
 import { Peers, type Peer } from '../core/access/peers.js'
 import { syncWithPeer, verifyWithPeer, type PeerTarget, type SyncClientOptions, type SyncEvent, type SyncResult, type VerifyResult } from '../core/sync/client.js'
 import { SyncHistory } from '../core/log/syncHistory.js'
+import { linkOf, syncWithRetries, type LinkMemory, type RetryPolicy } from '../core/sync/cutPolicy.js'
 import type { SyncMode } from '../core/sync/wire/frames.js'
 import { SyncServer } from '../core/sync/server.js'
 import { parseListen } from './config.js'
@@ -51,6 +53,8 @@ export class SyncService {
   #tls?: TlsCredentials
   /** Connections kept per peer between syncs (daemon/peerLinks.ts). */
   readonly #links = new PeerLinks()
+  /** The chunk size learned per peer from cut links (core/sync/cutPolicy.ts); after a restart, from the history. */
+  readonly #linkMemory = new Map<string, LinkMemory>()
   #stopped = false
   address = ''
 
@@ -172,18 +176,33 @@ export class SyncService {
   }
 
   /** Syncs one peer; joins the run already going for it. */
-  syncPeer(name: string, mode: SyncMode): Promise<SyncResult> {
+  syncPeer(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>): Promise<SyncResult> {
     const running = this.#running.get(name)
     if (running) return running
-    const run = this.#run(name, mode).finally(() => this.#running.delete(name))
+    const run = this.#run(name, mode, retry).finally(() => this.#running.delete(name))
     this.#running.set(name, run)
     return run
   }
 
-  async #run(name: string, mode: SyncMode): Promise<SyncResult> {
+  /** One run: attempts until one is not cut (core/sync/cutPolicy.ts), each with a chunk size learned from the cuts before. */
+  async #run(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>): Promise<SyncResult> {
     const started = Date.now()
     try {
-      return await this.#record(await this.#withPeer(name, (opts, target) => syncWithPeer(opts, target, mode)))
+      const maxBytes = this.#inst.config.sync.chunkBytes
+      const memory = this.#linkMemory.get(name) ?? linkOf(await this.#history.last(name), maxBytes)
+      const attempt = (chunkBytes: number) =>
+        this.#withPeer(name, (opts, target) => syncWithPeer({ ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes } }, target, mode))
+      const { result, memory: learned } = await syncWithRetries(attempt, {
+        memory,
+        maxBytes,
+        policy: retry,
+        // A pause the daemon's stop cuts short; the run then ends after it (stopped).
+        sleep: (ms) => delay(ms, undefined, { signal: this.#abort.signal }).catch(() => undefined),
+        now: Date.now,
+        stopped: () => this.#stopped,
+      })
+      this.#linkMemory.set(name, learned)
+      return await this.#record(result)
     } catch (err) {
       return this.#record(failed(name, started, err))
     }
@@ -276,7 +295,7 @@ export class SyncService {
     for (const n of names) if (!all.some((p) => p.name === n)) throw pollenError('POLLEN_NOT_FOUND', `no peer named ${n}; see \`pollen peer list\``)
   }
 
-  async syncPeers(names: readonly string[], mode: SyncMode, onEvent?: (ev: SyncEvent) => void): Promise<SyncResult[]> {
+  async syncPeers(names: readonly string[], mode: SyncMode, onEvent?: (ev: SyncEvent) => void, retry?: Partial<RetryPolicy>): Promise<SyncResult[]> {
     await this.checkPeers(names)
     const all = await this.#inst.peers.list()
     const chosen = names.length ? all.filter((p) => names.includes(p.name)) : all.filter((p) => p.active)
@@ -287,7 +306,7 @@ export class SyncService {
     try {
       return await Promise.all(
         chosen.map((p) =>
-          p.active ? this.syncPeer(p.name, mode) : Promise.resolve(failed(p.name, Date.now(), pollenError('POLLEN_INVALID_INPUT', `peer ${p.name} is inactive; activate it with \`pollen peer set ${p.name} --active true\``))),
+          p.active ? this.syncPeer(p.name, mode, retry) : Promise.resolve(failed(p.name, Date.now(), pollenError('POLLEN_INVALID_INPUT', `peer ${p.name} is inactive; activate it with \`pollen peer set ${p.name} --active true\``))),
         ),
       )
     } finally {
@@ -337,7 +356,7 @@ export class SyncService {
 
 function failed(peer: string, started: number, err: unknown): SyncResult {
   const e = err as { code?: string; message?: string }
-  return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString() }
+  return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString(), attempts: 1, cuts: 0, chunkBytes: 0, compression: 0 }
 }
 
 /** Why the sync API cannot listen on `listen`, as the POLLEN_* error a person can act on. */

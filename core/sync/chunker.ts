@@ -24,6 +24,23 @@ export interface ChunkLimits {
  */
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxOps: 1000, maxBytes: 128 * 1024 }
 
+/**
+ * The smallest chunk a receiver may ask for (bytes before compression, about 2 KiB on the
+ * wire): each chunk costs a signature and a flush, so a hostile client asking for 1-byte
+ * chunks must not make the server sign every operation on its own.
+ */
+export const MIN_CHUNK_BYTES = 8 * 1024
+
+/**
+ * The limits for a stream whose receiver asked for chunks of at most `requested` bytes
+ * (0: no wish): the sender's own limits, made smaller on request but never below
+ * {@link MIN_CHUNK_BYTES}.
+ */
+export function limitsFor(own: ChunkLimits, requested: number): ChunkLimits {
+  if (!(requested > 0)) return own
+  return { maxOps: own.maxOps, maxBytes: Math.min(own.maxBytes, Math.max(MIN_CHUNK_BYTES, requested)) }
+}
+
 function opSize(op: Operation): number {
   return 120 + op.id.length + op.partition.length + (op.body?.length ?? 0) + Object.keys(op.deps).length * 48
 }

@@ -81,6 +81,17 @@ export interface SyncResult {
   resumed: boolean
   ms: number
   started: string
+  /** Attempts this run made: more than one when cut connections were resumed (core/sync/cutPolicy.ts). */
+  attempts: number
+  /** Attempts that ended with the connection cut. */
+  cuts: number
+  /**
+   * The chunk size (bytes before compression) asked of the peer: after a run, the size learned
+   * for the next one (core/sync/cutPolicy.ts); 0 for the peer's own size.
+   */
+  chunkBytes: number
+  /** Decompressed ÷ compressed bytes of the chunks pulled (0 when none arrived); after a run, as remembered for the peer. */
+  compression: number
 }
 
 export interface SyncClientOptions {
@@ -90,6 +101,8 @@ export interface SyncClientOptions {
   codec?: CodecOptions
   chunk?: ChunkLimits
   maxChunkBytes?: number
+  /** The chunk size (bytes before compression) to ask the peer for in a pull; 0 or absent for its own. */
+  pullChunkBytes?: number
   /** Most operations one pulled chunk may hold (default 10,000, as the server's push limit). */
   maxChunkOps?: number
   onEvent?: (ev: SyncEvent) => void
@@ -101,7 +114,22 @@ export interface SyncClientOptions {
 }
 
 function emptyResult(peer: string, started: number): SyncResult {
-  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString() }
+  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString(), attempts: 1, cuts: 0, chunkBytes: 0, compression: 0 }
+}
+
+/** "47.0 KB": how much a cut connection carried, for a person. */
+function kilobytes(n: number): string {
+  return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KB`
+}
+
+/**
+ * A connection that answered and then broke is a cut link, not an unreachable peer: what it
+ * carried is kept (each complete chunk was applied) and another attempt resumes from there.
+ */
+function asCut(err: unknown, peer: string, transport: SyncTransport, result: SyncResult): unknown {
+  if (!isPollenError(err, 'POLLEN_PEER_UNREACHABLE') || (transport.bytesIn === 0 && transport.reached !== true)) return err
+  const cause = err.message.replace(/^cannot reach \S+: /, '')
+  return pollenError('POLLEN_CONNECTION_CUT', `connection to ${peer} cut after ${kilobytes(transport.bytesIn + transport.bytesOut)} (${cause}); ${result.chunks} chunks were applied and the next attempt resumes from there`, { cause: err })
 }
 
 function add(result: SyncResult, r: ApplyResult): void {
@@ -118,10 +146,13 @@ export async function syncWithPeer(opts: SyncClientOptions, peer: PeerTarget, mo
   const result = emptyResult(peer.name, started)
   const emit = (group: SyncGroup, stage: SyncStage, extra: Partial<SyncEvent> = {}) => opts.onEvent?.({ peer: peer.name, group, stage, ...extra })
   emit('session', 'started')
+  result.chunkBytes = opts.pullChunkBytes ?? 0
   try {
     await run(opts, peer, mode, result, emit)
     result.ok = true
-  } catch (err) {
+  } catch (caught) {
+    const err = asCut(caught, peer.name, opts.transport, result)
+    if (isPollenError(err, 'POLLEN_CONNECTION_CUT')) result.cuts = 1
     result.code = isPollenError(err) ? err.code : 'POLLEN_SYNC_FAILED'
     result.error = (err as Error)?.message ?? String(err)
   }
@@ -180,6 +211,7 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
     client: { instance: instanceIdOf(identity.publicKey), publicKey: identity.publicKey, author: log.author },
     server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), mode, filter, holder, acks: true,
     head: ownHead(identity, log), yourHead: pinned ? await headToShow(log, instanceIdOf(pinned)) : null,
+    chunkBytes: opts.pullChunkBytes ?? 0,
   }
   const body = encodeOpenTerms(terms)
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
@@ -280,8 +312,9 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
     acks.close()
     await writing.catch(() => undefined)
     decoder.close()
+    result.compression = decoder.wireBytes > 0 ? decoder.rawBytes / decoder.wireBytes : 0
   }
-  if (!ended) throw pollenError('POLLEN_PEER_UNREACHABLE', `the connection to ${peer.name} was cut after ${decoder.count} chunks; the next sync resumes from there`)
+  if (!ended) throw pollenError('POLLEN_CONNECTION_CUT', `connection to ${peer.name} cut after ${kilobytes(transport.bytesIn + transport.bytesOut)}, before the end of the pull; ${result.chunks} chunks were applied and the next attempt resumes from there`)
   emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks })
   emit('dequeuing', 'completed', { ops: result.pulled })
 }

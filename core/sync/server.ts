@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
 import { sealedChunks } from './sealing.js'
 import { SealGate } from './sealCheck.js'
-import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
+import { chunkDiff, DEFAULT_CHUNK_LIMITS, limitsFor, type ChunkLimits } from './chunker.js'
 import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
 import { adoptableReport, advancesFor, diff, estimate, holderReport, layersOf, senderReport } from './diff.js'
@@ -201,7 +201,7 @@ export class SyncServer {
       // snapshots the diff reads. Read after, a commit landing in between (a local write, a
       // chunk from another peer) would be claimed without being sent (issue 14).
       const report = senderReport(log.vectors, filter)
-      chunks = sealedChunks(log, chunkDiff(diff(log, filter, holder), this.#opts.chunk ?? DEFAULT_CHUNK_LIMITS))[Symbol.asyncIterator]()
+      chunks = sealedChunks(log, chunkDiff(diff(log, filter, holder), limitsFor(this.#opts.chunk ?? DEFAULT_CHUNK_LIMITS, req.chunkBytes)))[Symbol.asyncIterator]()
       // Peek: when there is nothing to send, the answer itself says so and the sync is one round trip.
       first = await chunks.next()
       terms.pull = { filter, report, estimate: first.done ? 0 : estimate(log, filter, holder), complete: first.done === true }

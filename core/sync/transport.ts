@@ -23,6 +23,11 @@ export interface SyncTransport {
   /** Requests made so far. */
   readonly requests: number
   /**
+   * True once a connection to the peer was established (TLS handshake done): a failure after
+   * that is a cut link, not an unreachable peer. Absent for transports without connections.
+   */
+  readonly reached?: boolean
+  /**
    * The Ed25519 key that holds the other end of the channel, once a connection proved it
    * (TLS); undefined for a channel that proves nothing (in-process, plain mode).
    */

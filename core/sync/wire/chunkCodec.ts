@@ -288,6 +288,9 @@ export class ChunkDecoder {
   readonly #maxBytes: number
   readonly #payloads: Unpacker
   #seq = 0
+  /** Bytes of the chunks taken, as sent and decompressed (their ratio sizes chunks after a cut). */
+  wireBytes = 0
+  rawBytes = 0
 
   /** `maxBytes` bounds a chunk decompressed, `maxOps` its operations and with them its msgpack values. */
   constructor(session: string, direction: Direction, publicKey: Uint8Array, maxBytes: number, maxOps = MAX_CHUNK_OPS) {
@@ -323,6 +326,8 @@ export class ChunkDecoder {
     }
     const raw = await collect(this.#stream, frame.data, this.#maxBytes)
     this.#seq += 1
+    this.wireBytes += frame.data.length
+    this.rawBytes += raw.length
     const payload = this.#payloads.unpack(raw, `chunk ${frame.seq}`)
     if (!isChunkPayload(payload)) throw pollenError('POLLEN_BAD_MESSAGE', `chunk ${frame.seq} is malformed`)
     return payload

@@ -60,6 +60,12 @@ export interface OpenTerms {
   head: SignedHead
   /** The best head the client holds of the server's instance (the pinned one), or null. */
   yourHead: SignedHead | null
+  /**
+   * The largest pulled chunk the client asks for, in bytes before compression, or 0 for the
+   * server's own size: after a cut link the client asks for chunks that complete before the
+   * next cut (core/sync/cutPolicy.ts). The server keeps it within its own size and a floor.
+   */
+  chunkBytes: number
 }
 
 /** Client → server: the terms as msgpack bytes and the client's signature over them. */

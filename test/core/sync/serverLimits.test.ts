@@ -15,6 +15,7 @@ import { decodeOpenedTerms } from '../../../core/sync/wire/openTerms.js'
 import type { UserInfo } from '../../../core/access/users.js'
 import { codeOf } from '../../helpers/errorCodes.js'
 import { newAuthor } from '../../helpers/instances.js'
+import { limitsFor, MIN_CHUNK_BYTES } from '../../../core/sync/chunker.js'
 import { grant, node, openRequestOf, openTermsOf, storeDump, sync, type Node } from '../../helpers/syncNet.js'
 
 /** A server holding a few resources, a client, and the client's key on the server. */
@@ -125,3 +126,25 @@ t.test('a store bloated past what one report carries still syncs, again and agai
   t.ok(storedUnder(cloud, 'lib:a') < 20_000, `the cloud adopted fewer rows (${storedUnder(cloud, 'lib:a')}) than the school holds`)
 })
 
+
+t.test('a client asks for smaller pulled chunks after cuts, but never for chunks below the floor (a signature per operation)', async (t) => {
+  const server = await node('srv')
+  const client = await node('cli')
+  const text = 'word '.repeat(200)
+  for (let i = 0; i < 200; i++) await server.lib.put({ partition: `lib:a/${i % 4}`, title: { en: `r ${i}` }, description: { en: `${i} ${text}` } })
+  const name = await grant(server, client, 'read')
+  const user = await server.users.authenticate(name, server.keys.get(name) as string)
+  const chunksFor = async (chunkBytes: number): Promise<number> => {
+    let n = 0
+    for await (const f of await server.server.open(user, openRequestOf(client, openTermsOf(client, user.name, { chunkBytes })))) if ((f as { t: string }).t === 'chunk') n += 1
+    return n
+  }
+  const own = await chunksFor(0)
+  const asked = await chunksFor(MIN_CHUNK_BYTES * 2)
+  const flood = await chunksFor(1)
+  const floor = await chunksFor(MIN_CHUNK_BYTES)
+  t.ok(asked > own, `asking for ${MIN_CHUNK_BYTES * 2}-byte chunks makes more of them (${asked} against ${own})`)
+  t.equal(flood, floor, `asking for 1-byte chunks gets the floor's ${floor} chunks`)
+  t.ok(flood < 400 / 2, `not one per operation (${flood} chunks for 400 operations)`)
+  t.same(limitsFor({ maxOps: 1000, maxBytes: 65536 }, 1_000_000), { maxOps: 1000, maxBytes: 65536 }, 'nor larger than the server\'s own')
+})

@@ -25,7 +25,7 @@ function request(o: Partial<OpenTerms> = {}): OpenTerms {
     filter: { prefixes: ['lib:who'], languages: ['en', 'fr'] },
     holder: [{ prefix: 'lib:who', layer: '', counters: { [sAuthor]: 1_000_000, [cAuthor]: 12 } }, { prefix: 'lib:who', layer: 'en', counters: { [sAuthor]: 999_000 } }],
     acks: true,
-    head: signHead(client, 3, 12), yourHead: null,
+    head: signHead(client, 3, 12), yourHead: null, chunkBytes: 24_576,
     ...o,
   }
 }
@@ -120,6 +120,10 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
     ['a head with a 63-byte signature', variant(12, [12, new Uint8Array(63)])],
     ['a shown head at epoch 0', variant(13, [0, 5, new Uint8Array(64)])],
     ['13 fields (no shown head)', pack(fields.slice(0, 13))],
+    ['14 fields (no chunk size)', pack(fields.slice(0, 14))],
+    ['a negative chunk size', variant(14, -1)],
+    ['a fractional chunk size', variant(14, 0.5)],
+    ['a chunk size that is a string', variant(14, '4096')],
   ]
   for (const [what, bytes] of cases) t.equal(await codeOf(() => decodeOpenTerms(bytes)), 'POLLEN_BAD_MESSAGE', what)
 
