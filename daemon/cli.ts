@@ -163,7 +163,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
     // The key may be left out when systemd passes it as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, instance: ctx.flags.instance }
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.trusted ? ', a trusted relay' : ''}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
@@ -176,10 +176,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
     if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
-    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
+    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
   async 'user add'(ctx) {
     const role = required(ctx.flags, 'role', COMMANDS['user add'].usage)
@@ -248,13 +248,20 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   },
 }
 
+/** `--window any` clears the windows (syncs at any time); other values are checked by the daemon. */
+function windowsFlag(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined
+  const list = value as string[]
+  return list.length === 1 && list[0] === 'any' ? [] : list
+}
+
 function formatBytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`
 }
 
 function syncLine(r: SyncResult): string {
   if (!r.ok) return terminalText(`${r.peer}: FAILED ${r.error} (${r.code})`, true)
-  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}${r.cuts ? `, resumed after ${r.cuts} cut${r.cuts === 1 ? '' : 's'} in ${r.attempts} attempts` : ''}${r.unsealed ? `, ${r.unsealed} operations left out without their author's seal (mark the peer a trusted relay if it relays operations from before version 4)` : ''}`
+  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}${r.cuts ? `, resumed after ${r.cuts} cut${r.cuts === 1 ? '' : 's'} in ${r.attempts} attempts` : ''}${r.note ? ` (note: ${terminalText(r.note, true)})` : ''}${r.unsealed ? `, ${r.unsealed} operations left out without their author's seal (mark the peer a trusted relay if it relays operations from before version 4)` : ''}`
 }
 
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */

@@ -81,7 +81,7 @@ export function conflictList(list: readonly ConflictView[]): string {
 
 export function peerTable(list: readonly Peer[]): string {
   if (list.length === 0) return 'No peers have been registered.'
-  return table([['NAME', 'URL', 'USER', 'ACTIVE', 'FILTERS', 'TRUSTED', 'INSTANCE'], ...list.map((p) => [p.name, p.url, p.user, p.active ? 'yes' : 'no', p.filters.map((f) => f || '(all)').join(','), p.trusted ? 'yes' : 'no', peerPin(p)])])
+  return table([['NAME', 'URL', 'USER', 'ACTIVE', 'FILTERS', 'TRUSTED', 'WINDOWS', 'INSTANCE'], ...list.map((p) => [p.name, p.url, p.user, p.active ? 'yes' : 'no', p.filters.map((f) => f || '(all)').join(','), p.trusted ? 'yes' : 'no', p.windows?.length ? p.windows.join(',') : '(any time)', peerPin(p)])])
 }
 
 /** The pinned instance id (grouped), and the offered one when the peer proved another. */

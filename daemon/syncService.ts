@@ -12,6 +12,7 @@ import { HttpSyncTransport } from '../adapters/httpSyncTransport.js'
 import { tlsCredentials, type TlsCredentials } from '../adapters/tlsIdentity.js'
 import { isPollenError, pollenError } from '../core/errors.js'
 import { Peers, type Peer } from '../core/access/peers.js'
+import { msUntilWindow } from '../core/access/syncWindows.js'
 import { syncWithPeer, verifyWithPeer, type PeerTarget, type SyncClientOptions, type SyncEvent, type SyncResult, type VerifyResult } from '../core/sync/client.js'
 import { SyncHistory } from '../core/log/syncHistory.js'
 import { linkOf, syncWithRetries, type LinkMemory, type RetryPolicy } from '../core/sync/cutPolicy.js'
@@ -159,20 +160,34 @@ export class SyncService {
     if (this.#stopped) return
     clearTimeout(this.#timers.get(name))
     const t = setTimeout(() => {
-      void this.syncPeer(name, 'both').then(async (r) => {
-        const n = (this.#scheduled.get(name) ?? 0) + 1
-        this.#scheduled.set(name, n)
-        if (r.ok && n % VERIFY_EVERY === 0) await this.verifyPeer(name)
-        const interval = this.#inst.config.sync.intervalSeconds * 1000
-        const fails = r.ok ? 0 : (this.#failures.get(name) ?? 0) + 1
-        this.#failures.set(name, fails)
-        // After failures: exponential backoff capped at the interval, with ±25 % jitter.
-        const base = fails === 0 ? interval : Math.min(interval, BACKOFF_BASE_MS * 2 ** (fails - 1))
-        this.#plan(name, base * (0.75 + Math.random() * 0.5))
-      })
+      void this.#inst.peers.get(name).then((peer) => {
+        // Outside the peer's sync windows: wait for the next one to open (spread over a minute).
+        const wait = msUntilWindow(peer.windows, new Date())
+        if (wait > 0) {
+          this.#log.debug({ peer: name, windows: peer.windows, waitMs: wait }, 'outside the peer\'s sync windows; the next scheduled sync waits for one')
+          this.#plan(name, wait + Math.random() * 60_000)
+          return
+        }
+        this.#scheduledRun(name)
+      }, () => undefined)
     }, delay)
     t.unref()
     this.#timers.set(name, t)
+  }
+
+  /** A scheduled run with the peer, then the next one planned (after failures, backoff). */
+  #scheduledRun(name: string): void {
+    void this.syncPeer(name, 'both').then(async (r) => {
+      const n = (this.#scheduled.get(name) ?? 0) + 1
+      this.#scheduled.set(name, n)
+      if (r.ok && n % VERIFY_EVERY === 0) await this.verifyPeer(name)
+      const interval = this.#inst.config.sync.intervalSeconds * 1000
+      const fails = r.ok ? 0 : (this.#failures.get(name) ?? 0) + 1
+      this.#failures.set(name, fails)
+      // After failures: exponential backoff capped at the interval, with ±25 % jitter.
+      const base = fails === 0 ? interval : Math.min(interval, BACKOFF_BASE_MS * 2 ** (fails - 1))
+      this.#plan(name, base * (0.75 + Math.random() * 0.5))
+    })
   }
 
   /** Syncs one peer; joins the run already going for it. */
@@ -303,10 +318,16 @@ export class SyncService {
       if (chosen.some((p) => p.name === ev.peer)) onEvent?.(ev)
     }
     this.events.on('event', listener)
+    // A sync run by hand still runs outside the peer's windows; its result says so.
+    const outside = (p: Peer) => (msUntilWindow(p.windows, new Date()) > 0 ? `run by hand outside the sync windows ${p.windows?.join(', ')} of ${p.name}; scheduled syncs wait for them` : undefined)
+    const noted = (p: Peer) => (r: SyncResult): SyncResult => {
+      const note = outside(p)
+      return note ? { ...r, note } : r
+    }
     try {
       return await Promise.all(
         chosen.map((p) =>
-          p.active ? this.syncPeer(p.name, mode, retry) : Promise.resolve(failed(p.name, Date.now(), pollenError('POLLEN_INVALID_INPUT', `peer ${p.name} is inactive; activate it with \`pollen peer set ${p.name} --active true\``))),
+          p.active ? this.syncPeer(p.name, mode, retry).then(noted(p)) : Promise.resolve(failed(p.name, Date.now(), pollenError('POLLEN_INVALID_INPUT', `peer ${p.name} is inactive; activate it with \`pollen peer set ${p.name} --active true\``))),
         ),
       )
     } finally {

@@ -8,6 +8,7 @@ import { NamedEntries } from '../log/namedEntries.js'
 import type { KVStore } from '../log/store.js'
 import { assertInstanceId, assertName, optionalBoolean, parseFilters } from './users.js'
 import { formatInstanceId, instanceIdOf } from '../model/identity.js'
+import { parseWindows } from './syncWindows.js'
 
 /** A peer as stored. */
 export interface Peer {
@@ -33,6 +34,8 @@ export interface Peer {
    * ones), which carry no seal. Absent (peers added before the flag) means false.
    */
   trusted?: boolean
+  /** When the scheduler may start syncs with it (core/access/syncWindows.ts); absent or empty: any time. */
+  windows?: string[]
   created: string
 }
 
@@ -69,7 +72,7 @@ export function assertPeerKey(value: unknown): string {
 
 /** A peer stored before `trusted` existed reads as untrusted, so every listing shows the flag. */
 function withDefaults(peer: Peer): Peer {
-  return { ...peer, trusted: peer.trusted === true }
+  return { ...peer, trusted: peer.trusted === true, windows: peer.windows ?? [] }
 }
 
 export class Peers {
@@ -81,7 +84,7 @@ export class Peers {
     this.#secrets = secrets
   }
 
-  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; instance?: unknown }): Promise<Peer> {
+  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; windows?: unknown; instance?: unknown }): Promise<Peer> {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
@@ -94,10 +97,11 @@ export class Peers {
     const filters = parseFilters(input.filters)
     if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
     const trusted = optionalBoolean(input.trusted, 'trusted') ?? false
+    const windows = input.windows === undefined ? [] : parseWindows(input.windows)
     const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
     if (await this.#peers.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
-    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
+    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, windows, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#peers.put(name, peer)
     return peer
@@ -126,12 +130,13 @@ export class Peers {
   }
 
   /** Changes a peer's settings; every value is checked before anything is written. */
-  async set(name: string, changes: { active?: unknown; trusted?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
+  async set(name: string, changes: { active?: unknown; trusted?: unknown; windows?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
     const peer = { ...(await this.get(name)) }
     const active = optionalBoolean(changes.active, 'active')
     if (active !== undefined) peer.active = active
     const trusted = optionalBoolean(changes.trusted, 'trusted')
     if (trusted !== undefined) peer.trusted = trusted
+    if (changes.windows !== undefined) peer.windows = parseWindows(changes.windows)
     if (changes.filters !== undefined) peer.filters = parseFilters(changes.filters)
     if (changes.url !== undefined) {
       peer.url = parsePeerUrl(changes.url)

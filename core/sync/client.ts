@@ -92,6 +92,8 @@ export interface SyncResult {
   chunkBytes: number
   /** Decompressed ÷ compressed bytes of the chunks pulled (0 when none arrived); after a run, as remembered for the peer. */
   compression: number
+  /** Something the person who asked for the run should know (a run by hand outside the peer's sync windows). */
+  note?: string
 }
 
 export interface SyncClientOptions {

@@ -43,7 +43,7 @@ t.test('the flag round-trips through add, set and list, and survives a restart',
   ok(t, plain, 'peer add')
   t.notMatch(plain.stdout, /trusted/, 'an untrusted peer is added as before')
   t.same(await flags(d, 'peer'), { plain: false, relay: true })
-  t.match((await d.cli(['peer', 'list'])).stdout, /^NAME\s+URL\s+USER\s+ACTIVE\s+FILTERS\s+TRUSTED\s+INSTANCE\n(?=[^]*^plain\s.*\(all\)\s+no\s)(?=[^]*^relay\s.*\(all\)\s+yes\s)/m, 'peer list shows TRUSTED')
+  t.match((await d.cli(['peer', 'list'])).stdout, /^NAME\s+URL\s+USER\s+ACTIVE\s+FILTERS\s+TRUSTED\s+WINDOWS\s+INSTANCE\n(?=[^]*^plain\s.*\(all\)\s+no\s)(?=[^]*^relay\s.*\(all\)\s+yes\s)/m, 'peer list shows TRUSTED')
 
   const set = await d.cli(['peer', 'set', 'plain', '--trusted', 'true'])
   ok(t, set, 'peer set --trusted true')
