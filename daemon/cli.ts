@@ -163,7 +163,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
     // The key may be left out when systemd passes it as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, instance: ctx.flags.instance }
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, maxKbps: kbpsFlag(ctx.flags['max-kbps']), instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.trusted ? ', a trusted relay' : ''}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
@@ -176,10 +176,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), maxKbps: kbpsFlag(ctx.flags['max-kbps']), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
     if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
-    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
+    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}${p.maxKbps ? `, capped at ${p.maxKbps} kbit/s` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
   async 'user add'(ctx) {
     const role = required(ctx.flags, 'role', COMMANDS['user add'].usage)
@@ -246,6 +246,14 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const r = await (await ctx.client()).call<{ ops: number; records: number; ms: number }>('POST', '/v1/rebuild')
     print(ctx, r, () => `rebuilt projections of ${r.records} records from ${r.ops} operations in ${r.ms} ms`)
   },
+}
+
+/** `--max-kbps N`: a whole number, checked for its range by the daemon. */
+function kbpsFlag(value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw pollenError('POLLEN_INVALID_FLAG', `--max-kbps takes a whole number of kbit/s (0 for no cap), not ${JSON.stringify(value)}`)
+  return n
 }
 
 /** `--window any` clears the windows (syncs at any time); other values are checked by the daemon. */

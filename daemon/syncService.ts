@@ -244,6 +244,8 @@ export class SyncService {
         transport,
         chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: this.#inst.config.sync.chunkBytes },
         signal: this.#abort.signal,
+        // kbit/s to bytes per second.
+        maxBytesPerSec: peer.maxKbps ? peer.maxKbps * 125 : undefined,
         onEvent: (ev) => this.events.emit('event', ev),
         pinKey: (k) => this.#inst.peers.recordKey(name, k),
       }

@@ -36,6 +36,8 @@ export interface Peer {
   trusted?: boolean
   /** When the scheduler may start syncs with it (core/access/syncWindows.ts); absent or empty: any time. */
   windows?: string[]
+  /** A bandwidth cap for syncs with it, both directions, in kbit/s (`--max-kbps`); absent or 0: none. */
+  maxKbps?: number
   created: string
 }
 
@@ -72,7 +74,13 @@ export function assertPeerKey(value: unknown): string {
 
 /** A peer stored before `trusted` existed reads as untrusted, so every listing shows the flag. */
 function withDefaults(peer: Peer): Peer {
-  return { ...peer, trusted: peer.trusted === true, windows: peer.windows ?? [] }
+  return { ...peer, trusted: peer.trusted === true, windows: peer.windows ?? [], maxKbps: peer.maxKbps ?? 0 }
+}
+
+/** A cap in kbit/s: 0 (none) or 16 to 1,000,000. */
+function parseKbps(value: unknown): number {
+  if (value === 0 || (Number.isSafeInteger(value) && (value as number) >= 16 && (value as number) <= 1_000_000)) return value as number
+  throw pollenError('POLLEN_INVALID_INPUT', `max-kbps is a whole number of kbit/s from 16 to 1000000, or 0 for no cap; not ${JSON.stringify(value)}`)
 }
 
 export class Peers {
@@ -84,7 +92,7 @@ export class Peers {
     this.#secrets = secrets
   }
 
-  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; windows?: unknown; instance?: unknown }): Promise<Peer> {
+  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; instance?: unknown }): Promise<Peer> {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
@@ -98,10 +106,11 @@ export class Peers {
     if (input.active !== undefined && typeof input.active !== 'boolean') throw pollenError('POLLEN_INVALID_INPUT', 'active must be true or false')
     const trusted = optionalBoolean(input.trusted, 'trusted') ?? false
     const windows = input.windows === undefined ? [] : parseWindows(input.windows)
+    const maxKbps = input.maxKbps === undefined ? 0 : parseKbps(input.maxKbps)
     const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
     if (await this.#peers.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
-    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, windows, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
+    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, windows, maxKbps, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#peers.put(name, peer)
     return peer
@@ -130,13 +139,14 @@ export class Peers {
   }
 
   /** Changes a peer's settings; every value is checked before anything is written. */
-  async set(name: string, changes: { active?: unknown; trusted?: unknown; windows?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
+  async set(name: string, changes: { active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
     const peer = { ...(await this.get(name)) }
     const active = optionalBoolean(changes.active, 'active')
     if (active !== undefined) peer.active = active
     const trusted = optionalBoolean(changes.trusted, 'trusted')
     if (trusted !== undefined) peer.trusted = trusted
     if (changes.windows !== undefined) peer.windows = parseWindows(changes.windows)
+    if (changes.maxKbps !== undefined) peer.maxKbps = parseKbps(changes.maxKbps)
     if (changes.filters !== undefined) peer.filters = parseFilters(changes.filters)
     if (changes.url !== undefined) {
       peer.url = parsePeerUrl(changes.url)

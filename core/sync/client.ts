@@ -21,7 +21,7 @@ import type { ResumeMarker } from '../log/resumeMarker.js'
 import { opCount, unpackOps } from './wire/opColumns.js'
 import { decodeOpenedTerms, encodeOpenTerms } from './wire/openTerms.js'
 import { coveredByAny, covers } from '../model/partition.js'
-import { AckSender, encodePullAck } from './pacing.js'
+import { AckSender, encodePullAck, MIN_RATE_BYTES, RateCap } from './pacing.js'
 import { countClaims, repairsFor, type ClaimMismatch } from './verify.js'
 import {
   beginSigned, encodeFrame, endSigned, isEndFrame, isErrorFrame, isOpenResponse, isPushResult, isChunkFrame, openedSigned, openSigned, PROTOCOL_VERSION,
@@ -105,6 +105,8 @@ export interface SyncClientOptions {
   maxChunkBytes?: number
   /** The chunk size (bytes before compression) to ask the peer for in a pull; 0 or absent for its own. */
   pullChunkBytes?: number
+  /** A bandwidth cap for both directions, bytes per second (the peer's --max-kbps); absent for none. */
+  maxBytesPerSec?: number
   /** Most operations one pulled chunk may hold (default 10,000, as the server's push limit). */
   maxChunkOps?: number
   onEvent?: (ev: SyncEvent) => void
@@ -214,6 +216,7 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
     server: pinned ? instanceIdOf(pinned) : '', nonce: new Uint8Array(randomBytes(16)), mode, filter, holder, acks: true,
     head: ownHead(identity, log), yourHead: pinned ? await headToShow(log, instanceIdOf(pinned)) : null,
     chunkBytes: opts.pullChunkBytes ?? 0,
+    maxRate: opts.maxBytesPerSec ?? 0,
   }
   const body = encodeOpenTerms(terms)
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
@@ -381,11 +384,13 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   const encoder = new ChunkEncoder(session, 'push', identity.secretKey, opts.codec ?? DEFAULT_CODEC)
   let pushedOps = 0
   const reportBytes = pack(toWire(report))
+  const cap = opts.maxBytesPerSec ? new RateCap(Math.max(MIN_RATE_BYTES, opts.maxBytesPerSec)) : undefined
   async function* frames(): AsyncIterable<Uint8Array> {
     yield encodeFrame({ t: 'begin', session, body: reportBytes, sig: sign(beginSigned(session, reportBytes), identity.secretKey) })
     for (let next = first; !next.done; ) {
       pushedOps += opCount(next.value.ops)
       const frame = await encoder.encode(next.value)
+      await cap?.take(frame.data.length, opts.signal)
       emit('pushing', 'in_progress', { ops: pushedOps, chunks: encoder.count, bytes: transport.bytesOut })
       yield encodeFrame(frame)
       const started = Date.now()

@@ -284,3 +284,43 @@ export class AckSender {
     while (this.#inFlight) await this.#inFlight
   }
 }
+
+/** The lowest cap a client may ask a server to keep to (16 kbit/s): below it a session would hold a connection for hours. */
+export const MIN_RATE_BYTES = 2000
+
+/**
+ * A bandwidth cap (`pollen peer set NAME --max-kbps N`): `take` waits until sending `bytes`
+ * more keeps the stream at or under `bytesPerSec` since it began, a first `burst` aside.
+ * Applied where chunks are sent (the server's pull stream, the client's push), so the rate
+ * is the link's whatever the buffers between.
+ */
+export class RateCap {
+  readonly #rate: number
+  readonly #burst: number
+  readonly #now: () => number
+  #started: number | undefined
+  #sent = 0
+
+  constructor(bytesPerSec: number, opts: { burst?: number; now?: () => number } = {}) {
+    this.#rate = bytesPerSec / 1000
+    this.#burst = opts.burst ?? 16 * 1024
+    this.#now = opts.now ?? (() => performance.now())
+  }
+
+  /** Milliseconds to wait before `bytes` more may go. */
+  due(bytes: number): number {
+    const now = this.#now()
+    this.#started ??= now
+    const wait = (this.#sent + bytes - this.#burst) / this.#rate - (now - this.#started)
+    return Math.max(0, wait)
+  }
+
+  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+    const wait = this.due(bytes)
+    this.#sent += bytes
+    if (wait > 0 && !signal?.aborted) await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, wait)
+      signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
+    })
+  }
+}

@@ -18,7 +18,7 @@ import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
 import type { OpLog } from '../log/opLog.js'
 import type { Operation } from '../model/operation.js'
 import { unpackOps } from './wire/opColumns.js'
-import { decodePullAck, PullPacer } from './pacing.js'
+import { decodePullAck, MIN_RATE_BYTES, PullPacer, RateCap } from './pacing.js'
 import { decodeOpenTerms, encodeOpenedTerms } from './wire/openTerms.js'
 import { coveredByAny } from '../model/partition.js'
 import { narrowFilter } from './scope.js'
@@ -217,7 +217,7 @@ export class SyncServer {
     const response = this.#signedAnswer(terms, req)
     await bind()
     this.#sessions.set(id, session)
-    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req.acks, signal)
+    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req.acks, req.maxRate, signal)
   }
 
   #signedAnswer(terms: OpenedTerms, req: OpenTerms): OpenResponse {
@@ -257,7 +257,7 @@ export class SyncServer {
     session.pacer?.ack(ack)
   }
 
-  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, paced: boolean, signal?: AbortSignal): AsyncIterable<Frame> {
+  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, paced: boolean, maxRate: number, signal?: AbortSignal): AsyncIterable<Frame> {
     const id = session.id
     // A session without a push ends with its pull stream.
     const release = () => {
@@ -281,9 +281,12 @@ export class SyncServer {
     const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
     // Only a client that said it acknowledges chunks is waited for.
     const pacer = paced ? new PullPacer({ stallMs: this.#opts.pacing?.stallMs }) : undefined
+    // A capped client (its peer's --max-kbps): chunks leave no faster than it asked, within a floor.
+    const cap = maxRate > 0 ? new RateCap(Math.max(MIN_RATE_BYTES, maxRate)) : undefined
     session.pacer = pacer
     const chunk = async (payload: ChunkPayload) => {
       const frame = await encoder.encode(payload)
+      await cap?.take(frame.data.length, signal)
       pacer?.sent(frame.data.length)
       // A pull that keeps streaming keeps its session (its acks find it), however long it runs.
       session.expires = Math.max(session.expires, this.#now() + this.#limits.sessionTtlMs)

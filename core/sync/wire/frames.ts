@@ -66,6 +66,11 @@ export interface OpenTerms {
    * next cut (core/sync/cutPolicy.ts). The server keeps it within its own size and a floor.
    */
   chunkBytes: number
+  /**
+   * The most bytes per second the client wants the server to send in the pull (a capped
+   * peer, `--max-kbps`), or 0 for no cap. The server keeps at least MIN_RATE_BYTES.
+   */
+  maxRate: number
 }
 
 /** Client → server: the terms as msgpack bytes and the client's signature over them. */

@@ -25,7 +25,7 @@ function request(o: Partial<OpenTerms> = {}): OpenTerms {
     filter: { prefixes: ['lib:who'], languages: ['en', 'fr'] },
     holder: [{ prefix: 'lib:who', layer: '', counters: { [sAuthor]: 1_000_000, [cAuthor]: 12 } }, { prefix: 'lib:who', layer: 'en', counters: { [sAuthor]: 999_000 } }],
     acks: true,
-    head: signHead(client, 3, 12), yourHead: null, chunkBytes: 24_576,
+    head: signHead(client, 3, 12), yourHead: null, chunkBytes: 24_576, maxRate: 32_000,
     ...o,
   }
 }
@@ -124,6 +124,8 @@ t.test('malformed terms are refused with POLLEN_BAD_MESSAGE', async (t) => {
     ['a negative chunk size', variant(14, -1)],
     ['a fractional chunk size', variant(14, 0.5)],
     ['a chunk size that is a string', variant(14, '4096')],
+    ['15 fields (no rate cap)', pack(fields.slice(0, 15))],
+    ['a negative rate cap', variant(15, -1)],
   ]
   for (const [what, bytes] of cases) t.equal(await codeOf(() => decodeOpenTerms(bytes)), 'POLLEN_BAD_MESSAGE', what)
 
