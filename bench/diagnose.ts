@@ -39,7 +39,28 @@ export function summarize(file: string, top = 15): string[] {
   }
   const out = [`main thread busy ${(busy * dt).toFixed(0)} ms of ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms`]
   for (const [k, c] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) out.push(`${(c * dt).toFixed(0).padStart(7)} ms ${((100 * c) / busy).toFixed(1).padStart(5)}%  ${k}`)
+  const callersOf = process.env.DIAG_CALLERS
+  if (callersOf) out.push(...callers(p.nodes, p.samples, dt, callersOf))
   return out
+}
+
+/**
+ * `DIAG_CALLERS=name`: for the samples spent in a function of that name, the nearest
+ * caller in core/ (past the adapters, node_modules and node's internals), by time.
+ */
+function callers(nodes: ProfileNode[], samples: number[], dt: number, name: string): string[] {
+  const parent = new Map<number, ProfileNode>()
+  for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n)
+  const byId = new Map(nodes.map((n) => [n.id, n]))
+  const count = new Map<string, number>()
+  for (const s of samples) {
+    let n = byId.get(s)
+    if (n?.callFrame.functionName !== name) continue
+    while (n && !n.callFrame.url.includes('/dist/core/')) n = parent.get(n.id)
+    const k = n ? `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}` : '(outside pollen)'
+    count.set(k, (count.get(k) ?? 0) + 1)
+  }
+  return [`   callers of ${name}:`, ...[...count].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, c]) => `${(c * dt).toFixed(0).padStart(9)} ms  ${k}`)]
 }
 
 async function profiled<T>(label: string, daemons: PollenDaemon[], fn: () => Promise<T>): Promise<T> {

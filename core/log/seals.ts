@@ -68,6 +68,9 @@ function join(a: Island, b: Island): Island {
   return { ...high, base: low.base, baseDigest: low.baseDigest, omitted }
 }
 
+/** Segments whose decoded islands {@link SealStore} keeps in memory. */
+const CACHED_SEGMENTS = 1024
+
 export class SealStore {
   readonly #store: KVStore
   /** The highest counter each author's verified seals reach. */
@@ -79,6 +82,13 @@ export class SealStore {
    * slower.
    */
   readonly #bases = new Map<string, number[]>()
+  /**
+   * Decoded islands of recently used segments, written through: every island write goes
+   * through {@link mergeWrites} or {@link sealOwn}, whose commits update or drop the entry.
+   * A pull reads the segment a chunk continues twice and a chunk's segments one by one; a
+   * LevelDB read each cost the sender a fifth of its main thread on a 100,000-operation pull.
+   */
+  readonly #cache = new Map<string, Island[]>()
 
   constructor(store: KVStore) {
     this.#store = store
@@ -112,13 +122,39 @@ export class SealStore {
 
   /** The islands known of one segment of `author`, by base. */
   async islands(author: string, s: number): Promise<Island[]> {
-    const bases = this.#bases.get(key.islandsOf(author, s))
-    if (!bases) return []
-    const keys = [...bases].sort((a, b) => a - b).map((b) => key.island(author, s, b))
-    const values = await this.#store.getMany(keys)
-    const out: Island[] = []
-    values.forEach((v, n) => v && out.push(decodeIsland(keys[n], v)))
-    return out
+    const k = key.islandsOf(author, s)
+    if (!this.#bases.has(k)) return []
+    if (!this.#cache.has(k)) await this.prefetch([{ author, s }])
+    return [...(this.#cache.get(k) ?? [])]
+  }
+
+  /** Reads the islands of the given segments not in memory yet, all with one `getMany`. */
+  async prefetch(segments: Iterable<{ author: string; s: number }>): Promise<void> {
+    const wanted: { k: string; keys: string[] }[] = []
+    for (const { author, s } of segments) {
+      const k = key.islandsOf(author, s)
+      const bases = this.#bases.get(k)
+      if (!bases || this.#cache.has(k) || wanted.some((w) => w.k === k)) continue
+      wanted.push({ k, keys: [...bases].sort((a, b) => a - b).map((b) => key.island(author, s, b)) })
+    }
+    if (wanted.length === 0) return
+    const values = await this.#store.getMany(wanted.flatMap((w) => w.keys))
+    let at = 0
+    for (const w of wanted) {
+      const out: Island[] = []
+      for (const ik of w.keys) {
+        const v = values[at++]
+        if (v) out.push(decodeIsland(ik, v))
+      }
+      this.#remember(w.k, out)
+    }
+  }
+
+  #remember(k: string, islands: Island[] | undefined): void {
+    this.#cache.delete(k)
+    if (!islands || islands.length === 0) return
+    if (this.#cache.size >= CACHED_SEGMENTS) this.#cache.delete(this.#cache.keys().next().value as string)
+    this.#cache.set(k, [...islands].sort((a, b) => a.base - b.base))
   }
 
   /**
@@ -136,7 +172,9 @@ export class SealStore {
     const writes: BatchOp[] = []
     const raised: [string, number][] = []
     const indexed: [string, number, number, boolean][] = []
-    for (const list of bySegment.values()) {
+    const after = new Map<string, Island[]>()
+    await this.prefetch([...bySegment.values()].map((list) => list[0]))
+    for (const [k, list] of bySegment) {
       const { author, s } = list[0]
       const stored = await this.islands(author, s)
       let islands = [...stored]
@@ -161,12 +199,14 @@ export class SealStore {
         indexed.push([author, s, i.base, true])
       }
       raised.push([author, Math.max(...islands.map((i) => i.last))])
+      after.set(k, islands)
     }
     return {
       writes,
       commit: () => {
         raised.forEach(([a, last]) => this.#raise(a, last))
         indexed.forEach(([a, s, base, present]) => this.#index(a, s, base, present))
+        after.forEach((islands, k) => this.#remember(k, islands))
       },
     }
   }
@@ -205,7 +245,10 @@ export class SealStore {
       last: end,
       commit: () => {
         this.#raise(end.author, end.last)
-        for (const i of done) this.#index(i.author, i.s, i.base, true)
+        for (const i of done) {
+          this.#index(i.author, i.s, i.base, true)
+          this.#remember(key.islandsOf(i.author, i.s), undefined)
+        }
       },
     }
   }

@@ -14,7 +14,11 @@ import { packOps, type OpColumns } from './wire/opColumns.js'
 
 /** What the sender reads to seal a chunk. */
 export interface SealSource {
-  seals: { islands(author: string, s: number): Promise<Island[]> }
+  seals: {
+    islands(author: string, s: number): Promise<Island[]>
+    /** Reads the islands of many segments at once, ahead of `islands` calls for them. */
+    prefetch?(segments: Iterable<{ author: string; s: number }>): Promise<void>
+  }
   /** Hashes of the held operations of `author` with counters in [from, to]. */
   opHashes(author: string, from: number, to: number): Promise<Map<number, Uint8Array>>
   /**
@@ -44,6 +48,7 @@ export async function sealsFor(source: SealSource, ops: readonly Operation[], se
     if (!g) groups.set(k, (g = { author: op.author, s, hashes: new Map() }))
     g.hashes.set(op.counter, op.hash)
   }
+  await source.seals.prefetch?.(groups.values())
   // Hashes of earlier chunks' operations in a segment this chunk continues: no read for them.
   const earlier = (author: string, s: number) => seen?.get(`${author}\u0000${s}`)
   const out: ChunkSeals = { seals: [], keys: [] }

@@ -2,6 +2,8 @@
 import t from 'tap'
 import { LevelStore } from '../../../adapters/levelStore.js'
 import { SealStore, type Island } from '../../../core/log/seals.js'
+import { authorOf, instanceIdOf, newIdentity } from '../../../core/model/identity.js'
+import type { Operation } from '../../../core/model/operation.js'
 
 const author = '0123456789abcdef0123456789abcdef.1'
 const island = (base: number, last: number, omitted: number[] = []): Island => ({
@@ -29,4 +31,38 @@ t.test('islands that touch are joined, others kept apart; the reach survives a r
   await again.load()
   t.equal(again.vouched(author), 30, 'after a reopen')
   t.equal(again.vouched('ffffffffffffffffffffffffffffffff.1'), 0, 'an author without seals')
+})
+
+t.test('islands kept in memory follow the store: an uncommitted merge changes nothing, a commit and an own seal replace them', async (t) => {
+  const store = await LevelStore.openMemory()
+  const seals = new SealStore(store)
+  const first = await seals.mergeWrites([island(0, 5)])
+  await store.write(first.writes)
+  first.commit()
+  t.same((await seals.islands(author, 0)).map((i) => [i.base, i.last]), [[0, 5]], 'read once, now in memory')
+  // A batch that never reached the store (a crash, a refused chunk): memory must not move either.
+  await seals.mergeWrites([island(5, 9)])
+  t.same((await seals.islands(author, 0)).map((i) => [i.base, i.last]), [[0, 5]], 'an uncommitted merge is not seen')
+  const second = await seals.mergeWrites([island(5, 9)])
+  await store.write(second.writes)
+  second.commit()
+  t.same((await seals.islands(author, 0)).map((i) => [i.base, i.last]), [[0, 9]], 'a committed one is')
+  const reopened = new SealStore(store)
+  await reopened.load()
+  t.same((await reopened.islands(author, 0)).map((i) => [i.base, i.last]), [[0, 9]], 'and memory agrees with what a reopen reads')
+  const copy = await seals.islands(author, 0)
+  copy.pop()
+  t.equal((await seals.islands(author, 0)).length, 1, 'callers get a copy they may change')
+
+  const me = newIdentity()
+  const own = authorOf(instanceIdOf(me.publicKey), 1)
+  const op = (counter: number) => ({ author: own, counter, hash: new Uint8Array(32).fill(counter) }) as unknown as Operation
+  const a = seals.sealOwn(me, [op(1), op(2)], undefined)
+  await store.write(a.writes)
+  a.commit()
+  t.same((await seals.islands(own, 0)).map((i) => i.last), [2])
+  const b = seals.sealOwn(me, [op(3)], a.last)
+  await store.write(b.writes)
+  b.commit()
+  t.same((await seals.islands(own, 0)).map((i) => i.last), [3], 'an own seal that extends the chain replaces the island in memory')
 })
