@@ -143,7 +143,7 @@ export class PollenDaemon {
     const t0 = performance.now()
     // `--data-dir` before the command word (the CLI takes flags anywhere): other tooling on a
     // shared machine that stops daemons by matching "cli.js daemon" leaves the bench's alone.
-    const proc = spawn(process.execPath, [...prof, CLI, '--data-dir', this.dataDir, 'daemon', '--listen', `127.0.0.1:${this.port}`], {
+    const proc = spawn(process.execPath, [...prof, CLI, '--data-dir', this.dataDir, 'daemon', '--listen', `127.0.0.1:${this.port}`, '--admin-listen', 'off'], {
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     })

@@ -24,6 +24,8 @@ import { parseJson, readInput, readKey } from './cliInput.js'
 import { initInstance } from './instance.js'
 import { privateUmask } from '../adapters/privateDir.js'
 import { runDaemon } from './service.js'
+import { adminHandlers } from './cliAdmin.js'
+import type { AdminStatus } from './admin/server.js'
 
 interface Ctx {
   args: string[]
@@ -76,6 +78,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     await runDaemon({
       dataDir: ctx.dataDir,
       listen: ctx.flags.listen as string | undefined,
+      adminListen: ctx.flags['admin-listen'] as string | undefined,
       socket: ctx.flags.socket as string | undefined,
       config: ctx.flags.config as string | undefined,
       logLevel: ctx.flags['log-level'] as string | undefined,
@@ -92,6 +95,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
         ...(s.rekey ? [`re-keyed:   ${rekeyLine(s.rekey as RekeyRecord)}`] : []),
         `languages:  ${(s.languages as string[]).join(', ')}`,
         `sync API:   ${s.listen} (${s.transport === 'plain' ? 'PLAIN HTTP, unencrypted' : 'TLS 1.3, instance certificates'})`,
+        `web page:   ${adminLine(s.admin as AdminStatus | undefined)}`,
         `resources:  ${r.published} published, ${r.pending} pending review, ${r.rejected} rejected`,
         `conflicts:  ${s.conflicts}`,
         `peers:      ${peers.length ? peers.map((p) => `${p.name}${p.active ? '' : ' (inactive)'}`).join(', ') : 'none'}`,
@@ -263,6 +267,12 @@ function windowsFlag(value: unknown): string[] | undefined {
   return list.length === 1 && list[0] === 'any' ? [] : list
 }
 
+/** The web page's address, and under TLS the certificate fingerprint to compare with the browser's. */
+function adminLine(a: AdminStatus | undefined): string {
+  if (!a?.url) return 'off'
+  return a.tls ? `${a.url} (TLS, certificate SHA-256 ${a.fingerprint})` : `${a.url} (this machine only)`
+}
+
 function formatBytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`
 }
@@ -310,7 +320,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return new ControlClient(target.socket, target.system ? undefined : target.dataDir)
       },
     }
-    const handler = handlers[parsed.command]
+    const admin = adminHandlers[parsed.command]
+    const handler = admin ? () => admin({ ...ctx, print: (value, human) => print(ctx, value, human) }) : handlers[parsed.command]
     if (!handler) throw pollenError('POLLEN_INVALID_FLAG', `\`pollen ${parsed.command}\` is not available in this version`)
     await handler(ctx)
     return 0

@@ -41,6 +41,8 @@ const OPTIONS: Record<string, Spec> = {
   init: { type: 'boolean' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
+  'admin-listen': { type: 'string' },
+  'password-file': { type: 'string' },
 }
 
 const GLOBAL = ['data-dir', 'json', 'help', 'socket']
@@ -58,7 +60,7 @@ const VALUED: Record<string, Record<string, Spec>> = {
 /** Each command: the flags it takes and how many positional arguments (min, max). */
 export const COMMANDS: Record<string, { flags: string[]; args: [number, number]; usage: string }> = {
   init: { flags: ['name', 'languages'], args: [0, 0], usage: 'pollen init [--name NAME] [--languages en,fr]' },
-  daemon: { flags: ['listen', 'init', 'name', 'languages', 'config', 'log-level'], args: [0, 0], usage: 'pollen daemon [--listen HOST:PORT] [--socket PATH] [--config FILE] [--log-level LEVEL] [--init [--name N] [--languages en,fr]]' },
+  daemon: { flags: ['listen', 'admin-listen', 'init', 'name', 'languages', 'config', 'log-level'], args: [0, 0], usage: 'pollen daemon [--listen HOST:PORT] [--admin-listen HOST:PORT|off] [--socket PATH] [--config FILE] [--log-level LEVEL] [--init [--name N] [--languages en,fr]]' },
   status: { flags: [], args: [0, 0], usage: 'pollen status' },
   'resource put': { flags: [], args: [1, 1], usage: 'pollen resource put FILE|-' },
   'resource import': { flags: [], args: [1, 1], usage: 'pollen resource import FILE|-' },
@@ -83,6 +85,10 @@ export const COMMANDS: Record<string, { flags: string[]; args: [number, number];
   log: { flags: [], args: [0, 1], usage: 'pollen log [PEER]' },
   rebuild: { flags: [], args: [0, 0], usage: 'pollen rebuild' },
   rekey: { flags: [], args: [0, 0], usage: 'pollen rekey' },
+  'admin add': { flags: ['role', 'password-file'], args: [1, 1], usage: 'pollen admin add NAME [--role reviewer|admin] [--password-file PATH] (else the password from standard input, or a prompt)' },
+  'admin list': { flags: [], args: [0, 0], usage: 'pollen admin list' },
+  'admin remove': { flags: [], args: [1, 1], usage: 'pollen admin remove NAME' },
+  'admin passwd': { flags: ['password-file'], args: [1, 1], usage: 'pollen admin passwd NAME [--password-file PATH]' },
 }
 
 export type Flags = Record<string, string | boolean | (string | boolean)[] | undefined>

@@ -23,6 +23,12 @@ export interface SyncConfig {
   plain: boolean
 }
 
+/** The web page (daemon/admin/). */
+export interface AdminConfig {
+  /** HOST:PORT, or "off". Beyond loopback it is served over TLS with the instance's certificate. */
+  listen: string
+}
+
 export interface Config {
   name: string
   languages: string[]
@@ -35,7 +41,11 @@ export interface Config {
   publicUrl: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   sync: SyncConfig
+  admin: AdminConfig
 }
+
+/** Where the web page listens unless configured: loopback only, so it is private until opened. */
+export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:7421'
 
 export const DEFAULT_CONFIG: Config = {
   name: 'pollen',
@@ -46,6 +56,7 @@ export const DEFAULT_CONFIG: Config = {
   publicUrl: '',
   logLevel: 'info',
   sync: { intervalSeconds: 300, chunkOps: DEFAULT_CHUNK_LIMITS.maxOps, chunkBytes: DEFAULT_CHUNK_LIMITS.maxBytes, plain: false },
+  admin: { listen: DEFAULT_ADMIN_LISTEN },
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -80,7 +91,7 @@ function int(value: unknown, keyName: string, min: number, max: number): number 
 export function validateConfig(raw: unknown): Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw pollenError('POLLEN_INVALID_CONFIG', 'the configuration must be a JSON object')
   const input = raw as Record<string, unknown>
-  const out: Config = { ...DEFAULT_CONFIG, sync: { ...DEFAULT_CONFIG.sync } }
+  const out: Config = { ...DEFAULT_CONFIG, sync: { ...DEFAULT_CONFIG.sync }, admin: { ...DEFAULT_CONFIG.admin } }
   for (const [k, v] of Object.entries(input)) {
     switch (k) {
       case 'name':
@@ -121,6 +132,16 @@ export function validateConfig(raw: unknown): Config {
             out.sync.plain = sv
           }
           else bad(`sync.${sk}`, 'is not a known setting')
+        }
+        break
+      }
+      case 'admin': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(k, 'must be an object')
+        for (const [ak, av] of Object.entries(v as Record<string, unknown>)) {
+          if (ak === 'listen') {
+            if (av !== 'off') parseListen(av, 'admin.listen')
+            out.admin.listen = av as string
+          } else bad(`admin.${ak}`, 'is not a known setting')
         }
         break
       }

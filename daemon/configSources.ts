@@ -26,6 +26,7 @@ export const ENV_KEYS: Record<string, string> = {
   POLLEN_SYNC_INTERVAL: 'sync.intervalSeconds',
   POLLEN_SYNC_CHUNK_OPS: 'sync.chunkOps',
   POLLEN_SYNC_CHUNK_BYTES: 'sync.chunkBytes',
+  POLLEN_ADMIN_LISTEN: 'admin.listen',
 }
 
 export interface ConfigSources {
@@ -40,8 +41,11 @@ export interface ConfigSources {
 function nest(flat: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(flat)) {
-    if (k.startsWith('sync.')) out.sync = { ...(out.sync ?? {}), [k.slice(5)]: v }
-    else out[k] = v
+    const dot = k.indexOf('.')
+    if (dot > 0) {
+      const group = k.slice(0, dot)
+      out[group] = { ...(out[group] ?? {}), [k.slice(dot + 1)]: v }
+    } else out[k] = v
   }
   return out
 }
@@ -61,8 +65,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
 
 function merge(base: Config, layer: Record<string, unknown>, source: string): Config {
   try {
+    // Groups (sync, admin) merge key by key, so a layer setting one key keeps the others.
     const sync = layer.sync && typeof layer.sync === 'object' ? { ...base.sync, ...layer.sync } : layer.sync
-    return validateConfig({ ...base, ...layer, ...(sync === undefined ? {} : { sync }) })
+    const admin = layer.admin && typeof layer.admin === 'object' ? { ...base.admin, ...layer.admin } : layer.admin
+    return validateConfig({ ...base, ...layer, ...(sync === undefined ? {} : { sync }), ...(admin === undefined ? {} : { admin }) })
   } catch (err) {
     if (isPollenError(err, 'POLLEN_INVALID_CONFIG')) throw pollenError('POLLEN_INVALID_CONFIG', `${source}: ${err.message}`, { cause: err, details: { ...err.details, source } })
     throw err

@@ -12,6 +12,7 @@ import { fromFastifyError, type ErrorEdge } from '../adapters/fastifyErrors.js'
 import { parseImportText } from './importText.js'
 import type { Instance } from './instance.js'
 import { NDJSON, sendTaskLines } from './ndjson.js'
+import { registerAdminAccountRoutes } from './adminAccountRoutes.js'
 
 /** Extra capabilities the service plugs in (sync arrives with the sync issue). */
 export interface ControlHooks {
@@ -54,6 +55,7 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
   conflictRoutes(app, inst.library)
   userRoutes(app, inst)
   peerRoutes(app, inst)
+  registerAdminAccountRoutes(app, inst.admins)
   hooks.register?.(app)
   return app
 }

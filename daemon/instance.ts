@@ -14,6 +14,7 @@ import { OpLog } from '../core/log/opLog.js'
 import type { KVStore } from '../core/log/store.js'
 import { Peers } from '../core/access/peers.js'
 import { Users } from '../core/access/users.js'
+import { Admins } from '../core/access/admins.js'
 import { dataPaths, validateConfig, type Config } from './config.js'
 
 interface IdentityFile {
@@ -34,6 +35,8 @@ export interface Instance {
   library: Library
   users: Users
   peers: Peers
+  /** Accounts of the web page (daemon/admin/). */
+  admins: Admins
   close(): Promise<void>
 }
 
@@ -104,6 +107,7 @@ export async function openInstance(dataDir: string, config: Config): Promise<Ins
       library,
       users: new Users(kv),
       peers: new Peers(kv, new SecretFile(paths.peerKeys)),
+      admins: new Admins(kv),
       close: () => kv.close(),
     }
   } catch (err) {

@@ -12,10 +12,13 @@ import { Metrics } from './metrics.js'
 import { registerSyncRoutes } from './syncRoutes.js'
 import { claimSocket } from './socketClaim.js'
 import { SyncService } from './syncService.js'
+import { AdminServer } from './admin/server.js'
 
 export interface DaemonOptions {
   dataDir: string
   listen?: string
+  /** `--admin-listen HOST:PORT|off`: where the web page listens. */
+  adminListen?: string
   socket?: string
   /** `--config PATH`: the system configuration file. */
   config?: string
@@ -26,6 +29,7 @@ export interface RunningDaemon {
   instance: Instance
   control: FastifyInstance
   sync: SyncService
+  admin: AdminServer
   metrics: Metrics
   socket: string
   logger: Logger
@@ -46,6 +50,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const flags: Record<string, unknown> = {}
   if (opts.listen) flags.listen = opts.listen
   if (opts.socket) flags.socket = opts.socket
+  if (opts.adminListen) flags['admin.listen'] = opts.adminListen
   if (opts.logLevel) flags.logLevel = opts.logLevel
   const config = await loadConfig({ dataDir: opts.dataDir, file: opts.config, flags })
   const instance = await openInstance(opts.dataDir, config)
@@ -54,8 +59,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const fd = activatedFd(process.env)
   const metrics = new Metrics(instance)
   const sync = new SyncService(instance, logger, (r) => metrics.sync(r), (r) => metrics.verify(r))
+  const admin = new AdminServer({ inst: instance, sync })
   const control = buildControlApi(instance, {
-    status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs(), ...(await sync.transportStatus()) }),
+    status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs(), ...(await sync.transportStatus()), admin: admin.status }),
     register: (app) => {
       registerSyncRoutes(app, sync)
       app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
@@ -68,6 +74,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let releaseSocket: () => Promise<void> = async () => undefined
   try {
     await sync.start(instance.config.listen)
+    await admin.start(instance.config.admin.listen)
     if (fd !== undefined) {
       await control.ready()
       await new Promise<void>((resolve, reject) => {
@@ -81,6 +88,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     }
   } catch (err) {
     await control.close().catch(() => undefined)
+    await admin.stop().catch(() => undefined)
     await releaseSocket().catch(() => undefined)
     await sync.stop().catch(() => undefined)
     await instance.close()
@@ -92,6 +100,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       logger.info({ reason }, 'stopping')
       // Syncs in flight are abandoned between chunks: a chunk being applied finishes (one
       // atomic batch), the one in transit is dropped and the next sync resumes there.
+      await admin.stop()
       await sync.stop()
       await control.close()
       await instance.close()
@@ -105,6 +114,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // All or nothing: the one step that can fail, moving the sync API, goes first; a refused
     // move leaves the running configuration whole (languages, log level, schedule, address).
     if (next.listen !== instance.config.listen) await sync.restartApi(next.listen, next.sync.plain)
+    if (next.admin.listen !== instance.config.admin.listen) await admin.restart(next.admin.listen)
     instance.config = next
     logger.level = next.logLevel
     instance.log.setLanguages(next.languages)
@@ -112,7 +122,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     logger.info({ listen: sync.address, languages: next.languages, logLevel: next.logLevel }, 'configuration reloaded')
   }
   logger.info({ instance: instance.instanceId, author: instance.log.author, socket: fd === undefined ? socket : `fd:${fd}`, listen: sync.address, dataDir: opts.dataDir }, 'ready')
-  return { instance, control, sync, metrics, socket, logger, reload, stop }
+  if (admin.status.url) logger.info({ url: admin.status.url, fingerprint: admin.status.fingerprint }, 'web page ready')
+  return { instance, control, sync, admin, metrics, socket, logger, reload, stop }
 }
 
 /** How long a stop may take before the process exits anyway. */

@@ -41,6 +41,8 @@ export class SyncService {
   readonly #log: Logger
   readonly #running = new Map<string, Promise<SyncResult>>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
+  /** When each planned timer fires (ms since the epoch), for the web page's peer list. */
+  readonly #planned = new Map<string, number>()
   readonly #failures = new Map<string, number>()
   readonly #onResult?: (r: SyncResult) => void
   readonly #onVerify?: (r: VerifyReport) => void
@@ -159,7 +161,9 @@ export class SyncService {
   #plan(name: string, delay: number): void {
     if (this.#stopped) return
     clearTimeout(this.#timers.get(name))
+    this.#planned.set(name, Date.now() + delay)
     const t = setTimeout(() => {
+      this.#planned.delete(name)
       void this.#inst.peers.get(name).then((peer) => {
         // Outside the peer's sync windows: wait for the next one to open (spread over a minute).
         const wait = msUntilWindow(peer.windows, new Date())
@@ -337,6 +341,17 @@ export class SyncService {
     }
   }
 
+  /** The next scheduled run of a peer, or undefined when none is planned (inactive, scheduler off, running now). */
+  nextRun(name: string): Date | undefined {
+    const at = this.#planned.get(name)
+    return at === undefined ? undefined : new Date(at)
+  }
+
+  /** True while a run with the peer is going. */
+  isRunning(name: string): boolean {
+    return this.#running.has(name)
+  }
+
   /** Sync history, newest first. */
   async history(peer?: string, limit = 50): Promise<SyncResult[]> {
     if (peer !== undefined) await this.#inst.peers.get(peer)
@@ -373,6 +388,7 @@ export class SyncService {
     this.#chunk.maxBytes = this.#inst.config.sync.chunkBytes
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
+    this.#planned.clear()
     if (!this.#stopped) this.#schedule()
   }
 }

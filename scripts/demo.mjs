@@ -87,7 +87,7 @@ function healthy(socket) {
 async function daemon(name, languages) {
   const dataDir = join(dir, name)
   const port = await freePort()
-  const args = [CLI, 'daemon', '--init', '--data-dir', dataDir, '--name', name, '--languages', languages, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn']
+  const args = [CLI, 'daemon', '--init', '--data-dir', dataDir, '--name', name, '--languages', languages, '--listen', `127.0.0.1:${port}`, '--admin-listen', 'off', '--log-level', 'warn']
   console.log(`    $ pollen daemon --init --data-dir ${dataDir} --name ${name} --languages ${languages} --listen 127.0.0.1:${port} &`)
   // POLLEN_SYNC_INTERVAL=0: no scheduled syncs, so the tour decides when to sync.
   const proc = spawn(process.execPath, args, { env: { ...env, POLLEN_SYNC_INTERVAL: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })

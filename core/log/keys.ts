@@ -14,6 +14,7 @@
  * | V      | layer, prefix, author                 | claimed counter            |
  * | M      | name                                  | instance metadata          |
  * | U / P  | name                                  | users / peers              |
+ * | K      | name                                  | web page accounts (admins) |
  * | H      | peer, time                            | sync history               |
  *
  * The operations' family sorts before every other family that batches write to (I, R, S, C,
@@ -65,6 +66,8 @@ export const key = {
   users: () => `U${SEP}`,
   peer: (name: string) => `P${SEP}${name}`,
   peers: () => `P${SEP}`,
+  admin: (name: string) => `K${SEP}${name}`,
+  admins: () => `K${SEP}`,
   history: (peer: string, time: number) => `H${SEP}${peer}${SEP}${pad(time)}`,
   histories: (peer?: string) => (peer === undefined ? `H${SEP}` : `H${SEP}${peer}${SEP}`),
 }

@@ -1,16 +1,17 @@
 /**
- * Entries kept by name beside the log, never synced: the users (`U`) and peers (`P`) of
- * core/access. Each is one key, written on its own (a user or peer change is one batch).
+ * Entries kept by name beside the log, never synced: the users (`U`), peers (`P`) and web
+ * page accounts (`K`) of core/access. Each is one key, written on its own (a user or peer change is one batch).
  */
 import { decodeValue, encodeValue, key } from './keys.js'
 import { prefixRange, type KVStore } from './store.js'
 
 /** The families kept by name. */
-export type NamedFamily = 'user' | 'peer'
+export type NamedFamily = 'user' | 'peer' | 'admin'
 
 const FAMILIES: Record<NamedFamily, { one: (name: string) => string; all: () => string }> = {
   user: { one: key.user, all: key.users },
   peer: { one: key.peer, all: key.peers },
+  admin: { one: key.admin, all: key.admins },
 }
 
 /** The entries of one family, by name. */

@@ -67,7 +67,9 @@ export function hermeticEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env = { ...process.env }
   for (const k of Object.keys(env)) if (k.startsWith('POLLEN_') || NOT_INHERITED.includes(k)) delete env[k]
   const system = harnessSystem()
-  return { ...env, POLLEN_CONFIG: system.config, POLLEN_SYSTEM_SOCKET: system.socket, ...extra }
+  // The web page's default port is one for the whole machine: a test that wants it passes
+  // --admin-listen 127.0.0.1:0 (or this variable), the others leave it off.
+  return { ...env, POLLEN_CONFIG: system.config, POLLEN_SYSTEM_SOCKET: system.socket, POLLEN_ADMIN_LISTEN: 'off', ...extra }
 }
 
 /**
