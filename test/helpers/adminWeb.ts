@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import type { Daemon } from './daemon.js'
+import { startNode, type Daemon, type Teardowner } from './daemon.js'
 
 export interface WebAnswer {
   status: number
@@ -87,4 +87,25 @@ function formBody(form: Record<string, string | string[]>): string {
   const q = new URLSearchParams()
   for (const [k, v] of Object.entries(form)) for (const one of Array.isArray(v) ? v : [v]) q.append(k, one)
   return q.toString()
+}
+
+/**
+ * Two real daemons: `source` holding `count` resources (imported as NDJSON; `extra` added
+ * after them), `school` with the web page on a free loopback port, the peer "source", and
+ * one pull done, so that `school` has `count` resources pending review.
+ */
+export async function syncedPair(t: Teardowner, root: string, count: number, extra: object[] = []): Promise<{ source: Daemon; school: Daemon; url: string }> {
+  const env = { POLLEN_ADMIN_LISTEN: '127.0.0.1:0' }
+  const [source, school] = await Promise.all([startNode(t, root, 'source', { languages: ['en', 'fr'] }), startNode(t, root, 'school', { languages: ['en', 'fr'], env })])
+  const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ id: `r${String(i).padStart(4, '0')}`, partition: 'lib', title: { en: `Lesson ${i}`, ...(i % 3 === 0 ? { fr: `Leçon ${i}` } : {}) }, description: { en: `About topic ${i}` }, tags: [i % 2 ? 'odd' : 'even'] }))
+  for (const e of extra) lines.push(JSON.stringify(e))
+  const imp = await source.cli(['resource', 'import', '-'], { stdin: lines.join('\n') + '\n', timeoutMs: 120_000 })
+  if (imp.code !== 0) throw new Error(`import: ${imp.stderr}`)
+  const user = await source.cli(['user', 'add', 'school', '--role', 'write'])
+  if (user.code !== 0) throw new Error(`user add: ${user.stderr}`)
+  const add = await school.cli(['peer', 'add', '--name', 'source', '--url', source.url, '--user', 'school', `--key=${user.stdout.split('\n')[0].trim()}`])
+  if (add.code !== 0) throw new Error(`peer add: ${add.stderr}`)
+  const s = await school.cli(['sync', 'source', '--json'], { timeoutMs: 120_000 })
+  if (s.code !== 0) throw new Error(`sync: ${s.stderr}`)
+  return { source, school, url: await adminUrl(school) }
 }
