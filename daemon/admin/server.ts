@@ -39,7 +39,8 @@ export function buildAdminApp(deps: AdminDeps, opts: { https?: { key: string; ce
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-security-policy', CSP)
     reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'no-referrer')
+    // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on this page's own forms.
+    reply.header('referrer-policy', 'same-origin')
     reply.header('x-frame-options', 'DENY')
     reply.header('cross-origin-opener-policy', 'same-origin')
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
@@ -61,6 +62,7 @@ export function buildAdminApp(deps: AdminDeps, opts: { https?: { key: string; ce
   })
   app.get('/static/admin.css', async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'max-age=300').send(STYLE))
   app.get('/static/admin.js', async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'max-age=300').send(SCRIPT))
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).header('cache-control', 'max-age=86400').send())
   app.get('/', async (_req, reply) => reply.code(303).header('location', '/review').send())
   registerAuth(web, { account: new LoginLimiter(5, 15 * 60_000, opts.now), address: new LoginLimiter(20, 15 * 60_000, opts.now) })
   registerReview(web, deps)

@@ -91,12 +91,12 @@ function formBody(form: Record<string, string | string[]>): string {
 
 /**
  * Two real daemons: `source` holding `count` resources (imported as NDJSON; `extra` added
- * after them), `school` with the web page on a free loopback port, the peer "source", and
+ * after them) and sending chunks of 50 operations (so a sync's progress has steps), `school` with the web page on a free loopback port, the peer "source", and
  * one pull done, so that `school` has `count` resources pending review.
  */
 export async function syncedPair(t: Teardowner, root: string, count: number, extra: object[] = []): Promise<{ source: Daemon; school: Daemon; url: string }> {
   const env = { POLLEN_ADMIN_LISTEN: '127.0.0.1:0' }
-  const [source, school] = await Promise.all([startNode(t, root, 'source', { languages: ['en', 'fr'] }), startNode(t, root, 'school', { languages: ['en', 'fr'], env })])
+  const [source, school] = await Promise.all([startNode(t, root, 'source', { languages: ['en', 'fr'], sync: { chunkOps: 50 } }), startNode(t, root, 'school', { languages: ['en', 'fr'], env })])
   const lines = Array.from({ length: count }, (_, i) => JSON.stringify({ id: `r${String(i).padStart(4, '0')}`, partition: 'lib', title: { en: `Lesson ${i}`, ...(i % 3 === 0 ? { fr: `Leçon ${i}` } : {}) }, description: { en: `About topic ${i}` }, tags: [i % 2 ? 'odd' : 'even'] }))
   for (const e of extra) lines.push(JSON.stringify(e))
   const imp = await source.cli(['resource', 'import', '-'], { stdin: lines.join('\n') + '\n', timeoutMs: 120_000 })
