@@ -55,6 +55,7 @@ export const SCRIPT = `'use strict';
   document.querySelectorAll('[data-select-all]').forEach(function (box) {
     box.hidden = false;
     var label = box.closest('label'); if (label) label.hidden = false;
+    document.querySelectorAll('[data-select-fallback]').forEach(function (s) { s.hidden = true; });
     box.addEventListener('change', function () {
       document.querySelectorAll('input[name="ids"]').forEach(function (c) { c.checked = box.checked; });
     });

@@ -11,7 +11,7 @@ import { pollenError } from '../../core/errors.js'
 
 function table(ctx: PageCtx, rows: ResourceView[], selectable: boolean) {
   const t = ctx.t
-  return html`<div class="table"><table class="stack"><thead><tr>${selectable ? html`<th><label hidden><input type="checkbox" data-select-all hidden> ${t.selectAllOnPage}</label><span class="muted">${t.colSelect}</span></th>` : ''}<th>${t.colTitle}</th><th>${t.colSource}</th><th>${t.colLanguages}</th><th>${t.colTags}</th><th>${t.colUpdated}</th></tr></thead>
+  return html`<div class="table"><table class="stack"><thead><tr>${selectable ? html`<th><label hidden><input type="checkbox" data-select-all hidden> ${t.selectAllOnPage}</label><span class="muted" data-select-fallback>${t.colSelect}</span></th>` : ''}<th>${t.colTitle}</th><th>${t.colSource}</th><th>${t.colLanguages}</th><th>${t.colTags}</th><th>${t.colUpdated}</th></tr></thead>
 <tbody>${rows.map((r) => resourceRow(ctx, r, selectable))}</tbody></table></div>`
 }
 
