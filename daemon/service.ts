@@ -113,8 +113,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const next = await loadConfig({ dataDir: opts.dataDir, file: opts.config, flags })
     // All or nothing: the one step that can fail, moving the sync API, goes first; a refused
     // move leaves the running configuration whole (languages, log level, schedule, address).
-    if (next.listen !== instance.config.listen) await sync.restartApi(next.listen, next.sync.plain)
-    if (next.admin.listen !== instance.config.admin.listen) await admin.restart(next.admin.listen)
+    // The web page opens its new address first and gives up the old one only once the rest is sure.
+    const page = next.admin.listen !== instance.config.admin.listen ? await admin.prepare(next.admin.listen) : undefined
+    try {
+      if (next.listen !== instance.config.listen) await sync.restartApi(next.listen, next.sync.plain)
+    } catch (err) {
+      await page?.discard()
+      throw err
+    }
+    await page?.commit()
     instance.config = next
     logger.level = next.logLevel
     instance.log.setLanguages(next.languages)

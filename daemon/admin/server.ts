@@ -108,10 +108,14 @@ export class AdminServer {
 
   /** Listens on `listen` (or does nothing for "off"); POLLEN_ADDRESS_IN_USE when the address is taken. */
   async start(listen: string): Promise<void> {
-    if (listen === 'off') {
-      this.#status = { listen: 'off', url: null, tls: false }
-      return
-    }
+    const next = await this.#open(listen)
+    this.#app = next.app
+    this.#status = next.status
+  }
+
+  /** A listener on `listen`, not yet the page's: the caller swaps it in or closes it. */
+  async #open(listen: string): Promise<{ app?: FastifyInstance; status: AdminStatus }> {
+    if (listen === 'off') return { status: { listen: 'off', url: null, tls: false } }
     const { host, port } = parseListen(listen, 'admin.listen')
     const tls = !isLoopback(host)
     const https = tls ? await tlsCredentials(this.#deps.inst.identity) : undefined
@@ -128,12 +132,14 @@ export class AdminServer {
     const addr = app.server.address()
     const bound = typeof addr === 'object' && addr ? addr.port : port
     const shownHost = host.includes(':') ? `[${host}]` : host
-    this.#app = app
-    this.#status = {
-      listen: `${shownHost}:${bound}`,
-      url: `${tls ? 'https' : 'http'}://${shownHost}:${bound}/`,
-      tls,
-      ...(https ? { fingerprint: new X509Certificate(https.cert).fingerprint256 } : {}),
+    return {
+      app,
+      status: {
+        listen: `${shownHost}:${bound}`,
+        url: `${tls ? 'https' : 'http'}://${shownHost}:${bound}/`,
+        tls,
+        ...(https ? { fingerprint: new X509Certificate(https.cert).fingerprint256 } : {}),
+      },
     }
   }
 
@@ -142,9 +148,23 @@ export class AdminServer {
     this.#app = undefined
   }
 
-  /** Moves the page to another address (reload): the old listener closes first, so the same port can be taken again. */
-  async restart(listen: string): Promise<void> {
-    await this.stop()
-    await this.start(listen)
+  /**
+   * A move to another address (reload) in two steps, so that a reload refused later leaves
+   * the page where it was: the new listener opens first (a taken address throws here and
+   * nothing changed); `commit` closes the old one and makes the new one the page's,
+   * `discard` closes the new one. Sessions do not move: the new listener starts without any.
+   */
+  async prepare(listen: string): Promise<{ commit(): Promise<void>; discard(): Promise<void> }> {
+    const next = await this.#open(listen)
+    return {
+      commit: async () => {
+        await this.stop()
+        this.#app = next.app
+        this.#status = next.status
+      },
+      discard: async () => {
+        await next.app?.close()
+      },
+    }
   }
 }

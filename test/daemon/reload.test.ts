@@ -54,3 +54,49 @@ t.test('a reload refused because the new port is in use keeps languages, address
   d.proc.kill('SIGTERM')
   t.equal((await d.exited).code, 0)
 })
+
+t.test('a reload moves the web page; a refused reload leaves it where it was', async (t) => {
+  const dir = tempDir(t)
+  const dataDir = join(dir, 'data')
+  const system = join(dir, 'pollen.json')
+  const [syncPort, pageA, pageB, busyPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  const write = (listen: number, page: number) => writeFileSync(system, JSON.stringify({ listen: `127.0.0.1:${listen}`, admin: { listen: `127.0.0.1:${page}` } }))
+  write(syncPort, pageA)
+  // An empty variable: the harness's "off" must not win over the file here.
+  const env = { POLLEN_CONFIG: system, POLLEN_ADMIN_LISTEN: '' }
+  await initDataDir({ dataDir, env })
+  const d = spawnDaemon({ dataDir, env })
+  t.teardown(() => {
+    d.proc.kill('SIGKILL')
+  })
+  const status = async () => (await pollen(['status', '--json'], { dataDir, env })).json as { listen: string; admin: { listen: string } } | undefined
+  await until('the daemon to answer', status)
+  t.equal((await status())?.admin.listen, `127.0.0.1:${pageA}`)
+  t.ok(await accepts(pageA), 'the page listens where the file says')
+
+  const busy = createTcpServer()
+  await new Promise<void>((r) => busy.listen(busyPort, '127.0.0.1', r))
+  t.teardown(() => new Promise<void>((r) => busy.close(() => r())))
+  const reloads = () => d.out.stdout.split('\n').filter((l) => l.includes('configuration reload refused')).length
+  // The page's new address is free, the sync API's is taken: the whole reload is refused.
+  write(busyPort, pageB)
+  d.proc.kill('SIGHUP')
+  await until('the refusal', () => (reloads() === 1 ? true : undefined))
+  t.match(await status(), { listen: `127.0.0.1:${syncPort}`, admin: { listen: `127.0.0.1:${pageA}` } }, 'status: both where they were')
+  t.ok(await accepts(pageA), 'the page still listens on its old port')
+  t.notOk(await accepts(pageB), 'and the new one it had opened is closed again')
+  // Now the page's new address is the taken one.
+  write(syncPort, busyPort)
+  d.proc.kill('SIGHUP')
+  await until('the second refusal', () => (reloads() === 2 ? true : undefined))
+  t.match(d.out.stdout, /cannot serve the web page on 127\.0\.0\.1:\d+: another program uses that address/)
+  t.ok(await accepts(pageA), 'the page still listens on its old port')
+  // Free: the move goes through.
+  write(syncPort, pageB)
+  d.proc.kill('SIGHUP')
+  await until('the move', async () => ((await status())?.admin.listen === `127.0.0.1:${pageB}` ? true : undefined))
+  t.ok(await accepts(pageB), 'the page listens on the new port')
+  t.notOk(await accepts(pageA), 'and no longer on the old one')
+  d.proc.kill('SIGTERM')
+  t.equal((await d.exited).code, 0)
+})

@@ -155,3 +155,23 @@ t.test('French from Accept-Language, and the switch', async (t) => {
   t.match((await web.get('/review', { cookie, headers: { 'accept-language': 'fr' } })).text, /Review queue/, 'the switch wins over the browser')
   t.equal((await web.get('/lang/en?back=//evil.example')).headers.location, '/review', 'the switch only returns to this page')
 })
+
+t.test('after the login only this page\'s paths; a new user\'s key is on its one answer only', async (t) => {
+  for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)']) {
+    const web = new WebClient(url)
+    const r = await web.request('POST', '/login', { form: { name: 'ada', password: 'admin password 1', next } })
+    t.equal(r.headers.location, '/review', `next=${next} goes to the queue instead`)
+  }
+  const web = new WebClient(url)
+  await web.login('ada', 'admin password 1')
+  await web.get('/users')
+  const made = await web.post('/users', { name: 'district', role: 'read', filters: 'lib\nlib:who' })
+  t.equal(made.status, 200)
+  const key = /data-api-key>([^<]+)</.exec(made.text)?.[1] ?? ''
+  t.match(key, /^[A-Za-z0-9_-]{43}$/, 'the answer shows the key')
+  const listed = ((await school.cli(['user', 'list', '--json'])).json as { name: string; role: string; filters: string[] }[]).find((u) => u.name === 'district')
+  t.match(listed, { role: 'read', filters: ['lib'] }, 'the CLI sees the user (lib covers lib:who)')
+  t.notOk((await web.get('/users')).text.includes(key), 'the list does not show it again')
+  t.equal((await web.post('/users/district/revoke', {})).status, 303)
+  t.notOk(((await school.cli(['user', 'list', '--json'])).json as { name: string }[]).some((u) => u.name === 'district'), 'revoked')
+})
