@@ -290,7 +290,7 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
         for (const op of all) {
           if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
         }
-        const { ops, islands } = gate.take(all, payload.seals, payload.keys)
+        const { ops, islands } = await gate.take(all, payload.seals, payload.keys)
         result.unsealed = gate.unsealed
         const advances = gate.cap(payload.progress.flatMap(([a, through]) => advancesFor(report, a, through)))
         const chunks = decoder.count
