@@ -11,7 +11,7 @@ import type { Peer } from '../core/access/peers.js'
 import { formatInstanceId } from '../core/model/identity.js'
 import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
-import type { SyncEvent, SyncResult } from '../core/sync/client.js'
+import type { SyncResult } from '../core/sync/client.js'
 import { COMMANDS, parseCommandLine, usage, type Flags } from './cliArgs.js'
 import { conflictList, peerTable, progressBar, rekeyLine, resourceDetail, resourceTable, terminalText, userTable } from './cliOutput.js'
 import type { RekeyRecord } from '../core/log/opLog.js'
@@ -24,6 +24,8 @@ import { parseJson, readInput, readKey } from './cliInput.js'
 import { initInstance } from './instance.js'
 import { privateUmask } from '../adapters/privateDir.js'
 import { runDaemon } from './service.js'
+import { runLine, syncCommand, syncLine, syncOutcome } from './cliSync.js'
+import type { RunState } from './syncService.js'
 
 interface Ctx {
   args: string[]
@@ -95,6 +97,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
         `resources:  ${r.published} published, ${r.pending} pending review, ${r.rejected} rejected`,
         `conflicts:  ${s.conflicts}`,
         `peers:      ${peers.length ? peers.map((p) => `${p.name}${p.active ? '' : ' (inactive)'}`).join(', ') : 'none'}`,
+        ...((s.running as RunState[] | undefined) ?? []).map((r) => `running:    ${runLine(r)}`),
         ...((s.warnings as string[] | undefined) ?? []).map((w) => `WARNING:    ${w}`),
       ].join('\n')
     })
@@ -163,7 +166,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
     // The key may be left out when systemd passes it as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, maxKbps: kbpsFlag(ctx.flags['max-kbps']), instance: ctx.flags.instance }
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.trusted ? ', a trusted relay' : ''}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
@@ -176,10 +179,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), maxKbps: kbpsFlag(ctx.flags['max-kbps']), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
     if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
-    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}${p.maxKbps ? `, capped at ${p.maxKbps} kbit/s` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
+    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}${p.maxKbps ? `, capped at ${p.maxKbps} kbit/s` : ''}${p.meteredMb ? `, metered: scheduled syncs move at most ${p.meteredMb} MiB a day` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
   async 'user add'(ctx) {
     const role = required(ctx.flags, 'role', COMMANDS['user add'].usage)
@@ -206,26 +209,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const attempts = ctx.flags['max-attempts']
     const maxAttempts = attempts === undefined ? undefined : Number(attempts)
     if (maxAttempts !== undefined && !(Number.isSafeInteger(maxAttempts) && maxAttempts >= 1 && maxAttempts <= 1000)) throw pollenError('POLLEN_INVALID_FLAG', `--max-attempts takes a whole number from 1 to 1000, not ${JSON.stringify(attempts)}`)
-    const tty = process.stderr.isTTY === true && !ctx.json
-    let results: SyncResult[] | undefined
-    for await (const ev of (await ctx.client()).stream('POST', '/v1/sync', { peers: ctx.args, mode, maxAttempts })) {
-      if (ev.type === 'event' && tty) {
-        const e = ev as unknown as SyncEvent
-        if (e.stage === 'in_progress' && (e.group === 'pulling' || e.group === 'pushing')) {
-          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0)), true)} ${formatBytes(e.bytes ?? 0)}   `)
-        } else if (e.stage === 'completed' && (e.group === 'pulling' || e.group === 'pushing')) {
-          // The total is an estimate (it counts languages this instance does not keep): end full.
-          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, e.ops ?? 0), true)}\n`)
-        }
-      }
-      if (ev.type === 'error') throw pollenError(ev.code as 'POLLEN_SYNC_FAILED', String(ev.message))
-      if (ev.type === 'result') results = ev.results as SyncResult[]
-    }
-    if (!results) throw pollenError('POLLEN_SYNC_FAILED', 'the daemon ended the sync without a result')
-    const list = results
+    const list = await syncCommand(await ctx.client(), { peers: ctx.args, mode, maxAttempts }, process.stderr.isTTY === true && !ctx.json)
     print(ctx, list, () => (list.length ? list.map(syncLine).join('\n') : 'No active peers to sync.'))
-    const failedCount = list.filter((r) => !r.ok).length
-    if (failedCount) throw pollenError('POLLEN_SYNC_FAILED', `${failedCount} of ${list.length} peers failed`)
+    const outcome = syncOutcome(list)
+    if (outcome) throw outcome
   },
   async verify(ctx) {
     const list = await (await ctx.client()).call<VerifyReport[]>('POST', '/v1/verify', { peers: ctx.args })
@@ -235,8 +222,11 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   },
   async log(ctx) {
     const q = ctx.args[0] ? `?peer=${encodeURIComponent(ctx.args[0])}` : ''
-    const list = await (await ctx.client()).call<SyncResult[]>('GET', `/v1/log${q}`)
-    print(ctx, list, () => (list.length ? list.map((r) => `${r.started}  ${syncLine(r)}`).join('\n') : 'No syncs yet.'))
+    const client = await ctx.client()
+    const list = await client.call<SyncResult[]>('GET', `/v1/log${q}`)
+    // Runs in progress come first in the human form; --json stays the history as the API gives it.
+    const running = ctx.json ? [] : (await client.call<RunState[]>('GET', '/v1/runs')).filter((r) => !ctx.args[0] || r.peer === ctx.args[0])
+    print(ctx, list, () => (list.length || running.length ? [...running.map((r) => runLine(r)), ...list.map((r) => `${r.started}  ${syncLine(r)}`)].join('\n') : 'No syncs yet.'))
   },
   async rekey(ctx) {
     const r = await (await ctx.client()).call<{ from: string; to: string }>('POST', '/v1/rekey')
@@ -261,15 +251,6 @@ function windowsFlag(value: unknown): string[] | undefined {
   if (value === undefined) return undefined
   const list = value as string[]
   return list.length === 1 && list[0] === 'any' ? [] : list
-}
-
-function formatBytes(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`
-}
-
-function syncLine(r: SyncResult): string {
-  if (!r.ok) return terminalText(`${r.peer}: FAILED ${r.error} (${r.code})`, true)
-  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}${r.cuts ? `, resumed after ${r.cuts} cut${r.cuts === 1 ? '' : 's'} in ${r.attempts} attempts` : ''}${r.note ? ` (note: ${terminalText(r.note, true)})` : ''}${r.unsealed ? `, ${r.unsealed} operations left out without their author's seal (mark the peer a trusted relay if it relays operations from before version 4)` : ''}`
 }
 
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */

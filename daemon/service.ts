@@ -55,7 +55,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const metrics = new Metrics(instance)
   const sync = new SyncService(instance, logger, (r) => metrics.sync(r), (r) => metrics.verify(r))
   const control = buildControlApi(instance, {
-    status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs(), ...(await sync.transportStatus()) }),
+    status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs(), running: sync.running(), ...(await sync.transportStatus()) }),
     register: (app) => {
       registerSyncRoutes(app, sync)
       app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
