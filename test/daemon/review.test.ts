@@ -5,10 +5,10 @@
  * shows a French-only resource, history, diffs since approval, the `hold` review policy, and
  * conflicts judged by instance name and text and resolved for the whole resource.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { putResource, startNode, tempDir, type Daemon, type PollenResult } from '../helpers/daemon.js'
+import { putResource, startNode, tempDir, until, type Daemon, type PollenResult } from '../helpers/daemon.js'
 
 const top = t
 const root = tempDir(t, 'pollen-review-')
@@ -159,6 +159,13 @@ t.test('history, diff and the review policy', async (t) => {
   const restarted = await startNode(top, root, 'school', { languages: ['en'] })
   t.same(await json(restarted, ['review', 'policy']), { updates: 'hold' }, 'the policy survives a restart')
   t.equal((await json(restarted, ['resource', 'get', 'r012'])).status, 'pending', 'and the hold too')
+  // A reload takes the policy from the configuration file.
+  const cfgPath = join(restarted.dataDir, 'config.json')
+  writeFileSync(cfgPath, JSON.stringify({ ...JSON.parse(readFileSync(cfgPath, 'utf8')), review: { updates: 'publish' } }))
+  restarted.proc.kill('SIGHUP')
+  await until('the reload', async () => ((await json(restarted, ['review', 'policy'])).updates === 'publish' ? true : undefined))
+  t.pass('SIGHUP: the policy from config.json')
+  ok(t, await restarted.cli(['review', 'policy', 'hold']), 'and back to hold')
   Object.assign(school, restarted)
 })
 
