@@ -90,13 +90,14 @@ export type ReviewPolicy = 'publish' | 'hold'
 
 /**
  * The decision a record has after the batch: under `hold`, an approved resource whose winning
- * versions moved away from the approved ones is held (pending again).
+ * versions the batch moved (what readers see changed) is held, pending again. A batch that
+ * only adds a losing version, or deletes the resource, leaves the decision as it was.
  */
-function reviewAfterBatch(after: RecordState, review: ReviewRecord | undefined, policy: ReviewPolicy): ReviewRecord | undefined {
-  if (policy !== 'hold' || !review || review.decision !== 'approved' || review.held || !isLive(after)) return review
-  const approved = review.version ?? {}
+function reviewAfterBatch(before: RecordState | undefined, after: RecordState, review: ReviewRecord | undefined, policy: ReviewPolicy): ReviewRecord | undefined {
+  if (policy !== 'hold' || !review || review.decision !== 'approved' || review.held || !before || !isLive(after)) return review
+  const was = winnerRefs(before)
   const now = winnerRefs(after)
-  const same = Object.keys(now).length === Object.keys(approved).length && Object.entries(now).every(([l, r]) => approved[l] === r)
+  const same = Object.keys(now).length === Object.keys(was).length && Object.entries(now).every(([l, r]) => was[l] === r)
   return same ? review : { ...review, held: true }
 }
 
@@ -111,7 +112,7 @@ export function recordWrites(current: ReadonlyMap<string, RecordState>, records:
     const after = settled(working)
     const prev = records.before.get(rk)
     const review = records.reviewOf.get(rk)
-    const reviewAfter = reviewAfterBatch(after, review, policy)
+    const reviewAfter = reviewAfterBatch(prev, after, review, policy)
     if (reviewAfter !== review) batch.push({ type: 'put', key: key.review(after.kind, after.id), value: encodeValue(reviewAfter) })
     batch.push(...projectionWrites(after, prev, reviewAfter, review, instance))
     const was = statusOf(prev, review, instance)

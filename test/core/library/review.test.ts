@@ -104,6 +104,9 @@ t.test('hold: a peer update to an approved resource waits, and a rebuild keeps i
   t.notOk((await lib.decision('r0002'))?.held, 'no longer held')
   t.same((await lib.diff('r0002')).fields, [], 'nothing changed since')
   t.equal((await lib.diff('r0001')).since, 'approved')
+  await school.lib.put(item(1, { title: { en: 'Edited at the school' } }))
+  t.equal(await lib.status('r0001'), 'published', 'a local edit never holds')
+  t.same((await lib.diff('r0001')).fields.map((f) => f.after), ['Edited at the school'], 'and shows in the diff since the approval')
 
   const h = await lib.history('r0002')
   t.same(h.map((e) => e.layer), ['', 'en', '', ''], 'every operation: the creation (two layers) and two updates of the fields')
