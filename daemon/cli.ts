@@ -6,14 +6,16 @@
  */
 import type { VerifyReport } from './syncService.js'
 import { pollenError } from '../core/errors.js'
-import type { ConflictView, ImportResult } from '../core/library/library.js'
+import type { ImportResult } from '../core/library/library.js'
 import type { Peer } from '../core/access/peers.js'
 import { formatInstanceId } from '../core/model/identity.js'
-import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
 import type { SyncResult } from '../core/sync/client.js'
-import { COMMANDS, parseCommandLine, usage, type Flags } from './cliArgs.js'
-import { conflictList, peerTable, progressBar, rekeyLine, resourceDetail, resourceTable, terminalText, userTable } from './cliOutput.js'
+import { COMMANDS, parseCommandLine } from './cliArgs.js'
+import { helpText, usage, version } from './cliHelp.js'
+import { out, print, required, type Ctx, type Handler } from './cliContext.js'
+import { reviewHandlers } from './cliReview.js'
+import { peerTable, progressBar, rekeyLine, terminalText, userTable } from './cliOutput.js'
 import type { RekeyRecord } from '../core/log/opLog.js'
 import { parseLanguages, resolveDataDir } from './config.js'
 import { controlTarget } from './controlTarget.js'
@@ -27,23 +29,6 @@ import { runDaemon } from './service.js'
 import { runLine, syncCommand, syncLine, syncOutcome } from './cliSync.js'
 import type { RunState } from './syncService.js'
 
-interface Ctx {
-  args: string[]
-  flags: Flags
-  json: boolean
-  dataDir: string
-  client: () => Promise<ControlClient>
-}
-
-const out = (text: string): void => {
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n')
-}
-
-/** `--json`: the API's JSON, exact; otherwise the human form, with control characters escaped. */
-function print(ctx: Ctx, value: unknown, human: () => string): void {
-  out(ctx.json ? JSON.stringify(value, null, 2) : terminalText(human()))
-}
-
 function boolFlag(value: unknown, name: string): boolean | undefined {
   if (value === undefined) return undefined
   if (value === 'true') return true
@@ -51,13 +36,8 @@ function boolFlag(value: unknown, name: string): boolean | undefined {
   throw pollenError('POLLEN_INVALID_FLAG', `--${name} takes true or false, not ${JSON.stringify(value)}`)
 }
 
-function required(flags: Flags, name: string, usageLine: string): string {
-  const v = flags[name]
-  if (typeof v !== 'string' || v === '') throw pollenError('POLLEN_INVALID_FLAG', `--${name} is required; usage: ${usageLine}`)
-  return v
-}
-
-const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
+const handlers: Record<string, Handler> = {
+  ...reviewHandlers,
   async init(ctx) {
     privateUmask()
     const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
@@ -126,42 +106,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
       throw pollenError('POLLEN_INVALID_RESOURCE', `${r.errors.length} of ${r.total} items were refused; the others were imported`)
     }
   },
-  async 'resource get'(ctx) {
-    const r = await (await ctx.client()).call<ResourceView>('GET', `/v1/resources/${encodeURIComponent(ctx.args[0])}`)
-    print(ctx, r, () => resourceDetail(r))
-  },
-  async 'resource list'(ctx) {
-    const q = new URLSearchParams()
-    if (ctx.flags.status !== undefined) q.set('status', String(ctx.flags.status))
-    if (ctx.flags.lang !== undefined) q.set('lang', String(ctx.flags.lang))
-    const list = await (await ctx.client()).call<ResourceView[]>('GET', `/v1/resources${q.size ? `?${q}` : ''}`)
-    print(ctx, list, () => resourceTable(list, 'No resources.'))
-  },
   async 'resource delete'(ctx) {
     const purge = ctx.flags.purge === true
     const r = await (await ctx.client()).call('DELETE', `/v1/resources/${encodeURIComponent(ctx.args[0])}${purge ? '?purge=true' : ''}`)
     print(ctx, r, () => `${purge ? 'purged' : 'deleted'} ${ctx.args[0]}`)
-  },
-  async 'review list'(ctx) {
-    const list = await (await ctx.client()).call<ResourceView[]>('GET', '/v1/review')
-    print(ctx, list, () => resourceTable(list, 'Nothing is waiting for review.'))
-  },
-  async 'review approve'(ctx) {
-    const r = await (await ctx.client()).call('POST', '/v1/review/approve', { ids: ctx.args })
-    print(ctx, r, () => `approved ${ctx.args.length}: ${ctx.args.join(', ')}`)
-  },
-  async 'review reject'(ctx) {
-    const r = await (await ctx.client()).call('POST', '/v1/review/reject', { ids: ctx.args })
-    print(ctx, r, () => `rejected ${ctx.args.length}: ${ctx.args.join(', ')}`)
-  },
-  async 'conflicts list'(ctx) {
-    const list = await (await ctx.client()).call<ConflictView[]>('GET', '/v1/conflicts')
-    print(ctx, list, () => conflictList(list))
-  },
-  async 'conflicts resolve'(ctx) {
-    const keep = required(ctx.flags, 'keep', 'pollen conflicts resolve ID --keep OP')
-    const r = await (await ctx.client()).call('POST', `/v1/conflicts/${encodeURIComponent(ctx.args[0])}/resolve`, { keep })
-    print(ctx, r, () => `resolved ${ctx.args[0]}: kept ${keep}`)
   },
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
@@ -276,8 +224,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json')
   try {
     const parsed = parseCommandLine(argv)
-    if (parsed.command === 'help' || parsed.flags.help) {
-      out(usage())
+    if (parsed.command === 'version') {
+      out(version())
+      return 0
+    }
+    if (parsed.flags.help) {
+      // `pollen --help` alone: every usage line; `pollen review approve --help`: that command.
+      out(parsed.command === 'help' ? usage() : helpText(parsed.command.split(' ')))
+      return 0
+    }
+    if (parsed.command === 'help') {
+      out(helpText(parsed.args))
       return 0
     }
     const dataDir = resolveDataDir(parsed.flags['data-dir'] as string | undefined)

@@ -23,6 +23,14 @@ export interface SyncConfig {
   plain: boolean
 }
 
+/** Review settings (docs/design.md §7). */
+export interface ReviewConfig {
+  /** What a peer's update to an approved resource does: publish at once, or hold it for review again. */
+  updates: 'publish' | 'hold'
+}
+
+export const REVIEW_UPDATES: readonly ReviewConfig['updates'][] = ['publish', 'hold']
+
 export interface Config {
   name: string
   languages: string[]
@@ -35,6 +43,7 @@ export interface Config {
   publicUrl: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   sync: SyncConfig
+  review: ReviewConfig
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -46,6 +55,7 @@ export const DEFAULT_CONFIG: Config = {
   publicUrl: '',
   logLevel: 'info',
   sync: { intervalSeconds: 300, chunkOps: DEFAULT_CHUNK_LIMITS.maxOps, chunkBytes: DEFAULT_CHUNK_LIMITS.maxBytes, plain: false },
+  review: { updates: 'publish' },
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -80,7 +90,7 @@ function int(value: unknown, keyName: string, min: number, max: number): number 
 export function validateConfig(raw: unknown): Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw pollenError('POLLEN_INVALID_CONFIG', 'the configuration must be a JSON object')
   const input = raw as Record<string, unknown>
-  const out: Config = { ...DEFAULT_CONFIG, sync: { ...DEFAULT_CONFIG.sync } }
+  const out: Config = { ...DEFAULT_CONFIG, sync: { ...DEFAULT_CONFIG.sync }, review: { ...DEFAULT_CONFIG.review } }
   for (const [k, v] of Object.entries(input)) {
     switch (k) {
       case 'name':
@@ -121,6 +131,15 @@ export function validateConfig(raw: unknown): Config {
             out.sync.plain = sv
           }
           else bad(`sync.${sk}`, 'is not a known setting')
+        }
+        break
+      }
+      case 'review': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(k, 'must be an object')
+        for (const [rk, rv] of Object.entries(v as Record<string, unknown>)) {
+          if (rk !== 'updates') bad(`review.${rk}`, 'is not a known setting')
+          if (!REVIEW_UPDATES.includes(rv as ReviewConfig['updates'])) bad('review.updates', `must be one of ${REVIEW_UPDATES.join(', ')}`)
+          out.review.updates = rv as ReviewConfig['updates']
         }
         break
       }

@@ -108,6 +108,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     instance.config = next
     logger.level = next.logLevel
     instance.log.setLanguages(next.languages)
+    instance.log.reviewPolicy = next.review.updates
     sync.reschedule()
     logger.info({ listen: sync.address, languages: next.languages, logLevel: next.logLevel }, 'configuration reloaded')
   }
