@@ -6,6 +6,7 @@
  * LevelDB, zlib/brotli — and the GC). Not part of `npm run bench`.
  *
  *   node dist/bench/diagnose.js [resources=5000] [nothingNewSyncs=30]
+ *   DIAG_KEEP=DIR keeps the .cpuprofile files there; DIAG_CALLERS=NAME prints who calls NAME.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -77,6 +78,8 @@ async function stopAndSummarize(d: PollenDaemon, dir: string, label: string): Pr
   for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
     console.log(`-- ${label} (${d.name}, ${f})`)
     for (const line of summarize(path.join(dir, f))) console.log(`   ${line}`)
+    // DIAG_KEEP=DIR keeps the profiles (for an inclusive-time look or Chrome's profiler).
+    if (process.env.DIAG_KEEP) fs.copyFileSync(path.join(dir, f), path.join(process.env.DIAG_KEEP, `${d.name}-${label.replace(/\W+/g, '_')}.cpuprofile`))
     fs.rmSync(path.join(dir, f))
   }
 }

@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   POLLEN_PEER_UNREACHABLE: { status: 502, hint: 'The peer did not answer; it is retried later.' },
   POLLEN_CONNECTION_CUT: { status: 502, hint: 'The connection broke after the peer answered; what arrived was kept, and `pollen sync` resumes from there by itself (docs/operations.md, "Links that cut").' },
   POLLEN_SYNC_FAILED: { status: 502, hint: 'The sync with a peer failed; see the cause.' },
+  POLLEN_BUDGET_SPENT: { status: 409, hint: 'A scheduled sync with a metered peer (`pollen peer set NAME --metered MIB`) stopped at a chunk boundary because the day\'s budget is spent; what arrived is kept, and the next day\'s scheduled syncs, or `pollen sync NAME` by hand, move the rest.' },
+  POLLEN_SYNC_CANCELLED: { status: 409, hint: 'The sync was stopped on request (Ctrl-C on `pollen sync`, or `POST /v1/sync/cancel`) at a chunk boundary; every chunk that arrived whole is kept, and the next sync resumes from there.' },
 } as const
 
 /** A stable pollen error code. */

@@ -6,14 +6,16 @@
  */
 import type { VerifyReport } from './syncService.js'
 import { pollenError } from '../core/errors.js'
-import type { ConflictView, ImportResult } from '../core/library/library.js'
+import type { ImportResult } from '../core/library/library.js'
 import type { Peer } from '../core/access/peers.js'
 import { formatInstanceId } from '../core/model/identity.js'
-import type { ResourceView } from '../core/library/resource.js'
 import type { UserInfo } from '../core/access/users.js'
-import type { SyncEvent, SyncResult } from '../core/sync/client.js'
-import { COMMANDS, parseCommandLine, usage, type Flags } from './cliArgs.js'
-import { conflictList, peerTable, progressBar, rekeyLine, resourceDetail, resourceTable, terminalText, userTable } from './cliOutput.js'
+import type { SyncResult } from '../core/sync/client.js'
+import { COMMANDS, parseCommandLine } from './cliArgs.js'
+import { helpText, usage, version } from './cliHelp.js'
+import { out, print, required, type Ctx, type Handler } from './cliContext.js'
+import { reviewHandlers } from './cliReview.js'
+import { peerTable, progressBar, rekeyLine, terminalText, userTable } from './cliOutput.js'
 import type { RekeyRecord } from '../core/log/opLog.js'
 import { parseLanguages, resolveDataDir } from './config.js'
 import { controlTarget } from './controlTarget.js'
@@ -26,23 +28,8 @@ import { privateUmask } from '../adapters/privateDir.js'
 import { runDaemon } from './service.js'
 import { adminHandlers } from './cliAdmin.js'
 import type { AdminStatus } from './admin/server.js'
-
-interface Ctx {
-  args: string[]
-  flags: Flags
-  json: boolean
-  dataDir: string
-  client: () => Promise<ControlClient>
-}
-
-const out = (text: string): void => {
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n')
-}
-
-/** `--json`: the API's JSON, exact; otherwise the human form, with control characters escaped. */
-function print(ctx: Ctx, value: unknown, human: () => string): void {
-  out(ctx.json ? JSON.stringify(value, null, 2) : terminalText(human()))
-}
+import { runLine, syncCommand, syncLine, syncOutcome } from './cliSync.js'
+import type { RunState } from './syncService.js'
 
 function boolFlag(value: unknown, name: string): boolean | undefined {
   if (value === undefined) return undefined
@@ -51,13 +38,8 @@ function boolFlag(value: unknown, name: string): boolean | undefined {
   throw pollenError('POLLEN_INVALID_FLAG', `--${name} takes true or false, not ${JSON.stringify(value)}`)
 }
 
-function required(flags: Flags, name: string, usageLine: string): string {
-  const v = flags[name]
-  if (typeof v !== 'string' || v === '') throw pollenError('POLLEN_INVALID_FLAG', `--${name} is required; usage: ${usageLine}`)
-  return v
-}
-
-const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
+const handlers: Record<string, Handler> = {
+  ...reviewHandlers,
   async init(ctx) {
     privateUmask()
     const languages = ctx.flags.languages === undefined ? undefined : parseLanguagesFlag(String(ctx.flags.languages))
@@ -99,6 +81,7 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
         `resources:  ${r.published} published, ${r.pending} pending review, ${r.rejected} rejected`,
         `conflicts:  ${s.conflicts}`,
         `peers:      ${peers.length ? peers.map((p) => `${p.name}${p.active ? '' : ' (inactive)'}`).join(', ') : 'none'}`,
+        ...((s.running as RunState[] | undefined) ?? []).map((r) => `running:    ${runLine(r)}`),
         ...((s.warnings as string[] | undefined) ?? []).map((w) => `WARNING:    ${w}`),
       ].join('\n')
     })
@@ -127,47 +110,15 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
       throw pollenError('POLLEN_INVALID_RESOURCE', `${r.errors.length} of ${r.total} items were refused; the others were imported`)
     }
   },
-  async 'resource get'(ctx) {
-    const r = await (await ctx.client()).call<ResourceView>('GET', `/v1/resources/${encodeURIComponent(ctx.args[0])}`)
-    print(ctx, r, () => resourceDetail(r))
-  },
-  async 'resource list'(ctx) {
-    const q = new URLSearchParams()
-    if (ctx.flags.status !== undefined) q.set('status', String(ctx.flags.status))
-    if (ctx.flags.lang !== undefined) q.set('lang', String(ctx.flags.lang))
-    const list = await (await ctx.client()).call<ResourceView[]>('GET', `/v1/resources${q.size ? `?${q}` : ''}`)
-    print(ctx, list, () => resourceTable(list, 'No resources.'))
-  },
   async 'resource delete'(ctx) {
     const purge = ctx.flags.purge === true
     const r = await (await ctx.client()).call('DELETE', `/v1/resources/${encodeURIComponent(ctx.args[0])}${purge ? '?purge=true' : ''}`)
     print(ctx, r, () => `${purge ? 'purged' : 'deleted'} ${ctx.args[0]}`)
   },
-  async 'review list'(ctx) {
-    const list = await (await ctx.client()).call<ResourceView[]>('GET', '/v1/review')
-    print(ctx, list, () => resourceTable(list, 'Nothing is waiting for review.'))
-  },
-  async 'review approve'(ctx) {
-    const r = await (await ctx.client()).call('POST', '/v1/review/approve', { ids: ctx.args })
-    print(ctx, r, () => `approved ${ctx.args.length}: ${ctx.args.join(', ')}`)
-  },
-  async 'review reject'(ctx) {
-    const r = await (await ctx.client()).call('POST', '/v1/review/reject', { ids: ctx.args })
-    print(ctx, r, () => `rejected ${ctx.args.length}: ${ctx.args.join(', ')}`)
-  },
-  async 'conflicts list'(ctx) {
-    const list = await (await ctx.client()).call<ConflictView[]>('GET', '/v1/conflicts')
-    print(ctx, list, () => conflictList(list))
-  },
-  async 'conflicts resolve'(ctx) {
-    const keep = required(ctx.flags, 'keep', 'pollen conflicts resolve ID --keep OP')
-    const r = await (await ctx.client()).call('POST', `/v1/conflicts/${encodeURIComponent(ctx.args[0])}/resolve`, { keep })
-    print(ctx, r, () => `resolved ${ctx.args[0]}: kept ${keep}`)
-  },
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
     // The key may be left out when systemd passes it as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, maxKbps: kbpsFlag(ctx.flags['max-kbps']), instance: ctx.flags.instance }
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.trusted ? ', a trusted relay' : ''}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
@@ -180,10 +131,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), maxKbps: kbpsFlag(ctx.flags['max-kbps']), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
     if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
-    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}${p.maxKbps ? `, capped at ${p.maxKbps} kbit/s` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
+    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}${p.maxKbps ? `, capped at ${p.maxKbps} kbit/s` : ''}${p.meteredMb ? `, metered: scheduled syncs move at most ${p.meteredMb} MiB a day` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
   async 'user add'(ctx) {
     const role = required(ctx.flags, 'role', COMMANDS['user add'].usage)
@@ -210,26 +161,10 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
     const attempts = ctx.flags['max-attempts']
     const maxAttempts = attempts === undefined ? undefined : Number(attempts)
     if (maxAttempts !== undefined && !(Number.isSafeInteger(maxAttempts) && maxAttempts >= 1 && maxAttempts <= 1000)) throw pollenError('POLLEN_INVALID_FLAG', `--max-attempts takes a whole number from 1 to 1000, not ${JSON.stringify(attempts)}`)
-    const tty = process.stderr.isTTY === true && !ctx.json
-    let results: SyncResult[] | undefined
-    for await (const ev of (await ctx.client()).stream('POST', '/v1/sync', { peers: ctx.args, mode, maxAttempts })) {
-      if (ev.type === 'event' && tty) {
-        const e = ev as unknown as SyncEvent
-        if (e.stage === 'in_progress' && (e.group === 'pulling' || e.group === 'pushing')) {
-          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, Math.max(e.total ?? 0, e.ops ?? 0)), true)} ${formatBytes(e.bytes ?? 0)}   `)
-        } else if (e.stage === 'completed' && (e.group === 'pulling' || e.group === 'pushing')) {
-          // The total is an estimate (it counts languages this instance does not keep): end full.
-          process.stderr.write(`\r${terminalText(progressBar(`${e.peer} ${e.group}`, e.ops ?? 0, e.ops ?? 0), true)}\n`)
-        }
-      }
-      if (ev.type === 'error') throw pollenError(ev.code as 'POLLEN_SYNC_FAILED', String(ev.message))
-      if (ev.type === 'result') results = ev.results as SyncResult[]
-    }
-    if (!results) throw pollenError('POLLEN_SYNC_FAILED', 'the daemon ended the sync without a result')
-    const list = results
+    const list = await syncCommand(await ctx.client(), { peers: ctx.args, mode, maxAttempts }, process.stderr.isTTY === true && !ctx.json)
     print(ctx, list, () => (list.length ? list.map(syncLine).join('\n') : 'No active peers to sync.'))
-    const failedCount = list.filter((r) => !r.ok).length
-    if (failedCount) throw pollenError('POLLEN_SYNC_FAILED', `${failedCount} of ${list.length} peers failed`)
+    const outcome = syncOutcome(list)
+    if (outcome) throw outcome
   },
   async verify(ctx) {
     const list = await (await ctx.client()).call<VerifyReport[]>('POST', '/v1/verify', { peers: ctx.args })
@@ -239,8 +174,11 @@ const handlers: Record<string, (ctx: Ctx) => Promise<void>> = {
   },
   async log(ctx) {
     const q = ctx.args[0] ? `?peer=${encodeURIComponent(ctx.args[0])}` : ''
-    const list = await (await ctx.client()).call<SyncResult[]>('GET', `/v1/log${q}`)
-    print(ctx, list, () => (list.length ? list.map((r) => `${r.started}  ${syncLine(r)}`).join('\n') : 'No syncs yet.'))
+    const client = await ctx.client()
+    const list = await client.call<SyncResult[]>('GET', `/v1/log${q}`)
+    // Runs in progress come first in the human form; --json stays the history as the API gives it.
+    const running = ctx.json ? [] : (await client.call<RunState[]>('GET', '/v1/runs')).filter((r) => !ctx.args[0] || r.peer === ctx.args[0])
+    print(ctx, list, () => (list.length || running.length ? [...running.map((r) => runLine(r)), ...list.map((r) => `${r.started}  ${syncLine(r)}`)].join('\n') : 'No syncs yet.'))
   },
   async rekey(ctx) {
     const r = await (await ctx.client()).call<{ from: string; to: string }>('POST', '/v1/rekey')
@@ -273,15 +211,6 @@ function adminLine(a: AdminStatus | undefined): string {
   return a.tls ? `${a.url} (TLS, certificate SHA-256 ${a.fingerprint})` : `${a.url} (this machine only)`
 }
 
-function formatBytes(n: number): string {
-  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`
-}
-
-function syncLine(r: SyncResult): string {
-  if (!r.ok) return terminalText(`${r.peer}: FAILED ${r.error} (${r.code})`, true)
-  return `${r.peer}: ok, pulled ${r.pulled} (${r.new} new, ${r.updated} updated, ${r.conflicts} conflicts), pushed ${r.pushed}, ${formatBytes(r.bytesIn)} in, ${formatBytes(r.bytesOut)} out, ${r.chunks} chunks, ${r.ms} ms${r.resumed ? ', resumed' : ''}${r.cuts ? `, resumed after ${r.cuts} cut${r.cuts === 1 ? '' : 's'} in ${r.attempts} attempts` : ''}${r.note ? ` (note: ${terminalText(r.note, true)})` : ''}${r.unsealed ? `, ${r.unsealed} operations left out without their author's seal (mark the peer a trusted relay if it relays operations from before version 4)` : ''}`
-}
-
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */
 function verifyLines(r: VerifyReport): string {
   if (!r.ok) return terminalText(`${r.peer}: check FAILED ${r.error} (${r.code})`, true)
@@ -305,8 +234,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes('--json')
   try {
     const parsed = parseCommandLine(argv)
-    if (parsed.command === 'help' || parsed.flags.help) {
-      out(usage())
+    if (parsed.command === 'version') {
+      out(version())
+      return 0
+    }
+    if (parsed.flags.help) {
+      // `pollen --help` alone: every usage line; `pollen review approve --help`: that command.
+      out(parsed.command === 'help' ? usage() : helpText(parsed.command.split(' ')))
+      return 0
+    }
+    if (parsed.command === 'help') {
+      out(helpText(parsed.args))
       return 0
     }
     const dataDir = resolveDataDir(parsed.flags['data-dir'] as string | undefined)

@@ -3,7 +3,6 @@
  * {@link terminalText}, which every piece of human output goes through.
  */
 import type { RekeyRecord } from '../core/log/opLog.js'
-import type { ConflictView } from '../core/library/library.js'
 import { Peers, type Peer } from '../core/access/peers.js'
 import { formatInstanceId, instanceIdOf } from '../core/model/identity.js'
 import type { ResourceView } from '../core/library/resource.js'
@@ -39,20 +38,31 @@ function firstText(map: Record<string, string>): string {
   return langs.length ? map[langs.includes('en') ? 'en' : langs[0]] : ''
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   if (rows.length === 0) return ''
   const cells = rows.map((r) => r.map((c) => terminalText(c, true)))
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n')
 }
 
-export function resourceTable(list: readonly ResourceView[], empty: string): string {
-  if (list.length === 0) return empty
-  return table([['ID', 'STATUS', 'LANGUAGES', 'TITLE'], ...list.map((r) => [r.id, r.status, r.languages.join(','), firstText(r.title)])])
+/**
+ * The title a row shows: English when there, else the first language; a resource with no
+ * text in the languages kept here (a French-only one at an English-only school) says so.
+ */
+export function rowTitle(r: ResourceView, kept: readonly string[]): string {
+  const t = firstText(r.title)
+  if (t !== '') return t
+  return `(no text in ${kept.length ? kept.join(', ') : 'the languages kept here'})`
 }
 
-export function resourceDetail(r: ResourceView): string {
+export function resourceTable(list: readonly ResourceView[], empty: string, kept: readonly string[] = []): string {
+  if (list.length === 0) return empty
+  return table([['ID', 'STATUS', 'LANGUAGES', 'TITLE'], ...list.map((r) => [r.id, r.status, r.languages.join(',') || '-', rowTitle(r, kept)])])
+}
+
+export function resourceDetail(r: ResourceView, kept: readonly string[] = []): string {
   const lines = [`id:          ${r.id}`, `status:      ${r.status}`, `partition:   ${r.partition}`, `origin:      ${r.origin}${r.source.name ? ` (${r.source.name})` : ''}`, `updated:     ${r.updated}`, `languages:   ${r.languages.join(', ')}`]
+  if (r.languages.length === 0) lines.push(`title:       ${rowTitle(r, kept)}`)
   for (const lang of r.languages) {
     if (r.title[lang] !== undefined) lines.push(`title[${lang}]:${' '.repeat(Math.max(1, 6 - lang.length))}${r.title[lang]}`)
     if (r.description[lang] !== undefined) lines.push(`description[${lang}]: ${r.description[lang]}`)
@@ -62,21 +72,6 @@ export function resourceDetail(r: ResourceView): string {
   for (const f of r.files) lines.push(`file:        ${f.name} -> ${f.url}${f.size !== undefined ? ` (${f.size} bytes)` : ''}`)
   if (r.conflicts) lines.push(`conflicts:   ${r.conflicts} (see \`pollen conflicts list\`)`)
   return lines.join('\n')
-}
-
-export function conflictList(list: readonly ConflictView[]): string {
-  if (list.length === 0) return 'No conflicts.'
-  const out: string[] = []
-  for (const c of list) {
-    out.push(`${c.id}${c.title ? `  ${c.title}` : ''}`)
-    for (const l of c.layers) {
-      const label = l.layer === '' ? 'fields' : `text[${l.layer}]`
-      out.push(`  ${label}: kept ${l.winner.op} (${l.winner.type}, ${l.winner.time})`)
-      for (const loser of l.losers) out.push(`  ${' '.repeat(label.length)}  lost ${loser.op} (${loser.type}, ${loser.time})`)
-    }
-  }
-  out.push('', 'Resolve with: pollen conflicts resolve ID --keep OP')
-  return out.join('\n')
 }
 
 export function peerTable(list: readonly Peer[]): string {

@@ -29,6 +29,14 @@ export interface AdminConfig {
   listen: string
 }
 
+/** Review settings (docs/design.md §7). */
+export interface ReviewConfig {
+  /** What a peer's update to an approved resource does: publish at once, or hold it for review again. */
+  updates: 'publish' | 'hold'
+}
+
+export const REVIEW_UPDATES: readonly ReviewConfig['updates'][] = ['publish', 'hold']
+
 export interface Config {
   name: string
   languages: string[]
@@ -42,6 +50,7 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   sync: SyncConfig
   admin: AdminConfig
+  review: ReviewConfig
 }
 
 /** Where the web page listens unless configured: loopback only, so it is private until opened. */
@@ -57,6 +66,7 @@ export const DEFAULT_CONFIG: Config = {
   logLevel: 'info',
   sync: { intervalSeconds: 300, chunkOps: DEFAULT_CHUNK_LIMITS.maxOps, chunkBytes: DEFAULT_CHUNK_LIMITS.maxBytes, plain: false },
   admin: { listen: DEFAULT_ADMIN_LISTEN },
+  review: { updates: 'publish' },
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -91,7 +101,7 @@ function int(value: unknown, keyName: string, min: number, max: number): number 
 export function validateConfig(raw: unknown): Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw pollenError('POLLEN_INVALID_CONFIG', 'the configuration must be a JSON object')
   const input = raw as Record<string, unknown>
-  const out: Config = { ...DEFAULT_CONFIG, sync: { ...DEFAULT_CONFIG.sync }, admin: { ...DEFAULT_CONFIG.admin } }
+  const out: Config = { ...DEFAULT_CONFIG, sync: { ...DEFAULT_CONFIG.sync }, admin: { ...DEFAULT_CONFIG.admin }, review: { ...DEFAULT_CONFIG.review } }
   for (const [k, v] of Object.entries(input)) {
     switch (k) {
       case 'name':
@@ -142,6 +152,15 @@ export function validateConfig(raw: unknown): Config {
             if (av !== 'off') parseListen(av, 'admin.listen')
             out.admin.listen = av as string
           } else bad(`admin.${ak}`, 'is not a known setting')
+        }
+        break
+      }
+      case 'review': {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(k, 'must be an object')
+        for (const [rk, rv] of Object.entries(v as Record<string, unknown>)) {
+          if (rk !== 'updates') bad(`review.${rk}`, 'is not a known setting')
+          if (!REVIEW_UPDATES.includes(rv as ReviewConfig['updates'])) bad('review.updates', `must be one of ${REVIEW_UPDATES.join(', ')}`)
+          out.review.updates = rv as ReviewConfig['updates']
         }
         break
       }

@@ -13,6 +13,7 @@ import { parseImportText } from './importText.js'
 import type { Instance } from './instance.js'
 import { NDJSON, sendTaskLines } from './ndjson.js'
 import { registerAdminAccountRoutes } from './adminAccountRoutes.js'
+import { registerReviewRoutes } from './controlReview.js'
 
 /** Extra capabilities the service plugs in (sync arrives with the sync issue). */
 export interface ControlHooks {
@@ -36,13 +37,6 @@ function body(req: { body: unknown }): Record<string, unknown> {
   return b as Record<string, unknown>
 }
 
-function ids(value: unknown): string[] {
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
-    throw pollenError('POLLEN_INVALID_INPUT', 'give one or more resource ids')
-  }
-  return value
-}
-
 /** Builds the control API app for an open instance: one function a group of routes, below. */
 export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024, forceCloseConnections: true })
@@ -51,8 +45,7 @@ export function buildControlApi(inst: Instance, hooks: ControlHooks = {}): Fasti
   app.setNotFoundHandler((req, reply) => sendError(reply, pollenError('POLLEN_NOT_FOUND', `no control endpoint ${req.method} ${req.url}`)))
   instanceRoutes(app, inst, hooks)
   resourceRoutes(app, inst.library)
-  reviewRoutes(app, inst.library)
-  conflictRoutes(app, inst.library)
+  registerReviewRoutes(app, inst)
   userRoutes(app, inst)
   peerRoutes(app, inst)
   registerAdminAccountRoutes(app, inst.admins)
@@ -143,33 +136,6 @@ function resourceRoutes(app: FastifyInstance, lib: Library): void {
   })
 }
 
-/** The review queue: pending resources, approve, reject. */
-function reviewRoutes(app: FastifyInstance, lib: Library): void {
-  app.get('/v1/review', async () => lib.list({ status: 'pending' }))
-  app.post('/v1/review/approve', async (req) => {
-    const list = ids(body(req).ids)
-    await lib.review(list, 'approved')
-    return { approved: list }
-  })
-  app.post('/v1/review/reject', async (req) => {
-    const list = ids(body(req).ids)
-    await lib.review(list, 'rejected')
-    return { rejected: list }
-  })
-}
-
-/** Conflicts: list, resolve by keeping one operation. */
-function conflictRoutes(app: FastifyInstance, lib: Library): void {
-  app.get('/v1/conflicts', async () => lib.conflicts())
-  app.post('/v1/conflicts/:id/resolve', async (req) => {
-    const id = (req.params as { id: string }).id
-    const keep = body(req).keep
-    if (typeof keep !== 'string') throw pollenError('POLLEN_INVALID_INPUT', 'give the operation to keep, such as --keep <author>:<counter>')
-    await lib.resolve(id, keep)
-    return { id, kept: keep }
-  })
-}
-
 /** Users of the sync API: add (answers with the new key), list, revoke. */
 function userRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/users', async (req) => {
@@ -193,7 +159,7 @@ function userRoutes(app: FastifyInstance, inst: Instance): void {
 function peerRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/peers', async (req) => {
     const b = body(req)
-    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, instance: b.instance })
+    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, meteredMb: b.meteredMb, instance: b.instance })
   })
   app.get('/v1/peers', async () => inst.peers.list())
   app.delete('/v1/peers/:name', async (req) => {
@@ -203,6 +169,6 @@ function peerRoutes(app: FastifyInstance, inst: Instance): void {
   })
   app.patch('/v1/peers/:name', async (req) => {
     const b = body(req)
-    return inst.peers.set((req.params as { name: string }).name, { active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
+    return inst.peers.set((req.params as { name: string }).name, { active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, meteredMb: b.meteredMb, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
   })
 }

@@ -94,9 +94,12 @@ export async function openInstance(dataDir: string, config: Config): Promise<Ins
     const author = (await OpLog.storedAuthor(store)) ?? authorOf(instanceId, 1)
     if (!author.startsWith(instanceId + '.')) throw pollenError('POLLEN_INVALID_CONFIG', `the database in ${paths.db} belongs to another instance than ${paths.identity}`)
     const log = await OpLog.open(store, { author, languages: config.languages, identity })
-    const library = new Library(log, { source: { name: config.name, ...(config.publicUrl ? { url: config.publicUrl } : {}) }, defaultPartition: config.defaultPartition })
+    log.reviewPolicy = config.review.updates
     // Everything writes through the log's store, which must see every write of a record state.
     const kv = log.store
+    const users = new Users(kv)
+    const peers = new Peers(kv, new SecretFile(paths.peerKeys))
+    const library = new Library(log, { source: { name: config.name, ...(config.publicUrl ? { url: config.publicUrl } : {}) }, defaultPartition: config.defaultPartition, names: () => instanceNames(peers, users) })
     return {
       dataDir,
       config,
@@ -105,8 +108,8 @@ export async function openInstance(dataDir: string, config: Config): Promise<Ins
       store: kv,
       log,
       library,
-      users: new Users(kv),
-      peers: new Peers(kv, new SecretFile(paths.peerKeys)),
+      users,
+      peers,
       admins: new Admins(kv),
       close: () => kv.close(),
     }
@@ -114,4 +117,34 @@ export async function openInstance(dataDir: string, config: Config): Promise<Ins
     await store.close()
     throw err
   }
+}
+
+/**
+ * Instance id → the name it is known by here: the peers we pull from (their pinned instance)
+ * and the users that sync with us (the instance their key is bound to). A peer's name wins
+ * over a user's for the same instance: it is the one an administrator typed to reach it.
+ */
+async function instanceNames(peers: Peers, users: Users): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for (const u of await users.list()) if (u.instance) out.set(u.instance, u.name)
+  for (const p of await peers.list()) {
+    const id = Peers.expectedInstance(p)
+    if (id) out.set(id, p.name)
+  }
+  return out
+}
+
+/**
+ * Sets the review policy (`review.updates`) for the running daemon and keeps it in
+ * `<data-dir>/config.json`, so a restart or reload keeps it (unless the system file, the
+ * environment or a flag sets it above that layer, docs/operations.md).
+ */
+export async function setReviewPolicy(inst: Instance, updates: Config['review']['updates']): Promise<void> {
+  const path = dataPaths(inst.dataDir).config
+  const own = (await readJson<Record<string, unknown>>(path)) ?? {}
+  const next = { ...own, review: { ...(typeof own.review === 'object' && own.review !== null ? own.review : {}), updates } }
+  validateConfig(next)
+  await writeJsonAtomic(path, next, PRIVATE_FILE)
+  inst.config = { ...inst.config, review: { ...inst.config.review, updates } }
+  inst.log.reviewPolicy = updates
 }

@@ -61,7 +61,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const sync = new SyncService(instance, logger, (r) => metrics.sync(r), (r) => metrics.verify(r))
   const admin = new AdminServer({ inst: instance, sync })
   const control = buildControlApi(instance, {
-    status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs(), ...(await sync.transportStatus()), admin: admin.status }),
+    status: async () => ({ listen: sync.address, lastSyncs: await sync.lastSyncs(), running: sync.running(), ...(await sync.transportStatus()), admin: admin.status }),
     register: (app) => {
       registerSyncRoutes(app, sync)
       app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
@@ -125,6 +125,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     instance.config = next
     logger.level = next.logLevel
     instance.log.setLanguages(next.languages)
+    instance.log.reviewPolicy = next.review.updates
     sync.reschedule()
     logger.info({ listen: sync.address, languages: next.languages, logLevel: next.logLevel }, 'configuration reloaded')
   }

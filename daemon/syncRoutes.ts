@@ -1,7 +1,8 @@
 /**
  * Control API routes for sync: `POST /v1/sync` streams the run's progress events as NDJSON
- * and ends with the per-peer results; `GET /v1/log` is the sync history; `GET /v1/events`
- * streams every sync event as it happens.
+ * and ends with the per-peer results; `POST /v1/sync/cancel` stops runs at the next chunk
+ * boundary; `GET /v1/runs` lists the runs in progress; `GET /v1/log` is the sync history;
+ * `GET /v1/events` streams every sync event as it happens.
  */
 import type { FastifyInstance } from 'fastify'
 import { isPollenError, pollenError } from '../core/errors.js'
@@ -28,6 +29,15 @@ export function registerSyncRoutes(app: FastifyInstance, sync: SyncService): voi
       (err) => (isPollenError(err) ? err.toJSON() : { code: 'POLLEN_SYNC_FAILED', message: String(err) }),
     )
   })
+
+  // Ctrl-C on `pollen sync`: the runs stop at the next chunk boundary and answer their streams.
+  app.post('/v1/sync/cancel', async (req) => {
+    const peers = ((req.body ?? {}) as { peers?: unknown }).peers ?? []
+    if (!Array.isArray(peers) || !peers.every((p) => typeof p === 'string')) throw pollenError('POLLEN_INVALID_INPUT', 'peers must be a list of peer names')
+    return { cancelled: sync.cancel(peers) }
+  })
+
+  app.get('/v1/runs', async () => sync.running())
 
   app.post('/v1/verify', async (req) => {
     const peers = ((req.body ?? {}) as { peers?: unknown }).peers ?? []

@@ -34,12 +34,60 @@ export interface VerifyReport extends VerifyResult {
   repair?: SyncResult
 }
 
+/** A run in progress, for `pollen log`, `status` and the control API's `GET /v1/runs`. */
+export interface RunState {
+  peer: string
+  mode: SyncMode
+  started: string
+  /** What it does now: opening, pulling, pushing (the last progress event's group). */
+  stage: string
+  /** Operations received (pulling) or sent (pushing) so far in this stage. */
+  ops: number
+  /** How far this stage has come, 0 to 1 (core/sync/progress.ts). */
+  fraction: number
+  /** Bytes received and sent by the attempt under way. */
+  bytes: number
+  /** True once a cancel was asked for: it stops at the next chunk boundary. */
+  cancelling: boolean
+}
+
+/** A run in progress: its state, what cancels it alone, and a metered peer's byte budget. */
+interface LiveRun {
+  state: RunState
+  cancel: AbortController
+  budget?: Budget
+  /** Bytes this run moved so far, over all its attempts, and the last counts seen per direction. */
+  moved: number
+  last: { pulling: number; pushing: number }
+}
+
+/** What a scheduled run with a metered peer may still move today. */
+interface Budget {
+  bytes: number
+  /** The peer's daily budget, for the message. */
+  mib: number
+}
+
+const MIB = 1024 * 1024
+
+/** Milliseconds until the next local midnight: when a metered peer's budget starts again. */
+function msUntilTomorrow(now = new Date()): number {
+  const next = new Date(now)
+  next.setHours(24, 0, 0, 0)
+  return next.getTime() - now.getTime()
+}
+
+/** Why a run stops when the daemon does. */
+const STOPPING = (): Error => pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
+
 export class SyncService {
   readonly events = new EventEmitter()
   readonly server: SyncServer
   readonly #inst: Instance
   readonly #log: Logger
   readonly #running = new Map<string, Promise<SyncResult>>()
+  /** Per run in progress: its state and what cancels it alone. */
+  readonly #live = new Map<string, LiveRun>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
   /** When each planned timer fires (ms since the epoch), for the web page's peer list. */
   readonly #planned = new Map<string, number>()
@@ -145,7 +193,7 @@ export class SyncService {
     this.#stopped = true
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#timers.clear()
-    this.#abort.abort()
+    this.#abort.abort(STOPPING())
     await Promise.allSettled([this.#api?.close(), ...this.#running.values()])
     this.#links.closeAll()
   }
@@ -181,7 +229,38 @@ export class SyncService {
 
   /** A scheduled run with the peer, then the next one planned (after failures, backoff). */
   #scheduledRun(name: string): void {
-    void this.syncPeer(name, 'both').then(async (r) => {
+    void this.#budgetFor(name).then((budget) => {
+      if (budget && budget.bytes <= 0) {
+        this.#log.info({ peer: name, budgetMib: budget.mib }, 'metered peer: today\'s budget is spent; the next scheduled sync waits for tomorrow')
+        this.#plan(name, msUntilTomorrow() + Math.random() * 60_000)
+        return
+      }
+      this.#scheduledRunWith(name, budget)
+    })
+  }
+
+  /**
+   * A metered peer's budget left for today: its daily MiB less what every sync with it moved
+   * since local midnight (the history; a sync by hand counts, as the bill does). Undefined
+   * when the peer is not metered.
+   */
+  async #budgetFor(name: string): Promise<Budget | undefined> {
+    const peer = await this.#inst.peers.get(name).catch(() => undefined)
+    if (!peer?.meteredMb) return undefined
+    const midnight = new Date()
+    midnight.setHours(0, 0, 0, 0)
+    const since = midnight.getTime()
+    const today = (await this.#history.list(name, HISTORY_KEEP)).filter((r) => Date.parse(r.started) >= since)
+    const used = today.reduce((n, r) => n + r.bytesIn + r.bytesOut, 0)
+    return { bytes: peer.meteredMb * MIB - used, mib: peer.meteredMb }
+  }
+
+  #scheduledRunWith(name: string, budget: Budget | undefined): void {
+    void this.syncPeer(name, 'both', undefined, budget).then(async (r) => {
+      if (r.code === 'POLLEN_BUDGET_SPENT') {
+        this.#plan(name, msUntilTomorrow() + Math.random() * 60_000)
+        return
+      }
       const n = (this.#scheduled.get(name) ?? 0) + 1
       this.#scheduled.set(name, n)
       if (r.ok && n % VERIFY_EVERY === 0) await this.verifyPeer(name)
@@ -195,40 +274,91 @@ export class SyncService {
   }
 
   /** Syncs one peer; joins the run already going for it. */
-  syncPeer(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>): Promise<SyncResult> {
+  syncPeer(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>, budget?: Budget): Promise<SyncResult> {
     const running = this.#running.get(name)
     if (running) return running
-    const run = this.#run(name, mode, retry).finally(() => this.#running.delete(name))
+    const run = this.#run(name, mode, retry, budget).finally(() => this.#running.delete(name))
     this.#running.set(name, run)
     return run
   }
 
   /** One run: attempts until one is not cut (core/sync/cutPolicy.ts), each with a chunk size learned from the cuts before. */
-  async #run(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>): Promise<SyncResult> {
+  async #run(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>, budget?: Budget): Promise<SyncResult> {
     const started = Date.now()
+    const cancel = new AbortController()
+    const signal = AbortSignal.any([this.#abort.signal, cancel.signal])
+    this.#live.set(name, { cancel, budget, moved: 0, last: { pulling: 0, pushing: 0 }, state: { peer: name, mode, started: new Date(started).toISOString(), stage: 'opening', ops: 0, fraction: 0, bytes: 0, cancelling: false } })
     try {
       const maxBytes = this.#inst.config.sync.chunkBytes
       const memory = this.#linkMemory.get(name) ?? linkOf(await this.#history.last(name), maxBytes)
       const attempt = (chunkBytes: number) =>
-        this.#withPeer(name, (opts, target) => syncWithPeer({ ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes } }, target, mode))
+        this.#withPeer(name, (opts, target) => syncWithPeer({ ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes } }, target, mode), signal)
       const { result, memory: learned } = await syncWithRetries(attempt, {
         memory,
         maxBytes,
         policy: retry,
-        // A pause the daemon's stop cuts short; the run then ends after it (stopped).
-        sleep: (ms) => delay(ms, undefined, { signal: this.#abort.signal }).catch(() => undefined),
+        // A pause a stop or a cancel cuts short; the run then ends after it.
+        sleep: (ms) => delay(ms, undefined, { signal }).catch(() => undefined),
         now: Date.now,
-        stopped: () => this.#stopped,
+        stopped: () => signal.aborted,
       })
       this.#linkMemory.set(name, learned)
       return await this.#record(result)
     } catch (err) {
       return this.#record(failed(name, started, err))
+    } finally {
+      this.#live.delete(name)
+    }
+  }
+
+  /** Runs in progress, oldest first. */
+  running(): RunState[] {
+    return [...this.#live.values()].map((l) => ({ ...l.state }))
+  }
+
+  /**
+   * Asks the runs with the named peers (every run when none are named) to stop at the next
+   * chunk boundary: the chunk being applied is kept whole, the one in transit is dropped, and
+   * the next sync resumes there. Returns the peers whose runs were asked.
+   */
+  cancel(names: readonly string[]): string[] {
+    const out: string[] = []
+    for (const [peer, l] of this.#live) {
+      if (names.length && !names.includes(peer)) continue
+      if (!l.state.cancelling) {
+        l.state.cancelling = true
+        l.cancel.abort(pollenError('POLLEN_SYNC_CANCELLED', `sync with ${peer} stopped on request; every chunk that arrived whole is kept, and the next sync resumes from there`))
+        this.#log.info({ peer }, 'sync cancelled on request')
+      }
+      out.push(peer)
+    }
+    return out
+  }
+
+  /** Keeps a run's state up to date from its progress events. */
+  #track(ev: SyncEvent): void {
+    const live = this.#live.get(ev.peer)
+    if (!live || (ev.group !== 'pulling' && ev.group !== 'pushing')) return
+    const state = live.state
+    if (state.stage !== ev.group) Object.assign(state, { stage: ev.group, ops: 0, fraction: 0 })
+    if (ev.ops !== undefined) state.ops = ev.ops
+    if (ev.fraction !== undefined) state.fraction = ev.fraction
+    if (ev.bytes === undefined) return
+    state.bytes = ev.bytes
+    // Counts start again with each attempt's connection: a smaller one is a new attempt's.
+    const before = live.last[ev.group]
+    live.moved += ev.bytes >= before ? ev.bytes - before : ev.bytes
+    live.last[ev.group] = ev.bytes
+    if (live.budget && live.moved >= live.budget.bytes && !state.cancelling) {
+      state.cancelling = true
+      const where = `${ev.group} was ${Math.floor(state.fraction * 100)}% through`
+      live.cancel.abort(pollenError('POLLEN_BUDGET_SPENT', `metered link: today's budget of ${live.budget.mib} MiB with ${ev.peer} is spent (this sync moved ${(live.moved / MIB).toFixed(2)} MiB; ${where}); the rest is left for tomorrow's scheduled syncs, or \`pollen sync ${ev.peer}\` by hand`))
+      this.#log.info({ peer: ev.peer, movedBytes: live.moved }, 'metered peer: the day\'s budget is spent; the sync stops at the next chunk boundary')
     }
   }
 
   /** Runs `fn` with client options and the target for peer `name`; throws when the peer cannot be reached at all. */
-  async #withPeer<T>(name: string, fn: (opts: SyncClientOptions, target: PeerTarget) => Promise<T>): Promise<T> {
+  async #withPeer<T>(name: string, fn: (opts: SyncClientOptions, target: PeerTarget) => Promise<T>, signal: AbortSignal = this.#abort.signal): Promise<T> {
     const peer: Peer = await this.#inst.peers.get(name)
     const secret = await this.#inst.peers.secret(name)
     if (!secret) throw pollenError('POLLEN_INVALID_CONFIG', `peer ${name} has no API key; set one with \`pollen peer set ${name} --key K\``)
@@ -240,17 +370,20 @@ export class SyncService {
       expectInstance: Peers.expectedInstance(peer),
       onOtherKey: (k) => void this.#inst.peers.recordKey(name, Buffer.from(k).toString('base64')).catch(() => undefined),
     })
-    const transport = new HttpSyncTransport(peer.url, { signal: this.#abort.signal, connections: link.conns })
+    const transport = new HttpSyncTransport(peer.url, { signal, connections: link.conns })
     try {
       const opts: SyncClientOptions = {
         log: this.#inst.log,
         identity: this.#inst.identity,
         transport,
         chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: this.#inst.config.sync.chunkBytes },
-        signal: this.#abort.signal,
+        signal,
         // kbit/s to bytes per second.
         maxBytesPerSec: peer.maxKbps ? peer.maxKbps * 125 : undefined,
-        onEvent: (ev) => this.events.emit('event', ev),
+        onEvent: (ev) => {
+          this.#track(ev)
+          this.events.emit('event', ev)
+        },
         pinKey: (k) => this.#inst.peers.recordKey(name, k),
       }
       return await fn(opts, { name, user: peer.user, key: secret, filters: peer.filters, pinnedKey: peer.pinnedKey, trusted: peer.trusted === true })
@@ -325,7 +458,11 @@ export class SyncService {
     }
     this.events.on('event', listener)
     // A sync run by hand still runs outside the peer's windows; its result says so.
-    const outside = (p: Peer) => (msUntilWindow(p.windows, new Date()) > 0 ? `run by hand outside the sync windows ${p.windows?.join(', ')} of ${p.name}; scheduled syncs wait for them` : undefined)
+    const outside = (p: Peer) =>
+      [
+        msUntilWindow(p.windows, new Date()) > 0 ? `run by hand outside the sync windows ${p.windows?.join(', ')} of ${p.name}; scheduled syncs wait for them` : undefined,
+        p.meteredMb ? `run by hand on a metered link: not held to its budget of ${p.meteredMb} MiB a day, though its bytes count toward it` : undefined,
+      ].filter(Boolean).join('; ') || undefined
     const noted = (p: Peer) => (r: SyncResult): SyncResult => {
       const note = outside(p)
       return note ? { ...r, note } : r

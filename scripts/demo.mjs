@@ -168,7 +168,8 @@ try {
   step('Resources from a peer wait for review at the facility')
   const pending = JSON.parse(await pollen(facility.dataDir, ['review', 'list', '--json'], { show: false }))
   console.log('    $ pollen review list')
-  const table = (await pollen(facility.dataDir, ['review', 'list'], { show: false })).trimEnd().split('\n')
+  // The table is above the page's summary (a blank line, then "1-50 of N pending" and what to type next).
+  const table = (await pollen(facility.dataDir, ['review', 'list', '--limit', '5000'], { show: false })).trimEnd().split('\n\n')[0].split('\n')
   // The header, the hand-written resources, then a few of the generated library.
   const [header, ...rows] = table
   const shown = [...rows.filter((l) => l.startsWith('demo-')), ...rows.filter((l) => !l.startsWith('demo-')).slice(0, 4)]

@@ -38,6 +38,12 @@ export interface Peer {
   windows?: string[]
   /** A bandwidth cap for syncs with it, both directions, in kbit/s (`--max-kbps`); absent or 0: none. */
   maxKbps?: number
+  /**
+   * A metered link (`--metered MB`): scheduled syncs with it move at most this many MiB a day
+   * (local days, counted from the sync history) and stop at a chunk boundary when it is spent,
+   * saying what they left for later; a sync run by hand is not held to it. Absent or 0: not metered.
+   */
+  meteredMb?: number
   created: string
 }
 
@@ -74,7 +80,16 @@ export function assertPeerKey(value: unknown): string {
 
 /** A peer stored before `trusted` existed reads as untrusted, so every listing shows the flag. */
 function withDefaults(peer: Peer): Peer {
-  return { ...peer, trusted: peer.trusted === true, windows: peer.windows ?? [], maxKbps: peer.maxKbps ?? 0 }
+  return { ...peer, trusted: peer.trusted === true, windows: peer.windows ?? [], maxKbps: peer.maxKbps ?? 0, meteredMb: peer.meteredMb ?? 0 }
+}
+
+/** A daily budget in MiB: 0 (not metered) or 0.01 to 1,000,000, in hundredths at most. */
+export function parseMeteredMb(value: unknown): number {
+  const n = typeof value === 'string' && /^\d+(\.\d{1,2})?$/.test(value) ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 1_000_000 || Math.round(n * 100) !== n * 100 || (n > 0 && n < 0.01)) {
+    throw pollenError('POLLEN_INVALID_INPUT', `metered takes the MiB a day scheduled syncs may move (0.01 to 1000000, 0 for not metered), not ${JSON.stringify(value)}`)
+  }
+  return n
 }
 
 /** A cap in kbit/s: 0 (none) or 16 to 1,000,000. */
@@ -92,7 +107,7 @@ export class Peers {
     this.#secrets = secrets
   }
 
-  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; instance?: unknown }): Promise<Peer> {
+  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; meteredMb?: unknown; instance?: unknown }): Promise<Peer> {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
@@ -107,10 +122,11 @@ export class Peers {
     const trusted = optionalBoolean(input.trusted, 'trusted') ?? false
     const windows = input.windows === undefined ? [] : parseWindows(input.windows)
     const maxKbps = input.maxKbps === undefined ? 0 : parseKbps(input.maxKbps)
+    const meteredMb = input.meteredMb === undefined ? 0 : parseMeteredMb(input.meteredMb)
     const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
     if (await this.#peers.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
-    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, windows, maxKbps, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
+    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, windows, maxKbps, meteredMb, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#peers.put(name, peer)
     return peer
@@ -139,7 +155,7 @@ export class Peers {
   }
 
   /** Changes a peer's settings; every value is checked before anything is written. */
-  async set(name: string, changes: { active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
+  async set(name: string, changes: { active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; meteredMb?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
     const peer = { ...(await this.get(name)) }
     const active = optionalBoolean(changes.active, 'active')
     if (active !== undefined) peer.active = active
@@ -147,6 +163,7 @@ export class Peers {
     if (trusted !== undefined) peer.trusted = trusted
     if (changes.windows !== undefined) peer.windows = parseWindows(changes.windows)
     if (changes.maxKbps !== undefined) peer.maxKbps = parseKbps(changes.maxKbps)
+    if (changes.meteredMb !== undefined) peer.meteredMb = parseMeteredMb(changes.meteredMb)
     if (changes.filters !== undefined) peer.filters = parseFilters(changes.filters)
     if (changes.url !== undefined) {
       peer.url = parsePeerUrl(changes.url)

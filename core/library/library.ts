@@ -3,12 +3,16 @@
  * and conflicts. Each user action is one local transaction (one atomic batch).
  */
 import { pollenError } from '../errors.js'
-import { conflictsOf, isLive, originOf, visibleLayers, type Head, type RecordState } from '../model/merge.js'
+import type { LibraryContext } from './context.js'
+import { conflictsOf, isLive, originOf, visibleLayers, type RecordState } from '../model/merge.js'
 import type { OpLog, Transaction } from '../log/opLog.js'
 import { bodyOf, encodeBody, equalBytes, opRef, type OpRef } from '../model/operation.js'
-import { conflictEntries, idsWithStatus, statusOf, type ReviewDecision } from '../log/projection.js'
+import { idsWithStatus, readRecords, statusOf, type ReviewDecision, type ReviewRecord } from '../log/projection.js'
 import { assembleResource, inputLanguages, parseResource, splitResource, type ResourceInput, type ResourceView, type ReviewStatus, type Source } from './resource.js'
 import { hlcIso } from '../model/hlc.js'
+import { conflicts, resolve, resolveKeep, type ConflictView } from './conflicts.js'
+import { diff, history, type HistoryEntry, type ResourceDiff } from './history.js'
+import { decisionOf, page, review, reviewMatching, type ResourceFilter, type ReviewOptions } from './review.js'
 
 export const RESOURCE = 'resource'
 
@@ -17,7 +21,7 @@ export const RESOURCE = 'resource'
  * bytes of (at least) the visible winners by op reference: the state keeps no bodies, they
  * are read from the winners' log entries.
  */
-export function resourceView(state: RecordState, review: ReviewDecision | undefined, self: string, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ResourceView | null {
+export function resourceView(state: RecordState, review: ReviewRecord | undefined, self: string, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ResourceView | null {
   const status = statusOf(state, review, self)
   if (!status) return null
   const winners = visibleLayers(state)
@@ -27,10 +31,12 @@ export function resourceView(state: RecordState, review: ReviewDecision | undefi
     if (head.hlc > updated) updated = head.hlc
     layers.set(layer, bodyOf({ body: bodies.get(opRef(head)) ?? null }) ?? {})
   }
-  return assembleResource(
+  const view = assembleResource(
     { id: state.id, partition: state.partition, origin: originOf(state), updated: hlcIso(updated), status, conflicts: conflictsOf(state).length },
     layers,
   )
+  if (review) view.review = review
+  return view
 }
 
 /** What a put did. */
@@ -45,30 +51,25 @@ export interface ImportResult {
   errors: { index: number; id?: string; code: string; message: string }[]
 }
 
-/** A conflict as shown to a user. */
-export interface ConflictView {
-  id: string
-  kind: string
-  partition: string
-  title?: string
-  layers: { layer: string; winner: HeadView; losers: HeadView[] }[]
-}
+export type { ConflictView, HeadView } from './conflicts.js'
+export type { HistoryEntry, ResourceDiff, FieldDiff } from './history.js'
+export type { ResourceFilter, ReviewOptions } from './review.js'
 
-export interface HeadView {
-  op: OpRef
-  type: string
-  time: string
-  author: string
-  body: unknown
-}
+/** What conflicts and histories call this instance's own side. */
+export const SELF_NAME = 'this instance'
 
 /** Options of a library: who this instance is, for `source` on new resources. */
 export interface LibraryOptions {
   source: Omit<Source, 'instance'>
   defaultPartition: string
+  /**
+   * The names other instances are known by here (instance id → name), from the peers and
+   * users of core/access, which the library may not import: the daemon passes them in.
+   */
+  names?: () => Promise<ReadonlyMap<string, string>>
 }
 
-export class Library {
+export class Library implements LibraryContext {
   readonly log: OpLog
   readonly #opts: LibraryOptions
 
@@ -180,13 +181,19 @@ export class Library {
   async list(opts: { status?: ReviewStatus; lang?: string; limit?: number } = {}): Promise<ResourceView[]> {
     const status = opts.status ?? 'published'
     const out: ResourceView[] = []
+    let ids: string[] = []
+    const flush = async (): Promise<void> => {
+      for (const v of await this.views(ids)) if (!opts.lang || v.languages.includes(opts.lang)) out.push(v)
+      ids = []
+    }
     for await (const id of idsWithStatus(this.log.store, status, RESOURCE)) {
-      const view = await this.get(id)
-      if (opts.lang && !view.languages.includes(opts.lang)) continue
-      out.push(view)
+      ids.push(id)
+      if (ids.length < 256) continue
+      await flush()
       if (opts.limit && out.length >= opts.limit) break
     }
-    return out
+    await flush()
+    return opts.limit ? out.slice(0, opts.limit) : out
   }
 
   /** Counts of resources per review status. */
@@ -198,71 +205,72 @@ export class Library {
     return out
   }
 
-  /** Approves or rejects resources received from peers. Every id is checked before any is changed. */
-  async review(ids: readonly string[], decision: 'approved' | 'rejected'): Promise<void> {
-    for (const id of ids) {
-      const state = await this.log.state(RESOURCE, id)
-      if (!state || !isLive(state)) throw pollenError('POLLEN_NOT_FOUND', `no resource with id ${id}`)
-      if (originOf(state) === this.log.instance) {
-        throw pollenError('POLLEN_INVALID_INPUT', `resource ${id} was created here and is published already; only resources from peers are reviewed`)
-      }
-    }
-    for (const id of ids) await this.log.setReview(RESOURCE, id, decision)
-  }
-
-  /** Every record with concurrent heads, with the competing versions. */
-  async conflicts(): Promise<ConflictView[]> {
-    const out: ConflictView[] = []
-    for await (const entry of conflictEntries(this.log.store)) {
-      const state = await this.log.state(entry.kind, entry.id)
-      if (state) out.push(conflictView(state, await this.log.bodies(Object.values(state.layers).flat())))
-    }
-    return out
-  }
-
-  /** Resolves a conflict by writing a new version equal to the chosen head, seen after all heads. */
-  async resolve(id: string, keep: OpRef): Promise<void> {
-    await this.log.transact(async (tx) => {
-      const state = await tx.state(RESOURCE, id)
-      if (!state) throw pollenError('POLLEN_NOT_FOUND', `no resource with id ${id}`)
-      const conflict = conflictsOf(state).find((c) => c.winner === keep || c.losers.includes(keep))
-      if (!conflict) {
-        const refs = conflictsOf(state).flatMap((c) => [c.winner, ...c.losers])
-        throw pollenError('POLLEN_CONFLICT_NOT_FOUND', refs.length ? `resource ${id} has no conflicting version ${keep}; choose one of ${refs.join(', ')}` : `resource ${id} has no conflicts`)
-      }
-      const head = state.layers[conflict.layer].find((h) => opRef(h) === keep) as Head
-      if (head.type !== 'put') {
-        await tx.add({ kind: RESOURCE, id, partition: state.partition, type: head.type, layer: '' })
-      } else {
-        const body = (await tx.bodies([head])).get(keep) ?? null
-        await tx.add({ kind: RESOURCE, id, partition: state.partition, type: 'put', layer: conflict.layer, body: bodyOf({ body }) ?? {} })
-      }
+  /** The views of many resources, read in one storage call per kind of key; deleted ones are left out. */
+  async views(ids: readonly string[]): Promise<ResourceView[]> {
+    if (ids.length === 0) return []
+    const records = await readRecords(this.log.store, RESOURCE, ids)
+    const winners = records.flatMap((r) => (r.state ? Object.values(visibleLayers(r.state)) : []))
+    const bodies = await this.log.bodies(winners)
+    return records.flatMap((r) => {
+      const view = r.state ? resourceView(r.state, r.review, this.log.instance, bodies) : null
+      return view ? [view] : []
     })
+  }
+
+  /** Instance id → the name this instance knows it by (peers, users), and this instance itself. */
+  async instanceNames(): Promise<Map<string, string>> {
+    const names = new Map(this.#opts.names ? await this.#opts.names() : [])
+    names.set(this.log.instance, SELF_NAME)
+    return names
+  }
+
+  /** One page of the resources a filter matches (published by default), and how many match (core/library/review.ts). */
+  page(opts: ResourceFilter & { limit: number; offset: number }): Promise<{ items: ResourceView[]; total: number }> {
+    return page(this, opts)
+  }
+
+  /** Approves or rejects resources received from peers, in one batch; every id is checked before any is changed. */
+  review(ids: readonly string[], decision: ReviewDecision, opts?: ReviewOptions): Promise<void> {
+    return review(this, ids, decision, opts)
+  }
+
+  /** Decides on every resource from a peer that a filter matches (pending unless it names a status). */
+  reviewMatching(filter: ResourceFilter, decision: ReviewDecision, opts?: ReviewOptions): Promise<{ count: number }> {
+    return reviewMatching(this, filter, decision, opts)
+  }
+
+  /** The decision recorded about a resource: what, why, who, when, about which version. */
+  decision(id: string): Promise<ReviewRecord | undefined> {
+    return decisionOf(this, id)
+  }
+
+  /** Every operation of a resource in the log, oldest first (core/library/history.ts). */
+  history(id: string): Promise<HistoryEntry[]> {
+    return history(this, id)
+  }
+
+  /** The fields that changed since this instance last approved the resource. */
+  diff(id: string): Promise<ResourceDiff> {
+    return diff(this, id)
+  }
+
+  /** Every record with concurrent heads, with the competing versions, their writers' names and text. */
+  conflicts(): Promise<ConflictView[]> {
+    return conflicts(this)
+  }
+
+  /** Resolves one layer's conflict by keeping one operation. */
+  resolve(id: string, keep: OpRef): Promise<void> {
+    return resolve(this, id, keep)
+  }
+
+  /** Keeps one side (an operation, instance id or instance name) for the whole resource, all layers in one transaction. */
+  resolveKeep(id: string, keep: string): Promise<{ instance: string; kept: OpRef[] }> {
+    return resolveKeep(this, id, keep)
   }
 
   /** Review status of a resource, or null when deleted. */
   async status(id: string): Promise<ReviewStatus | null> {
     return statusOf(await this.log.state(RESOURCE, id), await this.log.review(RESOURCE, id), this.log.instance)
-  }
-}
-
-function headView(h: Head, bodies: ReadonlyMap<OpRef, Uint8Array | null>): HeadView {
-  return { op: opRef(h), type: h.type, time: new Date(Math.floor(h.hlc / 4096)).toISOString(), author: h.author, body: bodyOf({ body: bodies.get(opRef(h)) ?? null }) }
-}
-
-/** A record's conflicts as shown to a user; `bodies` holds the body bytes of its heads. */
-function conflictView(state: RecordState, bodies: ReadonlyMap<OpRef, Uint8Array | null>): ConflictView {
-  const titleLayer = Object.entries(visibleLayers(state)).find(([l]) => l !== '')
-  const title = titleLayer ? bodyOf<{ title?: string }>({ body: bodies.get(opRef(titleLayer[1])) ?? null })?.title : undefined
-  return {
-    id: state.id,
-    kind: state.kind,
-    partition: state.partition,
-    ...(title ? { title } : {}),
-    layers: conflictsOf(state).map((c) => {
-      const heads = state.layers[c.layer]
-      const byRef = (r: OpRef) => headView(heads.find((h) => opRef(h) === r) as Head, bodies)
-      return { layer: c.layer, winner: byRef(c.winner), losers: c.losers.map(byRef) }
-    }),
   }
 }

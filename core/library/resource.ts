@@ -3,7 +3,7 @@
  * (language-neutral fields in one, each language's text in its own), and the view assembled
  * back from the winning layers. File bytes are never synced: a file is a link to its origin.
  */
-import type { ReviewStatus } from '../log/projection.js'
+import type { ReviewRecord, ReviewStatus } from '../log/projection.js'
 import { randomUUID } from 'node:crypto'
 import { pollenError } from '../errors.js'
 import { LANG_RE } from '../model/operation.js'
@@ -52,7 +52,7 @@ export interface LanguageBody {
   description?: string
 }
 
-export type { ReviewStatus }
+export type { ReviewRecord, ReviewStatus }
 
 /** A resource as readers see it. */
 export interface ResourceView {
@@ -70,11 +70,13 @@ export interface ResourceView {
   status: ReviewStatus
   origin: string
   conflicts: number
+  /** This instance's decision about it, when one was made (resources from peers only). */
+  review?: ReviewRecord
 }
 
 const ID_RE = /^[\x21-\x7e]{1,128}$/
 /** Fields of a view that may come back in a put (read-only; ignored). */
-const READ_ONLY = new Set(['kind', 'languages', 'source', 'updated', 'status', 'origin', 'conflicts'])
+const READ_ONLY = new Set(['kind', 'languages', 'source', 'updated', 'status', 'origin', 'conflicts', 'review'])
 const WRITABLE = new Set(['id', 'partition', 'title', 'description', 'tags', 'links', 'files'])
 
 function invalid(message: string, field: string): never {

@@ -119,3 +119,10 @@ export async function readBodies(store: KVStore, refs: readonly OpRef[]): Promis
   })
   return out
 }
+
+/** Every operation of a record held here, from its index entries (in index order, not time order). */
+export async function recordOperations(store: KVStore, kind: string, id: string): Promise<Operation[]> {
+  const keys = await recordOpKeys(store, kind, id)
+  const raws = await store.getMany(keys)
+  return raws.flatMap((raw) => (raw ? [decodeOperation(raw)] : []))
+}

@@ -11,13 +11,13 @@ import { applyInPlace, survivesPurges, workingState, type RecordState } from '..
 import { Mutex } from './mutex.js'
 import { equalBytes, instanceOf, opRef, purgedCopy, verifyOperation, type OpRef, type Operation } from '../model/operation.js'
 import { decodeOperation, storedHash } from './storedOp.js'
-import { indexWrites, type ReviewDecision } from './projection.js'
+import { decodeReview, indexWrites, readRecords, winnerRefs, type ReviewRecord } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 import { PresenceFilteredStore, type WarmResult } from './presenceFilteredStore.js'
 import { rebuildProjections } from './rebuild.js'
 import { forgetDropped, logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { LocalTransaction, type Transaction } from './transaction.js'
-import { heldCopies, planReads, recordKey, recordsBefore, recordWrites, type ApplyResult } from './remoteBatch.js'
+import { heldCopies, planReads, recordKey, recordsBefore, recordWrites, type ApplyResult, type ReviewPolicy } from './remoteBatch.js'
 import { resumeMarker, type ResumeMarker } from './resumeMarker.js'
 import { HeadStore } from './heads.js'
 import { SealStore, type Island } from './seals.js'
@@ -27,7 +27,7 @@ import type { Identity } from '../model/identity.js'
 import { signSeal } from '../model/seal.js'
 
 export type { LocalChange, Transaction } from './transaction.js'
-export type { ApplyResult } from './remoteBatch.js'
+export type { ApplyResult, ReviewPolicy } from './remoteBatch.js'
 
 /** How one record fared in a batch (for sync results). */
 export type RecordEffect = 'new' | 'updated' | 'deleted' | 'unchanged'
@@ -85,6 +85,8 @@ export class OpLog {
   #claimsEpoch = 0
   /** Optional observer of committed batches. */
   observer: LogObserver | undefined
+  /** What a peer's update to an approved resource does (config `review.updates`; remoteBatch.ts). */
+  reviewPolicy: ReviewPolicy = 'publish'
   /** The best signed head each peer instance has shown of itself (core/log/heads.ts). */
   readonly heads: HeadStore
   /** What this log knows of every author's sealed chains (core/log/seals.ts). */
@@ -277,9 +279,9 @@ export class OpLog {
     return raw ? decodeState(raw) : undefined
   }
 
-  async review(kind: string, id: string): Promise<ReviewDecision | undefined> {
+  async review(kind: string, id: string): Promise<ReviewRecord | undefined> {
     const raw = await this.store.get(key.review(kind, id))
-    return raw ? decodeValue<ReviewDecision>(raw) : undefined
+    return raw ? decodeReview(raw) : undefined
   }
 
   async getOp(author: string, counter: number): Promise<Operation | undefined> {
@@ -348,7 +350,7 @@ export class OpLog {
       const records = recordsBefore(reads, values)
       const pendingOps = new Map<string, Operation>()
       const current = this.#applyToWorking(fresh, freshKeys, records.before, pendingOps, result)
-      const batch = recordWrites(current, records, this.instance, result)
+      const batch = recordWrites(current, records, this.instance, result, this.reviewPolicy)
       await this.#commitRemote(batch, fresh, pendingOps, advances, [...extra, ...sealing.writes])
       sealing.commit()
       this.observer?.applied?.(result.applied, Date.now() - started)
@@ -536,14 +538,22 @@ export class OpLog {
     })
   }
 
-  /** Records a review decision and moves the status index in one batch. */
-  async setReview(kind: string, id: string, decision: ReviewDecision): Promise<void> {
+  /**
+   * Records one decision for many records and moves their status index, all in one batch.
+   * Each record's decision names the version decided on (its winners as they are now, read
+   * under the write lock) and clears a hold. Every record must exist.
+   */
+  async setReviews(kind: string, ids: readonly string[], decision: Omit<ReviewRecord, 'version' | 'held'>): Promise<void> {
     await this.#mutex.run(async () => {
-      const state = await this.state(kind, id)
-      if (!state) throw pollenError('POLLEN_NOT_FOUND', `no ${kind} with id ${id}`)
-      const prev = await this.review(kind, id)
-      const batch: BatchOp[] = [{ type: 'put', key: key.review(kind, id), value: encodeValue(decision) }]
-      batch.push(...indexWrites(state, state, decision, prev, this.instance))
+      const batch: BatchOp[] = []
+      const records = await readRecords(this.store, kind, ids)
+      records.forEach(({ state, review: prev }, i) => {
+        if (!state) throw pollenError('POLLEN_NOT_FOUND', `no ${kind} with id ${ids[i]}`)
+        const record: ReviewRecord = { ...decision, version: winnerRefs(state) }
+        batch.push({ type: 'put', key: key.review(kind, ids[i]), value: encodeValue(record) })
+        batch.push(...indexWrites(state, state, record, prev, this.instance))
+      })
+      if (batch.length === 0) return
       await this.store.write(batch)
       this.#anyReviews = true
     })

@@ -4,8 +4,9 @@
  * state alone (plus the local review decision), so incremental maintenance and a rebuild
  * from the log write the same bytes.
  */
-import { conflictsOf, isLive, originOf, type LayerConflict, type RecordState } from '../model/merge.js'
-import { decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
+import { conflictsOf, isLive, originOf, visibleLayers, type LayerConflict, type RecordState } from '../model/merge.js'
+import { opRef, type OpRef } from '../model/operation.js'
+import { decodeState, decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /** Review status of a resource on this instance (local, never synced). */
@@ -14,12 +15,43 @@ export type ReviewStatus = 'published' | 'pending' | 'rejected'
 /** A content administrator's decision about a resource from a peer (local, never synced). */
 export type ReviewDecision = 'approved' | 'rejected'
 
+/** The record of a decision (`W` keys): who decided what, when and why, about which version. */
+export interface ReviewRecord {
+  decision: ReviewDecision
+  reason?: string
+  /** Who decided: an administrator's account name, or the system user who ran the CLI. */
+  by?: string
+  /** When, as an ISO time; empty for a decision stored before decisions had records. */
+  at: string
+  /** The version decided on: the winning operation of each layer held, by layer ("" = neutral). */
+  version?: Record<string, OpRef>
+  /**
+   * Set when, under the review policy `hold`, a peer changed an approved resource: it is
+   * pending again until decided anew, and `version` still names what was approved.
+   */
+  held?: boolean
+}
+
+/** The winning operation of each visible layer: what a decision records as the version seen. */
+export function winnerRefs(state: RecordState): Record<string, OpRef> {
+  const out: Record<string, OpRef> = {}
+  for (const [layer, head] of Object.entries(visibleLayers(state))) out[layer] = opRef(head)
+  return out
+}
+
+/** Decodes a stored decision; one stored as a bare string (before records) reads as a record without time. */
+export function decodeReview(raw: Uint8Array): ReviewRecord {
+  const v = decodeValue<ReviewRecord | ReviewDecision>(raw)
+  return typeof v === 'string' ? { decision: v, at: '' } : v
+}
+
 /** The status a record shows, or null when it is deleted (or not yet created here). */
-export function statusOf(state: RecordState | undefined, review: ReviewDecision | undefined, self: string): ReviewStatus | null {
+export function statusOf(state: RecordState | undefined, review: ReviewRecord | undefined, self: string): ReviewStatus | null {
   if (!state || !isLive(state)) return null
   if (state.kind !== 'resource' || originOf(state) === self) return 'published'
-  if (review === 'approved') return 'published'
-  if (review === 'rejected') return 'rejected'
+  if (review?.held) return 'pending'
+  if (review?.decision === 'approved') return 'published'
+  if (review?.decision === 'rejected') return 'rejected'
   return 'pending'
 }
 
@@ -32,7 +64,7 @@ export interface ConflictEntry {
 }
 
 /** A record's move: its state after and before, its review decision after and before, and this instance's id. */
-export type RecordMove = [after: RecordState, before: RecordState | undefined, reviewAfter: ReviewDecision | undefined, reviewBefore: ReviewDecision | undefined, self: string]
+export type RecordMove = [after: RecordState, before: RecordState | undefined, reviewAfter: ReviewRecord | undefined, reviewBefore: ReviewRecord | undefined, self: string]
 
 /**
  * The writes that move a record's projections from `before` to `after`: its state, its
@@ -75,4 +107,14 @@ export async function* idsWithStatus(store: KVStore, status: ReviewStatus, kind:
 /** Every record with concurrent heads, as the conflict list stores it. */
 export async function* conflictEntries(store: KVStore): AsyncIterable<ConflictEntry> {
   for await (const [, v] of store.range(prefixRange(key.conflicts()))) yield decodeValue<ConflictEntry>(v)
+}
+
+/** Many records' states and review decisions in one storage read, in the order of `ids`. */
+export async function readRecords(store: KVStore, kind: string, ids: readonly string[]): Promise<{ state: RecordState | undefined; review: ReviewRecord | undefined }[]> {
+  const raws = await store.getMany([...ids.map((id) => key.state(kind, id)), ...ids.map((id) => key.review(kind, id))])
+  return ids.map((_, i) => {
+    const s = raws[i]
+    const r = raws[ids.length + i]
+    return { state: s ? decodeState(s) : undefined, review: r ? decodeReview(r) : undefined }
+  })
 }

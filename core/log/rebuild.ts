@@ -4,9 +4,9 @@
  * incremental maintenance wrote. A marker key makes an interrupted rebuild resume at open.
  */
 import { decodeOperation } from './storedOp.js'
-import { decodeState, decodeValue, encodeState, encodeValue, key, parts } from './keys.js'
+import { decodeState, encodeState, encodeValue, key, parts } from './keys.js'
 import { applyInPlace, settled, workingState, type RecordState } from '../model/merge.js'
-import { indexWrites, type ReviewDecision } from './projection.js'
+import { decodeReview, indexWrites, type ReviewRecord } from './projection.js'
 import { prefixRange, type BatchOp, type KVStore } from './store.js'
 
 /** What rebuild needs of the log (kept narrow to avoid a cycle with OpLog). */
@@ -71,10 +71,10 @@ export async function rebuildProjections(log: RebuildTarget, onProgress?: (done:
   await flush()
 
   // Review decisions are few (one per reviewed resource): read them all at once.
-  const reviews = new Map<string, ReviewDecision>()
+  const reviews = new Map<string, ReviewRecord>()
   for await (const [k, v] of store.range(prefixRange(key.reviews()))) {
     const [kind, id] = parts(k)
-    reviews.set(`${kind}\u0000${id}`, decodeValue<ReviewDecision>(v))
+    reviews.set(`${kind}\u0000${id}`, decodeReview(v))
   }
   let records = 0
   let batch: BatchOp[] = []

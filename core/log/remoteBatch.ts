@@ -4,10 +4,10 @@
  * they were, and the projection writes with each record's effect. They run once per batch and
  * once per operation or record in it: this is the hot path of a pull.
  */
-import { decodeState, decodeValue, key } from './keys.js'
-import { conflictsOf, settled, type RecordState } from '../model/merge.js'
+import { decodeState, encodeValue, key } from './keys.js'
+import { conflictsOf, isLive, settled, type RecordState } from '../model/merge.js'
 import type { Operation } from '../model/operation.js'
-import { projectionWrites, statusOf, type ReviewDecision } from './projection.js'
+import { decodeReview, projectionWrites, statusOf, winnerRefs, type ReviewRecord } from './projection.js'
 import type { BatchOp } from './store.js'
 
 /** Totals of a batch applied from a peer. */
@@ -64,36 +64,59 @@ export function heldCopies(reads: RemoteReads, values: readonly (Uint8Array | un
 /** Each touched record as it was before the batch: its state and review decision. */
 export interface RecordsBefore {
   before: Map<string, RecordState | undefined>
-  reviewOf: Map<string, ReviewDecision | undefined>
+  reviewOf: Map<string, ReviewRecord | undefined>
 }
 
 export function recordsBefore(reads: RemoteReads, values: readonly (Uint8Array | undefined)[]): RecordsBefore {
   const before = new Map<string, RecordState | undefined>()
-  const reviewOf = new Map<string, ReviewDecision | undefined>()
+  const reviewOf = new Map<string, ReviewRecord | undefined>()
   const statesAt = reads.maybeHeld.length
   const reviewsAt = statesAt + reads.recordKeys.length
   reads.recordKeys.forEach((rk, i) => {
     const state = values[statesAt + i]
     const review = reads.reviews ? values[reviewsAt + i] : undefined
     before.set(rk, state ? decodeState(state) : undefined)
-    reviewOf.set(rk, review ? decodeValue<ReviewDecision>(review) : undefined)
+    reviewOf.set(rk, review ? decodeReview(review) : undefined)
   })
   return { before, reviewOf }
 }
 
 /**
+ * What a review policy does with a peer's update to an approved resource: `publish` shows it at
+ * once (the seeds' rule: source updates overwrite); `hold` puts the resource back in the review
+ * queue, the approved version still named in its decision (docs/design.md §7).
+ */
+export type ReviewPolicy = 'publish' | 'hold'
+
+/**
+ * The decision a record has after the batch: under `hold`, an approved resource whose winning
+ * versions the batch moved (what readers see changed) is held, pending again. A batch that
+ * only adds a losing version, or deletes the resource, leaves the decision as it was.
+ */
+function reviewAfterBatch(before: RecordState | undefined, after: RecordState, review: ReviewRecord | undefined, policy: ReviewPolicy): ReviewRecord | undefined {
+  if (policy !== 'hold' || !review || review.decision !== 'approved' || review.held || !before || !isLive(after)) return review
+  const was = winnerRefs(before)
+  const now = winnerRefs(after)
+  const same = Object.keys(now).length === Object.keys(was).length && Object.entries(now).every(([l, r]) => was[l] === r)
+  return same ? review : { ...review, held: true }
+}
+
+/**
  * The projection writes of every record the batch changed (`current`: its working state),
  * counting in `result` how each fared: new, updated or unchanged, and whether it gained a conflict.
+ * A decision the review policy holds is written in the same batch.
  */
-export function recordWrites(current: ReadonlyMap<string, RecordState>, records: RecordsBefore, instance: string, result: ApplyResult): BatchOp[] {
+export function recordWrites(current: ReadonlyMap<string, RecordState>, records: RecordsBefore, instance: string, result: ApplyResult, policy: ReviewPolicy = 'publish'): BatchOp[] {
   const batch: BatchOp[] = []
   for (const [rk, working] of current) {
     const after = settled(working)
     const prev = records.before.get(rk)
     const review = records.reviewOf.get(rk)
-    batch.push(...projectionWrites(after, prev, review, review, instance))
+    const reviewAfter = reviewAfterBatch(prev, after, review, policy)
+    if (reviewAfter !== review) batch.push({ type: 'put', key: key.review(after.kind, after.id), value: encodeValue(reviewAfter) })
+    batch.push(...projectionWrites(after, prev, reviewAfter, review, instance))
     const was = statusOf(prev, review, instance)
-    const now = statusOf(after, review, instance)
+    const now = statusOf(after, reviewAfter, instance)
     if (!was && now) result.new += 1
     else if (was && !now) result.updated += 1
     else if (!prev || encodeStateChanged(prev, after)) result.updated += 1

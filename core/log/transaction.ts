@@ -4,13 +4,13 @@
  * it under the write lock and adds the vector claim and instance counter to the same batch.
  */
 import type { HybridClock } from '../model/hlc.js'
-import { decodeState, decodeValue, key } from './keys.js'
+import { decodeState, key } from './keys.js'
 import { logWrites, purgeBodies, readBodies } from './logEntries.js'
 import { applyToState, visibleLayers, type Head, type RecordState } from '../model/merge.js'
 import { makeOperation, opRef, type OpRef, type OpType, type Operation } from '../model/operation.js'
 import { newSeed } from '../model/salt.js'
 import { segmentOf } from '../model/seal.js'
-import { projectionWrites, type ReviewDecision } from './projection.js'
+import { decodeReview, projectionWrites, type ReviewRecord } from './projection.js'
 import type { BatchOp, KVStore } from './store.js'
 import type { SeedMarks } from './seedDrops.js'
 
@@ -49,7 +49,7 @@ export class LocalTransaction implements Transaction {
   readonly #clock: HybridClock
   readonly #before = new Map<string, RecordState | undefined>()
   readonly #current = new Map<string, RecordState | undefined>()
-  readonly #reviews = new Map<string, ReviewDecision | undefined>()
+  readonly #reviews = new Map<string, ReviewRecord | undefined>()
   readonly #bodies = new Map<OpRef, Uint8Array | null>()
   /** Operations added so far, in counter order. */
   readonly ops: Operation[] = []
@@ -120,7 +120,7 @@ export class LocalTransaction implements Transaction {
       const review = raws[wanted.length + i]
       this.#before.set(k, state)
       this.#current.set(k, state)
-      this.#reviews.set(k, review ? decodeValue<ReviewDecision>(review) : undefined)
+      this.#reviews.set(k, review ? decodeReview(review) : undefined)
       if (state) winners.push(...Object.values(visibleLayers(state)))
     })
     await this.bodies(winners)
@@ -150,7 +150,7 @@ export class LocalTransaction implements Transaction {
     const touched = [...this.#current.entries()].filter(([k, s]) => s && s !== this.#before.get(k)) as [string, RecordState][]
     const unread = touched.filter(([k]) => !this.#reviews.has(k))
     const raws = await this.#store.getMany(unread.map(([, s]) => key.review(s.kind, s.id)))
-    unread.forEach(([k], i) => this.#reviews.set(k, raws[i] ? decodeValue<ReviewDecision>(raws[i]) : undefined))
+    unread.forEach(([k], i) => this.#reviews.set(k, raws[i] ? decodeReview(raws[i]) : undefined))
     for (const [k, after] of touched) {
       const review = this.#reviews.get(k)
       batch.push(...projectionWrites(after, this.#before.get(k), review, review, self))

@@ -13,7 +13,8 @@ import { SealGate } from './sealCheck.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
 import { CounterVectors, toWire, type VectorEntry } from '../model/counterVector.js'
 import type { Filter } from './wire/frames.js'
-import { adoptableReport, advancesFor, diff, holderReport, layersOf, senderReport } from './diff.js'
+import { adoptableReport, advancesFor, diff, holderReport, layersOf, senderReport, streamRanges, topsOf } from './diff.js'
+import { StreamProgress, topsOfReport } from './progress.js'
 import { isErrorCode, isPollenError, pollenError } from '../errors.js'
 import { formatInstanceId, instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
 import type { ApplyResult, OpLog } from '../log/opLog.js'
@@ -54,7 +55,10 @@ export interface SyncEvent {
   group: SyncGroup
   stage: SyncStage
   ops?: number
+  /** Operations the stream may carry at most (counters to go through; the filter and languages leave some out). */
   total?: number
+  /** How far the stream has come, from 0 to 1 (core/sync/progress.ts): what a progress bar shows. */
+  fraction?: number
   chunks?: number
   bytes?: number
   error?: string
@@ -136,6 +140,11 @@ function asCut(err: unknown, peer: string, transport: SyncTransport, result: Syn
   return pollenError('POLLEN_CONNECTION_CUT', `connection to ${peer} cut after ${kilobytes(transport.bytesIn + transport.bytesOut)} (${cause}); ${result.chunks} chunks were applied and the next attempt resumes from there`, { cause: err })
 }
 
+/** Why `signal` stopped the sync, when it did and its reason is a pollen error (the daemon sets one). */
+function stopReason(signal: AbortSignal | undefined): Error | undefined {
+  return signal?.aborted && isPollenError(signal.reason) ? signal.reason : undefined
+}
+
 function add(result: SyncResult, r: ApplyResult): void {
   result.new += r.new
   result.updated += r.updated
@@ -155,7 +164,8 @@ export async function syncWithPeer(opts: SyncClientOptions, peer: PeerTarget, mo
     await run(opts, peer, mode, result, emit)
     result.ok = true
   } catch (caught) {
-    const err = asCut(caught, peer.name, opts.transport, result)
+    // A stop asked for (the daemon stopping, a cancel) shows as itself, not as the cut it causes.
+    const err = stopReason(opts.signal) ?? asCut(caught, peer.name, opts.transport, result)
     if (isPollenError(err, 'POLLEN_CONNECTION_CUT')) result.cuts = 1
     result.code = isPollenError(err) ? err.code : 'POLLEN_SYNC_FAILED'
     result.error = (err as Error)?.message ?? String(err)
@@ -260,7 +270,8 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
   const maxOps = opts.maxChunkOps ?? MAX_CHUNK_OPS
   const decoder = new ChunkDecoder(opened.session, 'pull', server.publicKey, opts.maxChunkBytes ?? MAX_CHUNK_BYTES, maxOps)
   const gate = new SealGate(peer.trusted === true)
-  emit('pulling', 'started', { total: terms.estimate })
+  const progress = new StreamProgress(streamRanges(topsOfReport(terms.report), { prefixes: pf.prefixes, languages: session.terms.filter.languages }, log.vectors))
+  emit('pulling', 'started', { total: progress.total, fraction: progress.fraction })
   emit('dequeuing', 'started')
   const finish = async () => {
     const authors = new Set(report.flatMap((e) => Object.keys(e.counters)))
@@ -282,7 +293,7 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
       if (ended) throw pollenError('POLLEN_BAD_MESSAGE', 'the peer sent frames after the end of the pull')
       const frame = next.value
       if (isErrorFrame(frame)) throw remote(frame)
-      if (opts.signal?.aborted) throw pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
+      if (opts.signal?.aborted) throw stopReason(opts.signal) ?? pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
       if (isChunkFrame(frame)) {
         acks.taken(frame.seq, frame.data.length)
         const payload = await decoder.decode(frame)
@@ -290,11 +301,12 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
         for (const op of all) {
           if (!coveredByAny(pf.prefixes, op.partition) || !layers.includes(op.layer)) throw pollenError('POLLEN_OUT_OF_SCOPE', `the peer sent operation ${op.author}:${op.counter} outside the filter`)
         }
-        const { ops, islands } = gate.take(all, payload.seals, payload.keys)
+        const { ops, islands } = await gate.take(all, payload.seals, payload.keys)
         result.unsealed = gate.unsealed
         const advances = gate.cap(payload.progress.flatMap(([a, through]) => advancesFor(report, a, through)))
         const chunks = decoder.count
-        emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: terms.estimate, chunks, bytes: transport.bytesIn })
+        progress.advance(payload.progress)
+        emit('pulling', 'in_progress', { ops: result.pulled + ops.length, total: progress.total, fraction: progress.fraction, chunks, bytes: transport.bytesIn })
         await writing
         acks.applying()
         writing = log.applyRemote(ops, advances, [resume.progress(opened.session, chunks)], claimsEpoch, { islands, vouch: !gate.trusted }).then((r) => {
@@ -320,7 +332,7 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
     result.compression = decoder.wireBytes > 0 ? decoder.rawBytes / decoder.wireBytes : 0
   }
   if (!ended) throw pollenError('POLLEN_CONNECTION_CUT', `connection to ${peer.name} cut after ${kilobytes(transport.bytesIn + transport.bytesOut)}, before the end of the pull; ${result.chunks} chunks were applied and the next attempt resumes from there`)
-  emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks })
+  emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks, fraction: 1, bytes: transport.bytesIn })
   emit('dequeuing', 'completed', { ops: result.pulled })
 }
 
@@ -380,7 +392,8 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   // Nothing to send and no claim the peer lacks: no second request.
   const raises = report.some((e) => Object.entries(e.counters).some(([a, n]) => holder.effective(e.prefix, e.layer, a) < n))
   if (first.done && !raises) return
-  emit('pushing', 'started')
+  const progress = new StreamProgress(streamRanges(topsOf(log), terms.filter, holder))
+  emit('pushing', 'started', { total: progress.total, fraction: progress.fraction })
   const encoder = new ChunkEncoder(session, 'push', identity.secretKey, opts.codec ?? DEFAULT_CODEC)
   let pushedOps = 0
   const reportBytes = pack(toWire(report))
@@ -391,7 +404,8 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
       pushedOps += opCount(next.value.ops)
       const frame = await encoder.encode(next.value)
       await cap?.take(frame.data.length, opts.signal)
-      emit('pushing', 'in_progress', { ops: pushedOps, chunks: encoder.count, bytes: transport.bytesOut })
+      progress.advance(next.value.progress)
+      emit('pushing', 'in_progress', { ops: pushedOps, total: progress.total, fraction: progress.fraction, chunks: encoder.count, bytes: transport.bytesOut })
       yield encodeFrame(frame)
       const started = Date.now()
       next = await chunks.next()
@@ -408,7 +422,7 @@ async function push(opts: SyncClientOptions, session: string, terms: { filter: F
   } finally {
     encoder.close()
   }
-  emit('pushing', 'completed', { ops: result.pushed })
+  emit('pushing', 'completed', { ops: result.pushed, fraction: 1, bytes: transport.bytesOut })
 }
 
 function remote(frame: { code: string; message: string }) {

@@ -121,13 +121,35 @@ export function holderReport(vectors: CounterVectors, filter: Filter): VectorEnt
   return fitReport(vectors.relevant(filter.prefixes, layersOf(filter)))
 }
 
+/** One author's part of a stream: counters above `floor` up to `top` are to go through. */
+export interface AuthorRange {
+  floor: number
+  top: number
+}
+
+/**
+ * The ranges of a stream from a sender whose highest counter per author is `tops`, to a
+ * holder of `holder` for `filter`: per author, what lies above the holder's lowest claim.
+ */
+export function streamRanges(tops: Iterable<[string, number]>, filter: Filter, holder: CounterVectors): Map<string, AuthorRange> {
+  const out = new Map<string, AuthorRange>()
+  const layers = layersOf(filter)
+  for (const [author, top] of tops) {
+    let floor = Infinity
+    for (const p of filter.prefixes) for (const l of layers) floor = Math.min(floor, holder.effective(p, l, author))
+    if (top > floor) out.set(author, { floor, top })
+  }
+  return out
+}
+
 /** An upper bound of what a pull will send (for progress bars): per author, what lies above the holder's floor. */
 export function estimate(log: DiffSource, filter: Filter, holder: CounterVectors): number {
   let total = 0
-  for (const a of log.authors()) {
-    let floor = Infinity
-    for (const p of filter.prefixes) for (const l of layersOf(filter)) floor = Math.min(floor, holder.effective(p, l, a))
-    total += Math.max(0, log.maxHeld(a) - floor)
-  }
+  for (const r of streamRanges(topsOf(log), filter, holder).values()) total += r.top - r.floor
   return total
+}
+
+/** A log's highest held counter per author. */
+export function topsOf(log: DiffSource): Iterable<[string, number]> {
+  return [...log.authors()].map((a): [string, number] => [a, log.maxHeld(a)])
 }

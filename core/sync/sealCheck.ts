@@ -24,8 +24,12 @@ const bad = (what: string): never => {
 const isBytes = (v: unknown, n?: number): v is Uint8Array => v instanceof Uint8Array && (n === undefined || v.length === n)
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
 
-/** Checks `seals` (with their author `keys`) against the chunk's `ops`. */
-export function checkSeals(ops: readonly Operation[], seals: unknown, keys: unknown): SealCheck {
+/**
+ * Checks `seals` (with their author `keys`) against the chunk's `ops`. The chains are
+ * recomputed at once; the signatures are checked together on the thread pool, and the check
+ * answers once all of them have: any that fails refuses the whole chunk.
+ */
+export async function checkSeals(ops: readonly Operation[], seals: unknown, keys: unknown): Promise<SealCheck> {
   if (!Array.isArray(seals) || seals.length > ops.length) bad('more seals than operations')
   const entries = seals as unknown[]
   if (!Array.isArray(keys) || keys.length > entries.length || !keys.every((k) => isBytes(k, 32))) bad('author keys')
@@ -39,6 +43,7 @@ export function checkSeals(ops: readonly Operation[], seals: unknown, keys: unkn
   }
   const sealed = new Set<Operation>()
   const islands: Island[] = []
+  const checks: Promise<true | string>[] = []
   for (const entry of entries) {
     const [author, ki, s, from, prefix, last, sig, omitted] = shape(entry, keys as Uint8Array[])
     const mine = byAuthor.get(author)
@@ -64,12 +69,12 @@ export function checkSeals(ops: readonly Operation[], seals: unknown, keys: unkn
     // An entry must cover something this chunk carries: no signature work for nothing.
     if (covered.length === 0) bad(`the seal of segment ${s} of ${author} covers none of the chunk's operations`)
     const key = (keys as Uint8Array[])[ki]
-    if (!sealVerifies({ author, s, last, digest, sig }, key)) {
-      throw pollenError('POLLEN_BAD_SIGNATURE', `operations ${author}:${from}–${last} are not signed by their author (its seal does not verify): a peer changed or forged them`)
-    }
+    checks.push(sealVerifies({ author, s, last, digest, sig }, key).then((ok) => ok || `${author}:${from}–${last}`))
     for (const op of covered) sealed.add(op)
     islands.push({ author, s, base: from - 1, baseDigest: prefix, last, digest, sig, key, omitted: kept })
   }
+  const forged = (await Promise.all(checks)).find((r) => r !== true)
+  if (forged) throw pollenError('POLLEN_BAD_SIGNATURE', `operations ${forged} are not signed by their author (its seal does not verify): a peer changed or forged them`)
   return { unsealed: ops.filter((op) => !sealed.has(op)), islands }
 }
 
@@ -104,8 +109,8 @@ export class SealGate {
   }
 
   /** The chunk's operations to apply and the islands its seals proved. */
-  take(ops: readonly Operation[], seals: unknown, keys: unknown): { ops: Operation[]; islands: Island[] } {
-    const check = checkSeals(ops, seals, keys)
+  async take(ops: readonly Operation[], seals: unknown, keys: unknown): Promise<{ ops: Operation[]; islands: Island[] }> {
+    const check = await checkSeals(ops, seals, keys)
     if (this.trusted || check.unsealed.length === 0) return { ops: [...ops], islands: check.islands }
     const out = new Set(check.unsealed)
     for (const op of check.unsealed) this.#floors.set(op.author, Math.min(this.#floors.get(op.author) ?? Infinity, op.counter))

@@ -364,7 +364,7 @@ export class SyncServer {
         }
         if (isChunkFrame(frame)) {
           const payload = await decoder.decode(frame)
-          const { ops, islands } = gate.take(this.#checkOps(payload.ops, filter), payload.seals, payload.keys)
+          const { ops, islands } = await gate.take(this.#checkOps(payload.ops, filter), payload.seals, payload.keys)
           const advances: VectorAdvance[] = gate.cap(payload.progress.flatMap(([a, through]) => advancesFor(report as VectorEntry[], a, through)))
           const r = await log.applyRemote(ops, advances, [], session.claimsEpoch, { islands, vouch: !gate.trusted })
           result.applied += r.applied

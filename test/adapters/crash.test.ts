@@ -16,7 +16,7 @@ import { applyToState, conflictsOf, type RecordState } from '../../core/model/me
 import { OpLog } from '../../core/log/opLog.js'
 import type { Operation } from '../../core/model/operation.js'
 import { decodeOperation } from '../../core/log/storedOp.js'
-import { statusOf, type ReviewDecision } from '../../core/log/projection.js'
+import { decodeReview, statusOf } from '../../core/log/projection.js'
 import { prefixRange } from '../../core/log/store.js'
 import { newAuthor, projectionDump } from '../helpers/instances.js'
 import { CHILD_LANGUAGES } from './crashChild.js'
@@ -139,7 +139,7 @@ async function check(t: Test, dir: string, author: string, lastCounter: number):
   const expectC = new Map<string, string>()
   for (const s of states.values()) {
     const rawReview = await store.get(key.review(s.kind, s.id))
-    const status = statusOf(s, rawReview ? decodeValue<ReviewDecision>(rawReview) : undefined, self)
+    const status = statusOf(s, rawReview ? decodeReview(rawReview) : undefined, self)
     if (status) expectS.add(key.status(status, s.kind, s.id))
     const conflicts = conflictsOf(s)
     if (conflicts.length) expectC.set(key.conflict(s.kind, s.id), Buffer.from(encodeValue({ kind: s.kind, id: s.id, partition: s.partition, layers: conflicts })).toString('hex'))

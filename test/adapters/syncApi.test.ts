@@ -301,7 +301,7 @@ t.test('push: replayed chunk', async (t) => {
   await twin.write(Object.entries(await dump(fx.srv.store)).map(([k, v]) => ({ type: 'put' as const, key: k, value: new Uint8Array(Buffer.from(v, 'hex')) })))
   const twinLog = await OpLog.open(twin, { author: fx.srv.log.author, languages: fx.srv.log.languages })
   const { seals, keys } = await sealsFor(fx.cli.log, ops)
-  t.equal((await twinLog.applyRemote(ops, [], [], undefined, { islands: checkSeals(ops, seals, keys).islands })).applied, ops.length)
+  t.equal((await twinLog.applyRemote(ops, [], [], undefined, { islands: (await checkSeals(ops, seals, keys)).islands })).applied, ops.length)
   refused(t, await pushTo(fx, session, pushBody(fx.cli, session, [c0, c0], 2)), 409, 'POLLEN_REPLAY', 'same seq twice')
   t.same(await dump(fx.srv.store), await dump(twin), 'storage = the state after the first copy only')
 })

@@ -28,7 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 }
 
 /** Packages core may use: pure computation (hashing, signatures, compression, encoding). */
-const PACKAGES = new Set(['node:crypto', 'node:zlib', '@msgpack/msgpack', 'tweetnacl'])
+const PACKAGES = new Set(['node:crypto', 'node:zlib', '@msgpack/msgpack', 'tweetnacl', 'diff'])
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {

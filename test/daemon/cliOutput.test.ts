@@ -48,7 +48,7 @@ t.test('a synced title with control sequences is shown escaped, and exact in --j
   const detail = await recv.cli(['resource', 'get', 'evil-1'])
   t.match(detail.stdout, /^description\[en\]: line one\nline two Hand washing\\x1b/m, 'a description keeps its own line breaks')
   const table = await recv.cli(['review', 'list'])
-  t.equal(table.stdout.trim().split('\n').length, 2, 'a table has one line per resource')
+  t.equal(table.stdout.trim().split('\n\n')[0].split('\n').length, 2, 'a table has one line per resource (above the page\'s summary)')
   const json = await recv.cli(['resource', 'get', 'evil-1', '--json'])
   t.equal(json.json?.title?.en, EVIL, '--json keeps the title exact')
   t.same(json.json?.tags, [EVIL], 'and the tags')

@@ -38,7 +38,7 @@ t.test('the demo runs to completion', async (t) => {
     ['the slow link is described', /512 kbit\/s, 100 ms round trip/],
     ['resources are published on the cloud', /imported 500 of 500: 500 created/],
     ['the facility syncs and reports the result', /cloud: ok, pulled \d+ \(503 new, 0 updated, 0 conflicts\)/],
-    ['the pending queue is shown', /\$ pollen review list\n\s+ID\s+STATUS\s+LANGUAGES\s+TITLE\n(.*\n)*\s+demo-handwashing\s+pending\s+en\s+Hand washing in five steps/],
+    ['the pending queue is shown', /\$ pollen review list\n\s+ID\s+FROM\s+LANGUAGES\s+UPDATED\s+TITLE\n(.*\n)*\s+demo-handwashing\s+\S+\s+en\s+\S+ \S+\s+Hand washing in five steps/],
     ['its size is given', /503 resources pending review/],
     ['one resource is approved', /approved 1: demo-handwashing/],
     ['and published at the facility', /\$ pollen resource list\n\s+ID\s+STATUS.*\n\s+demo-handwashing\s+published\s+en\s+Hand washing/],

@@ -87,7 +87,7 @@ export function endpointsMissingFrom(routes: readonly Route[], text: string): st
 
 const protocol = read('docs/protocol.md')
 const openapi = read('docs/control-api.yaml')
-const controlRoutes = [...routesIn(read('daemon/controlApi.ts')), ...routesIn(read('daemon/syncRoutes.ts')), ...routesIn(read('daemon/adminAccountRoutes.ts'))]
+const controlRoutes = [...routesIn(read('daemon/controlApi.ts')), ...routesIn(read('daemon/controlReview.ts')), ...routesIn(read('daemon/syncRoutes.ts')), ...routesIn(read('daemon/adminAccountRoutes.ts'))]
 const syncRoutes = routesIn(read('adapters/httpSyncServer.ts'))
 
 t.test('the checks can fail', async (t) => {

@@ -28,6 +28,8 @@ export interface PollenOptions {
   env?: NodeJS.ProcessEnv
   /** Kill the command after this long (default 30 s); the rejection carries its output. */
   timeoutMs?: number
+  /** Called with the child process once it runs (to signal it, as Ctrl-C does). */
+  onSpawn?: (child: import('node:child_process').ChildProcess) => void
 }
 
 export interface PollenResult {
@@ -110,6 +112,7 @@ export function pollen(args: readonly string[], opts: PollenOptions = {}): Promi
   return new Promise((resolve, reject) => {
     const [cmd, cmdArgs] = nodeCommand(argv, opts.env)
     const child = spawn(cmd, cmdArgs, { env: hermeticEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] })
+    opts.onSpawn?.(child)
     let stdout = ''
     let stderr = ''
     // Characters split across chunks are decoded whole.

@@ -8,7 +8,7 @@ import { pack, type Unpacker } from '../../msgpack.js'
 import * as zlib from 'node:zlib'
 import { pollenError } from '../../errors.js'
 import { chunkUnpacker, MAX_CHUNK_OPS } from './limits.js'
-import { sign, verify } from '../../model/identity.js'
+import { sign, verifyAsync } from '../../model/identity.js'
 import { equalBytes, sha256 } from '../../model/operation.js'
 import { chunkSigned, isChunkPayload, type ChunkFrame, type ChunkPayload, type Direction } from './frames.js'
 
@@ -316,7 +316,8 @@ export class ChunkDecoder {
     if (frame.seq < this.#seq) throw pollenError('POLLEN_REPLAY', `chunk ${frame.seq} was already received`)
     if (frame.seq !== this.#seq) throw pollenError('POLLEN_BAD_MESSAGE', `expected chunk ${this.#seq}, got chunk ${frame.seq}`)
     if (!equalBytes(sha256(frame.data), frame.hash)) throw pollenError('POLLEN_HASH_MISMATCH', `chunk ${frame.seq} does not match its hash`)
-    if (!verify(chunkSigned(this.#session, this.#direction, frame.seq, frame.hash), frame.sig, this.#publicKey)) {
+    // On the thread pool: while it is checked, the loop writes the chunk before (core/sync/client.ts).
+    if (!(await verifyAsync(chunkSigned(this.#session, this.#direction, frame.seq, frame.hash), frame.sig, this.#publicKey))) {
       throw pollenError('POLLEN_BAD_SIGNATURE', `chunk ${frame.seq} has a bad signature`)
     }
     if (frame.reset !== undefined) {
