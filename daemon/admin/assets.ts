@@ -38,6 +38,8 @@ button.secondary { background: #fff; color: var(--accent); } button.danger { bac
 .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; } .side { border: 1px solid var(--line); padding: 8px; border-radius: 4px; }
 .desc { max-width: 48rem; } .desc img { max-width: 100%; }
 ins { background: #d7f5dc; text-decoration: none; } del { background: #f9d7d9; }
+.diff, pre.text { white-space: pre-wrap; word-break: break-word; font: inherit; margin: 4px 0; }
+fieldset { border: 1px solid var(--line); border-radius: 4px; max-width: 48rem; } legend { padding: 0 4px; }
 dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; } dl.fields dt { color: var(--muted); }
 progress { width: 100%; max-width: 32rem; height: 18px; }
 footer { padding: 12px 16px; color: var(--muted); font-size: 14px; border-top: 1px solid var(--line); }
@@ -66,9 +68,12 @@ export const SCRIPT = `'use strict';
   var bar = panel.querySelector('progress');
   var text = panel.querySelector('[data-sync-text]');
   var source = new EventSource(panel.getAttribute('data-sync-events'));
+  var received = 0;
   source.addEventListener('progress', function (e) {
     var ev = JSON.parse(e.data);
     panel.setAttribute('data-state', 'running');
+    // How many live events arrived: what a person sees move, and what the browser test checks.
+    panel.setAttribute('data-events', String(++received));
     if (typeof ev.ops === 'number') {
       var total = Math.max(ev.total || 0, ev.ops);
       if (bar) { bar.max = total || 1; bar.value = ev.ops; }

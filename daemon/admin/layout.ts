@@ -32,6 +32,7 @@ const NAV: NavItem[] = [
   { href: '/conflicts', label: (t) => t.navConflicts, role: 'reviewer' },
   { href: '/peers', label: (t) => t.navPeers, role: 'admin' },
   { href: '/users', label: (t) => t.navUsers, role: 'admin' },
+  { href: '/policy', label: (t) => t.navPolicy, role: 'admin' },
 ]
 
 /** True when `role` may do what needs `needed`: admins may do everything reviewers may. */

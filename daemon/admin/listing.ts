@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { ResourceView, ReviewStatus } from '../../core/library/resource.js'
-import type { Library } from '../../core/library/library.js'
+import type { Library, ResourceFilter } from '../../core/library/library.js'
 import { html, type SafeHtml } from './html.js'
 import { when, type PageCtx } from './layout.js'
 
@@ -42,42 +42,33 @@ export function pageNumber(req: FastifyRequest): number {
   return Number.isSafeInteger(n) && n >= 1 ? n : 1
 }
 
-function matches(r: ResourceView, f: ListFilter): boolean {
-  if (f.peer && r.source.name !== f.peer && r.source.instance !== f.peer) return false
-  if (f.tag && !r.tags.includes(f.tag)) return false
-  if (f.lang && !r.languages.includes(f.lang)) return false
-  if (f.partition && !(r.partition === f.partition || r.partition.startsWith(f.partition + '/'))) return false
-  if (f.search) {
-    const needle = f.search.toLowerCase()
-    const hay = [r.id, ...Object.values(r.title), ...Object.values(r.description)].join('\n').toLowerCase()
-    if (!hay.includes(needle)) return false
-  }
-  return true
+/** The library's filter for a list's (non-empty) criteria. */
+export function libraryFilter(f: ListFilter, status: ReviewStatus): ResourceFilter {
+  const out: ResourceFilter = { status }
+  for (const k of KEYS) if (f[k]) out[k] = f[k]
+  return out
 }
 
-/** Every resource of a status that the filters let through, in the library's order. */
-export async function matching(lib: Library, status: ReviewStatus, f: ListFilter): Promise<ResourceView[]> {
-  return (await lib.list({ status })).filter((r) => matches(r, f))
-}
-
-/** One page of a list: every resource of the status (for the filters' choices), those that match, and the page's rows. */
+/** One page of a list: the filters, the page's rows and how many match. */
 export interface ListPage {
   filter: ListFilter
   query: URLSearchParams
-  all: ResourceView[]
-  matched: ResourceView[]
   rows: ResourceView[]
+  total: number
   pageNo: number
   pages: number
 }
 
+/** One page of the resources of a status that the query's filters match; the library reads only what the page shows when no filter narrows it. */
 export async function listPage(lib: Library, status: ReviewStatus, req: FastifyRequest): Promise<ListPage> {
   const filter = filterOf(req.query as Record<string, unknown>)
-  const all = await lib.list({ status })
-  const matched = all.filter((r) => matches(r, filter))
-  const pages = Math.max(1, Math.ceil(matched.length / PAGE_SIZE))
-  const pageNo = Math.min(pageNumber(req), pages)
-  return { filter, query: queryOf(filter), all, matched, rows: matched.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE), pageNo, pages }
+  const wanted = pageNumber(req)
+  const first = await lib.page({ ...libraryFilter(filter, status), limit: PAGE_SIZE, offset: (wanted - 1) * PAGE_SIZE })
+  const pages = Math.max(1, Math.ceil(first.total / PAGE_SIZE))
+  // A page beyond the end (the list shrank since the link was made) shows the last one.
+  const pageNo = Math.min(wanted, pages)
+  const { items } = pageNo === wanted ? first : await lib.page({ ...libraryFilter(filter, status), limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE })
+  return { filter, query: queryOf(filter), rows: items, total: first.total, pageNo, pages }
 }
 
 /** The title to show: the page's language, else English, else any; an id and a note when the resource has no title text here. */
@@ -88,17 +79,17 @@ export function titleOf(ctx: PageCtx, r: ResourceView): { text: string; missing?
   return { text: r.id, missing: ctx.t.noText(ctx.t.lang) }
 }
 
-/** The values seen in a list, for the filters' choices. */
-export function choices(list: readonly ResourceView[]): { peers: string[]; tags: string[]; langs: string[] } {
-  const peers = new Set<string>()
+/** What the filters offer: the peers' names, the languages this instance keeps, the tags of the rows shown. */
+export interface Choices {
+  peers: string[]
+  tags: string[]
+  langs: string[]
+}
+
+export function choices(peers: readonly string[], langs: readonly string[], rows: readonly ResourceView[]): Choices {
   const tags = new Set<string>()
-  const langs = new Set<string>()
-  for (const r of list) {
-    if (r.source.name) peers.add(r.source.name)
-    for (const t of r.tags) tags.add(t)
-    for (const l of r.languages) langs.add(l)
-  }
-  const sorted = (s: Set<string>) => [...s].sort((a, b) => a.localeCompare(b)).slice(0, 500)
+  for (const r of rows) for (const t of r.tags) tags.add(t)
+  const sorted = (s: Iterable<string>) => [...s].sort((a, b) => a.localeCompare(b))
   return { peers: sorted(peers), tags: sorted(tags), langs: sorted(langs) }
 }
 
@@ -107,12 +98,12 @@ function select(name: string, label: string, any: string, values: string[], curr
 }
 
 /** The filter form (GET, so a filtered list is a link one can share). */
-export function filterForm(ctx: PageCtx, action: string, f: ListFilter, c: ReturnType<typeof choices>): SafeHtml {
+export function filterForm(ctx: PageCtx, action: string, f: ListFilter, c: Choices): SafeHtml {
   const t = ctx.t
   return html`<form method="get" action="${action}" class="filters" role="search">
 <label>${t.search}<input type="search" name="search" value="${f.search}" placeholder="${t.searchPlaceholder}"></label>
 ${select('peer', t.filterPeer, t.any, c.peers, f.peer)}
-${select('tag', t.filterTag, t.any, c.tags, f.tag)}
+<label>${t.filterTag}<input type="text" name="tag" value="${f.tag}" list="tags"></label><datalist id="tags">${c.tags.map((v) => html`<option value="${v}">`)}</datalist>
 ${select('lang', t.filterLang, t.any, c.langs, f.lang)}
 <label>${t.filterPartition}<input type="text" name="partition" value="${f.partition}"></label>
 <button type="submit">${t.applyFilters}</button> <a href="${action}">${t.clearFilters}</a>

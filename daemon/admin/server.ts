@@ -18,6 +18,7 @@ import { registerResource } from './resourcePages.js'
 import { registerConflicts } from './conflictPages.js'
 import { registerPeers } from './peerPages.js'
 import { registerUsers } from './userPages.js'
+import { registerPolicy } from './policyPages.js'
 import { baseCtx, refuse, type AdminDeps, type Web } from './routing.js'
 
 export type { AdminDeps }
@@ -70,6 +71,7 @@ export function buildAdminApp(deps: AdminDeps, opts: { https?: { key: string; ce
   registerConflicts(web, deps)
   registerPeers(web, deps)
   registerUsers(web, deps)
+  registerPolicy(web, deps)
   app.setNotFoundHandler((req, reply) => {
     const ctx = baseCtx(req)
     return refuse(reply, ctx, 404, ctx.t.notFoundTitle, ctx.t.notFound)

@@ -2,7 +2,8 @@
  * The web page end to end in a real browser (headless Chromium from Debian's `chromium`,
  * driven by playwright-core) against two real daemons: log in, review hundreds of resources
  * from a real sync, approve all that match a filter and a few by hand, reject one, add a peer
- * with Active unchecked, Sync now and watch the progress, keep one side of a conflict, and a
+ * with Active unchecked, Sync now and watch the progress, hold an update and see its diff,
+ * keep one side of a conflict for the whole resource, and a
  * synced resource full of script that runs nothing. Each step is checked against the CLI's
  * view of the same daemon (`pollen --json`).
  */
@@ -64,7 +65,7 @@ if (!existsSync(CHROMIUM)) {
   })
 
   t.test('approve all that match a filter, then two chosen by hand, then reject one', async (t) => {
-    await page.selectOption('select[name=tag]', 'even')
+    await page.getByLabel('Tag').fill('even')
     await page.getByRole('button', { name: 'Filter' }).click()
     await page.waitForURL(/tag=even/)
     t.match(await page.textContent('main'), /Page 1 of 3 \(150 in all\)/, '150 even resources, 50 a page')
@@ -91,8 +92,9 @@ if (!existsSync(CHROMIUM)) {
     await page.getByLabel('Reason (optional)').fill('off topic')
     await page.getByRole('button', { name: 'Reject' }).click()
     await page.waitForSelector('.notice')
-    t.match(await page.textContent('main'), /rejected/)
+    t.match(await page.textContent('[data-decision]'), /Reject: ada, .* — reason: off topic/, 'the page shows who rejected it and why')
     t.ok((await ids('rejected')).includes(victim), 'the CLI sees it rejected')
+    t.match(((await cli(['resource', 'get', victim])) as { review: unknown }).review, { decision: 'rejected', reason: 'off topic', by: 'ada' }, 'with the reason and the account')
   })
 
   t.test('add a peer with Active unchecked', async (t) => {
@@ -129,13 +131,41 @@ if (!existsSync(CHROMIUM)) {
       await page.waitForTimeout(100)
     }
     t.equal(await panel.getAttribute('data-state'), 'done', 'the run ended well')
-    t.ok(seen.length >= 2 && seen[seen.length - 1] > seen[0], `the bar moved while the run went on (${seen.slice(0, 8).join(', ')}…)`)
+    const events = Number(await panel.getAttribute('data-events'))
+    t.ok(seen.length >= 1 && events >= 3, `the page followed the run live: ${events} progress events, the bar at ${seen.slice(0, 8).join(', ')}… while it ran`)
     t.match(await panel.textContent(), /ok: 200 new/)
     const log = (await cli(['log', 'source'])) as { new: number; ok: boolean }[]
     t.match(log[0], { ok: true, new: 200 }, 'the CLI\'s history has the run')
     await page.reload()
     t.match(await page.textContent('main'), /ok: 200 new, 0 updated, 0 conflicts/, 'and the page\'s history too')
     t.equal((await school.cli(['peer', 'set', 'source', '--max-kbps', '0'])).code, 0)
+  })
+
+  t.test('hold updates for review and see an update\'s diff', async (t) => {
+    await page.goto(`${url}/policy`)
+    await page.getByLabel(/Hold the update/).check()
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForSelector('.notice')
+    t.equal(((await cli(['review', 'policy'])) as { updates: string }).updates, 'hold', 'the CLI sees the policy')
+    const id = 'r0002'
+    t.equal(((await cli(['resource', 'get', id])) as { status: string }).status, 'published', `${id} was approved in bulk`)
+    t.equal((await source.cli(['resource', 'put', '-'], { stdin: JSON.stringify({ id, partition: 'lib', title: { en: 'Lesson 2, revised', fr: 'Leçon 2' }, description: { en: 'About topic 2' }, tags: ['even'] }) })).code, 0)
+    t.equal((await school.cli(['sync', 'source'], { timeoutMs: 60_000 })).code, 0)
+    t.ok((await ids('pending')).includes(id), 'the update put it back in the queue')
+    await page.goto(`${url}/resources/${id}`)
+    const diff = page.locator('[data-diff]')
+    t.match(await diff.locator('ins').allTextContents(), [/revised/], 'the diff marks what was added')
+    const cliDiff = (await cli(['resource', 'diff', id])) as { since: string; fields: { field: string; after: string }[] }
+    t.match(cliDiff, { since: 'approved' })
+    t.ok(cliDiff.fields.some((f) => f.field === 'title' && f.after === 'Lesson 2, revised'), 'the CLI shows the same change')
+    t.ok((await page.locator('[data-history] tbody tr').count()) >= 2, 'the history lists the first version and the update')
+    await page.getByRole('button', { name: 'Approve' }).click()
+    await page.waitForSelector('.notice')
+    t.equal(((await cli(['resource', 'get', id])) as { title: { en: string }; status: string }).status, 'published')
+    await page.goto(`${url}/policy`)
+    await page.getByLabel(/Publish the update/).check()
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForSelector('.notice')
   })
 
   t.test('keep one side of a conflict', async (t) => {
@@ -150,7 +180,8 @@ if (!existsSync(CHROMIUM)) {
     const section = page.locator('section#c-r0001')
     t.match(await section.textContent(), /as the source says/)
     t.match(await section.textContent(), /as the school says/)
-    await section.locator('.side', { hasText: 'as the school says' }).getByRole('button', { name: 'Keep this version' }).click()
+    t.match(await section.textContent(), /Written by source/, 'the sides are named as this instance knows them')
+    await section.locator('.side', { hasText: 'as the school says' }).getByRole('button', { name: /Keep this instance's version of the whole resource/ }).click()
     await page.waitForSelector('.notice')
     t.notOk(((await cli(['conflicts', 'list'])) as { id: string }[]).some((c) => c.id === 'r0001'), 'the CLI lists it no more')
     t.equal(((await cli(['resource', 'get', 'r0001'])) as { title: { en: string } }).title.en, 'Lesson 1, as the school says', 'the kept side is the resource')
