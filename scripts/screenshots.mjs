@@ -53,6 +53,10 @@ try {
   const base = { id: 'topic-3', partition: 'lib', tags: ['clinical', 'grade-5'] }
   await run(source, ['resource', 'put', '-'], JSON.stringify({ ...base, title: { en: 'Oral rehydration salts: how to mix' } }))
   await run(school, ['resource', 'put', '-'], JSON.stringify({ ...base, title: { en: 'Oral rehydration: mixing ORS at home' } }))
+  // An update held for review: topic-5 approved, then changed at the source.
+  await run(school, ['review', 'policy', 'hold'])
+  await run(school, ['review', 'approve', 'topic-5', '--reason', 'checked against the 2024 guideline'])
+  await run(source, ['resource', 'put', '-'], JSON.stringify({ ...extra[5], title: { en: 'First aid for burns and scalds' }, description: { en: '<p>A short lesson on <strong>first aid for burns and scalds</strong> for community health workers and teachers.</p>' } }))
   await run(school, ['sync', 'source'])
 
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'], headless: true })
@@ -71,6 +75,10 @@ try {
   await page.waitForURL(`${url}/review`)
   await shot('review')
   await shot('resource', '/resources/topic-4')
+  await page.goto(`${url}/resources/topic-5`)
+  await page.locator('[data-diff]').scrollIntoViewIfNeeded()
+  await page.screenshot({ path: join(out, 'diff.png'), fullPage: true })
+  console.log('docs/img/diff.png')
   await shot('library', '/library')
   await shot('conflicts', '/conflicts')
   await shot('peers', '/peers')
