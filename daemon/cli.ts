@@ -208,7 +208,9 @@ function windowsFlag(value: unknown): string[] | undefined {
 /** The web page's address, and under TLS the certificate fingerprint to compare with the browser's. */
 function adminLine(a: AdminStatus | undefined): string {
   if (!a?.url) return 'off'
-  return a.tls ? `${a.url} (TLS, certificate SHA-256 ${a.fingerprint})` : `${a.url} (this machine only)`
+  // Bound to every address: the URL to open names one of the machine's own.
+  const everywhere = /^https?:\/\/(0\.0\.0\.0|\[::\]):/.test(a.url) ? ', on every address of this machine' : ''
+  return a.tls ? `${a.url} (TLS${everywhere}, certificate SHA-256 ${a.fingerprint})` : `${a.url} (this machine only)`
 }
 
 /** What one claims check found, for a person: all held, or each untrue claim and the repair. */

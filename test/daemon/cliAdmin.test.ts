@@ -71,7 +71,7 @@ t.test('--admin-listen off, a bad address, and TLS with the fingerprint beyond l
   const lan = await startDaemon({ t, dataDir: join(root, 'lan'), env: { POLLEN_ADMIN_LISTEN: '0.0.0.0:0' } })
   const s = await lan.cli(['status', '--json'])
   t.match(s.json.admin, { tls: true, url: /^https:\/\/0\.0\.0\.0:\d+\/$/, fingerprint: /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/ })
-  t.match((await lan.cli(['status'])).stdout, new RegExp(`web page: +https://0\\.0\\.0\\.0:\\d+/ \\(TLS, certificate SHA-256 ${s.json.admin.fingerprint}\\)`))
+  t.match((await lan.cli(['status'])).stdout, new RegExp(`web page: +https://0\\.0\\.0\\.0:\\d+/ \\(TLS, on every address of this machine, certificate SHA-256 ${s.json.admin.fingerprint}\\)`))
   const port = Number(new URL(s.json.admin.url).port)
   const presented = await new Promise<string>((resolve, reject) => {
     const sock = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
