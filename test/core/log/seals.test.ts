@@ -66,3 +66,38 @@ t.test('islands kept in memory follow the store: an uncommitted merge changes no
   b.commit()
   t.same((await seals.islands(own, 0)).map((i) => i.last), [3], 'an own seal that extends the chain replaces the island in memory')
 })
+
+t.test('islands read ahead with one range read are the stored ones, and a read that races a write is not kept', async (t) => {
+  const store = await LevelStore.openMemory()
+  const me = newIdentity()
+  const own = authorOf(instanceIdOf(me.publicKey), 1)
+  const op = (counter: number) => ({ author: own, counter, hash: new Uint8Array(32).fill(counter % 251) }) as unknown as Operation
+  const writer = new SealStore(store)
+  // 200 segments of our own operations, one transaction each.
+  let last: Island | undefined
+  for (let s = 0; s < 200; s++) {
+    const r = writer.sealOwn(me, Array.from({ length: 128 }, (_, i) => op(s * 128 + i + 1)), last)
+    await store.write(r.writes)
+    r.commit()
+    last = r.last
+  }
+  const reader = new SealStore(store)
+  await reader.load()
+  for (const s of [5, 6, 68, 69, 150, 199]) {
+    t.same((await reader.islands(own, s)).map((i) => [i.s, i.base, i.last]), [[s, s * 128, s * 128 + 128]], `segment ${s}`)
+  }
+  // A range read held up while a seal lands in the segment it reads: what it read is dropped.
+  const slow = new SealStore({ ...store, range: (r) => delayed(store.range(r)) } as typeof store)
+  await slow.load()
+  const reading = slow.islands(own, 10)
+  const more = slow.sealOwn(me, [op(200 * 128 + 1)], undefined)
+  await store.write(more.writes)
+  more.commit()
+  t.same((await reading).map((i) => i.last), [10 * 128 + 128], 'the raced read still answers from the store')
+  t.same((await slow.islands(own, 200)).map((i) => i.last), [200 * 128 + 1], 'and the new seal is seen')
+})
+
+async function* delayed<T>(items: AsyncIterable<T>): AsyncIterable<T> {
+  await new Promise((r) => setTimeout(r, 20))
+  yield* items
+}
