@@ -8,16 +8,20 @@
  * issue 14). A parked sync moves only when {@link Interleaver.step} releases it, and then runs
  * alone until its next gate, so the command list decides which commit lands where, not
  * timing. While no flight runs nothing is gated: local writes and plain syncs run through.
+ * Each flight runs in its own AsyncLocalStorage context, so a gate knows whose it is: work a
+ * flight left beside its chain (a chunk still being written, its signature checked on libuv's
+ * pool) that reaches a gate while another flight runs goes through rather than parking in the
+ * other flight's list, where nothing would release it once that flight ended (a deadlock the
+ * event loop ends as "test unfinished").
  *
  * Why that is deterministic: a sync's chain of work between gates is the only thing running
  * (the test awaits it), and the work it leaves running beside its chain (a pulled chunk being
  * written, the server reading its next chunk ahead) is storage work on memory-level, which
  * runs on microtasks and is over at the next macrotask turn; the test waits for that turn.
  * The server's read-ahead while it streams a pull is therefore not gated: parked beside the
- * chain, it would leave the chain's compression (libuv's pool) racing with the test. That one
- * flight runs at a time is also how a gate knows whose it is (AsyncLocalStorage would say
- * the same, at a fifth more CPU for its promise hooks).
+ * chain, it would leave the chain's compression (libuv's pool) racing with the test.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
 import nacl from 'tweetnacl'
 import type { Identity } from '../../core/model/identity.js'
@@ -51,14 +55,22 @@ export class Interleaver {
   /** The last gates released, for failure messages. */
   readonly trace: string[] = []
 
-  /** The flight running now, if any. */
+  /** The flight whose work is running, in whose context this code runs. */
+  readonly #owner = new AsyncLocalStorage<Flight>()
+
+  /**
+   * The flight running now, if the caller is part of it: undefined when none runs or when the
+   * caller is work another flight left beside its chain.
+   */
   current(): Flight | undefined {
-    return this.#running
+    const f = this.#running
+    const owner = this.#owner.getStore()
+    return f && (owner === undefined || owner === f) ? f : undefined
   }
 
   /** Parks the running flight until the test steps it; undefined (go on at once) when none runs. */
   gate(label: string): Promise<void> | undefined {
-    const f = this.#running
+    const f = this.current()
     if (!f) return undefined
     return new Promise<void>((release) => {
       f.parked.push({ label, release })
@@ -74,7 +86,7 @@ export class Interleaver {
       f.notify?.()
     }
     this.#running = f
-    run().then(
+    this.#owner.run(f, run).then(
       (r) => {
         f.result = r
         end()
@@ -131,8 +143,8 @@ export class Interleaver {
   #parkedOrEnded(f: Flight): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (f.parked.length > 0 || f.done) return resolve()
+      // Not unref'd: a stuck flight fails with this message rather than ending the event loop as "test unfinished".
       const timer = setTimeout(() => reject(new Error(`${f.label} neither parked nor ended in ${STUCK_MS} ms (after ${this.trace.join(' | ')})`)), STUCK_MS)
-      timer.unref()
       f.notify = () => {
         clearTimeout(timer)
         f.notify = undefined
@@ -194,7 +206,11 @@ export function gateScans(store: KVStore, il: Interleaver, label: string): void 
   const range = store.range.bind(store)
   store.range = (r: KeyRange): AsyncIterable<[string, Uint8Array]> => {
     const from = r.gt ?? r.gte ?? ''
-    if (!from.startsWith('A\u0000')) return range(r)
+    // Only a diff's scan (opLog `scanAuthor`: after a counter, to the author's end). The
+    // bounded reads of seals (opHashes, ownSeals, seed drops) run under the log's write lock:
+    // parked there, the flight would hold the lock and any other flight writing to the same
+    // log would wait for it, neither parked nor ended.
+    if (!from.startsWith('A\u0000') || r.gt === undefined) return range(r)
     return {
       [Symbol.asyncIterator]() {
         const it = range(r)[Symbol.asyncIterator]()
