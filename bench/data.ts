@@ -9,7 +9,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
-import type { Resource } from './dataset.js'
+import type { Resource, TextModel } from './dataset.js'
 
 /** Resources per batch (one import request). */
 export const BATCH = 5000
@@ -17,13 +17,14 @@ export const BATCH = 5000
 const CACHE_DIR = path.join(os.tmpdir(), 'pollen-bench-cache', 'v1')
 const WORKER = new URL('./dataWorker.js', import.meta.url)
 
-function file(seed: number, index: number): string {
-  return path.join(CACHE_DIR, `seed${seed}-batch${index}-of${BATCH}.json`)
+function file(seed: number, index: number, text: TextModel): string {
+  // The word model keeps the names it had before there was a second model.
+  return path.join(CACHE_DIR, `seed${seed}${text === 'words' ? '' : `-${text}`}-batch${index}-of${BATCH}.json`)
 }
 
-function generate(seed: number, index: number): Promise<string> {
+function generate(seed: number, index: number, text: TextModel): Promise<string> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { workerData: { seed, start: index * BATCH, count: BATCH } })
+    const w = new Worker(WORKER, { workerData: { seed, start: index * BATCH, count: BATCH, text } })
     w.once('message', (text: string) => resolve(text))
     w.once('error', reject)
     w.once('exit', (code) => {
@@ -36,17 +37,17 @@ function generate(seed: number, index: number): Promise<string> {
  * Makes sure batches `0 … n-1` of `seed` are on disk, generating missing ones with up to
  * `parallel` workers. Returns the number generated.
  */
-export async function prepareBatches(seed: number, n: number, parallel = Math.max(1, os.cpus().length)): Promise<number> {
+export async function prepareBatches(seed: number, n: number, parallel = Math.max(1, os.cpus().length), text: TextModel = 'words'): Promise<number> {
   fs.mkdirSync(CACHE_DIR, { recursive: true })
-  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !fs.existsSync(file(seed, i)))
+  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !fs.existsSync(file(seed, i, text)))
   let next = 0
   const run = async (): Promise<void> => {
     while (next < missing.length) {
       const i = missing[next++]
-      const text = await generate(seed, i)
-      const tmp = `${file(seed, i)}.${process.pid}.tmp`
-      fs.writeFileSync(tmp, text)
-      fs.renameSync(tmp, file(seed, i))
+      const json = await generate(seed, i, text)
+      const tmp = `${file(seed, i, text)}.${process.pid}.tmp`
+      fs.writeFileSync(tmp, json)
+      fs.renameSync(tmp, file(seed, i, text))
     }
   }
   await Promise.all(Array.from({ length: Math.min(parallel, missing.length) }, run))
@@ -54,29 +55,29 @@ export async function prepareBatches(seed: number, n: number, parallel = Math.ma
 }
 
 /** The JSON-array text of batch `index` (prepared first if missing). */
-export async function batchText(seed: number, index: number): Promise<string> {
-  if (!fs.existsSync(file(seed, index))) await prepareBatches(seed, index + 1)
-  return fs.readFileSync(file(seed, index), 'utf8')
+export async function batchText(seed: number, index: number, text: TextModel = 'words'): Promise<string> {
+  if (!fs.existsSync(file(seed, index, text))) await prepareBatches(seed, index + 1, undefined, text)
+  return fs.readFileSync(file(seed, index, text), 'utf8')
 }
 
 /**
  * Resources `from … count-1` of `seed` as JSON texts of at most BATCH each (`from` a
  * multiple of BATCH).
  */
-export async function* texts(seed: number, count: number, from = 0): AsyncGenerator<string> {
+export async function* texts(seed: number, count: number, from = 0, model: TextModel = 'words'): AsyncGenerator<string> {
   if (from % BATCH !== 0) throw new RangeError(`from must be a multiple of ${BATCH}`)
   const n = Math.ceil(count / BATCH)
-  await prepareBatches(seed, n)
+  await prepareBatches(seed, n, undefined, model)
   for (let i = from / BATCH; i < n; i++) {
-    const text = await batchText(seed, i)
+    const text = await batchText(seed, i, model)
     const take = Math.min(BATCH, count - i * BATCH)
     yield take === BATCH ? text : JSON.stringify((JSON.parse(text) as Resource[]).slice(0, take))
   }
 }
 
 /** Resources `0 … count-1` of `seed`, parsed, batch by batch. */
-export async function* resources(seed: number, count: number): AsyncGenerator<Resource[]> {
-  for await (const t of texts(seed, count)) yield JSON.parse(t) as Resource[]
+export async function* resources(seed: number, count: number, model: TextModel = 'words'): AsyncGenerator<Resource[]> {
+  for await (const t of texts(seed, count, 0, model)) yield JSON.parse(t) as Resource[]
 }
 
 /** All of resources `0 … count-1` in memory (for small counts). */
@@ -87,8 +88,8 @@ export async function allResources(seed: number, count: number): Promise<Resourc
 }
 
 /** The JSON text of resources `0 … count-1` as one array (the physical limit's payload). */
-export async function payloadText(seed: number, count: number): Promise<string> {
+export async function payloadText(seed: number, count: number, model: TextModel = 'words'): Promise<string> {
   const parts: string[] = []
-  for await (const t of texts(seed, count)) parts.push(t.slice(1, -1))
+  for await (const t of texts(seed, count, 0, model)) parts.push(t.slice(1, -1))
   return `[${parts.join(',')}]`
 }

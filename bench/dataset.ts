@@ -4,6 +4,7 @@
  * PRNG seeded per resource, so resource i is the same whatever the count, a stream of a
  * million resources needs no memory, and a run is reproducible from its seed.
  */
+import { catalogueDescription, catalogueTitle, drawSlots } from './catalogue.js'
 import { PARTITIONS, TAGS, VOCABULARY } from './vocab.js'
 
 export type Lang = 'en' | 'fr' | 'es'
@@ -20,8 +21,17 @@ export interface Resource {
   files: { name: string; url: string; size: number; sha256: string }[]
 }
 
+/**
+ * How titles and descriptions are written: `words`, Zipf-drawn words (gzips about 3×, like
+ * natural language); `catalogue`, shared training-catalogue phrasing with slots
+ * (`catalogue.ts`), which compresses far better.
+ */
+export type TextModel = 'words' | 'catalogue'
+
 /** Options for {@link generateResources}. */
 export interface DatasetOptions {
+  /** The text model. Default `words` (the bench's main dataset). */
+  text?: TextModel
   /** Partitions to spread resources over. Default: eight library partitions. */
   partitions?: readonly string[]
   /** Base of file and link URLs. Default `https://library.example.org`. */
@@ -134,6 +144,27 @@ function slug(text: string): string {
     .slice(0, 40)
 }
 
+function wordTexts(rand: () => number): { title: Localized; description: Localized } {
+  const t = { en: title(rand, 'en'), fr: title(rand, 'fr'), es: title(rand, 'es') }
+  return { title: t, description: { en: description(rand, 'en'), fr: description(rand, 'fr'), es: description(rand, 'es') } }
+}
+
+/** Topics skip the commonest ranks (function words) so they read as subjects. */
+const TOPIC_FROM_RANK = 60
+
+function topicWords(rand: () => number, lang: Lang): string {
+  const words = VOCABULARY[lang]
+  const pick = (): string => words[TOPIC_FROM_RANK + Math.floor(rand() * (words.length - TOPIC_FROM_RANK))]
+  return `${pick()} ${pick()}`
+}
+
+function catalogueTexts(rand: () => number): { title: Localized; description: Localized } {
+  const slots = drawSlots(rand, { en: topicWords(rand, 'en'), fr: topicWords(rand, 'fr'), es: topicWords(rand, 'es') })
+  const title = { en: catalogueTitle('en', slots), fr: catalogueTitle('fr', slots), es: catalogueTitle('es', slots) }
+  const extra = (lang: Lang): string => sentence(rand, lang, 8, 16)
+  return { title, description: { en: catalogueDescription('en', slots, extra('en')), fr: catalogueDescription('fr', slots, extra('fr')), es: catalogueDescription('es', slots, extra('es')) } }
+}
+
 const EXTENSIONS = ['pdf', 'pdf', 'pdf', 'mp4', 'pptx', 'docx', 'mp3', 'epub']
 
 /** Builds resource `index` of the dataset with seed `seed`. */
@@ -142,8 +173,7 @@ export function generateResource(index: number, seed: number, opts: DatasetOptio
   const partitions = opts.partitions ?? PARTITIONS
   const base = opts.baseUrl ?? 'https://library.example.org'
   const id = guid(rand)
-  const t = { en: title(rand, 'en'), fr: title(rand, 'fr'), es: title(rand, 'es') }
-  const desc = { en: description(rand, 'en'), fr: description(rand, 'fr'), es: description(rand, 'es') }
+  const { title: t, description: desc } = opts.text === 'catalogue' ? catalogueTexts(rand) : wordTexts(rand)
   const tagCount = int(rand, 2, 6)
   const tags = new Set<string>()
   for (let i = 0; i < tagCount; i++) tags.add(zipfPick(rand, TAGS, ZIPF.tags))

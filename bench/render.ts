@@ -65,6 +65,8 @@ export function metricValue(r: ScenarioResult, metric: TargetMetric): number | n
       return ratio(p.ms, r.pouch?.ms)
     case 'bytesRatioToPouch':
       return r.pouch ? ratio(p.bytesUp + p.bytesDown, r.pouch.bytesUp + r.pouch.bytesDown) : null
+    case 'bytesRatioToLimit':
+      return ratio(p.bytesDown, r.limit?.bytes)
   }
 }
 

@@ -34,6 +34,8 @@ export type TargetMetric =
   | 'ratioToPouch'
   /** pollen (bytesUp + bytesDown) / PouchDB (bytesUp + bytesDown) */
   | 'bytesRatioToPouch'
+  /** pollen bytesDown / the limit's brotli-11 bytes */
+  | 'bytesRatioToLimit'
 
 /** One machine-checkable condition on pollen's numbers: `metric <= max`. */
 export interface TargetCheck {

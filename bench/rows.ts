@@ -7,10 +7,28 @@ import type { PhysicalLimit } from './limit.js'
 import type { RssPeaks } from './proc.js'
 import { fmt, MiB, pollenSide, pouchSide } from './report.js'
 import type { ScenarioResult } from './resultTypes.js'
-import { CUT_BYTES, LINK1, LINK5, LINK8, type CutPattern, type CutPatterns, type Cuts, type Initial, type Loopback, type Pollen34 } from './scenarios.js'
+import { CUT_BYTES, LINK1, LINK5, LINK8, S9_TEXT, type CutPattern, type CutPatterns, type Cuts, type Initial, type Loopback, type Pollen34 } from './scenarios.js'
 import { describeLink, type LinkShape, type PollenRun, type PouchRun } from './syncBench.js'
 
 const total = (r: { bytesUp: number; bytesDown: number }): number => r.bytesUp + r.bytesDown
+
+/** Scenario 9 (issue 18): a short transfer of more compressible text, judged against brotli-11 from the first byte. */
+export function shortTransferRow(n: number, m: Initial, limit: PhysicalLimit): ScenarioResult {
+  const row = initialRow(n, 2, LINK1, m, limit, '')
+  return {
+    ...row,
+    scenario: 9,
+    name: `short transfer, ${fmt.int(n)} resources of ${S9_TEXT} text (bench/catalogue.ts), ${describeLink(LINK1)}`,
+    params: { ...row.params, 'text model': `${S9_TEXT}: shared training-catalogue phrasing, about twice as compressible as the main dataset's words` },
+    target: {
+      description: 'pollen ≤ 1.12× the brotli-11 bytes and ≤ 1.15× the physical limit in time (issue 18)',
+      checks: [
+        { metric: 'bytesRatioToLimit', max: 1.12 },
+        { metric: 'ratioToLimit', max: 1.15 },
+      ],
+    },
+  }
+}
 
 export function initialRow(n: number, num: 1 | 2, shape: LinkShape, m: Initial, limit: PhysicalLimit, scale: string): ScenarioResult {
   return {

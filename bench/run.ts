@@ -22,8 +22,8 @@ import { installCleanup, killAll } from './proc.js'
 import { renderFile } from './render.js'
 import { fmt, logRow, printTable, writeResults } from './report.js'
 import type { ScenarioResult } from './resultTypes.js'
-import { changedRow, cutPatternRow, cutRow, initialRow, loopbackRow, nothingNewRow, resourcesRow } from './rows.js'
-import { changeSet, cutPatternScenario, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, LINK8, loopbackScenario, pollenScenarios34, QUICK, type CutPatterns, type Cuts, type Loopback, type Pollen34 } from './scenarios.js'
+import { changedRow, cutPatternRow, cutRow, initialRow, loopbackRow, nothingNewRow, resourcesRow, shortTransferRow } from './rows.js'
+import { changeSet, cutPatternScenario, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, LINK8, loopbackScenario, pollenScenarios34, QUICK, S9_RESOURCES, S9_TEXT, shortTransfer, type CutPatterns, type Cuts, type Loopback, type Pollen34 } from './scenarios.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const args = process.argv.slice(2)
@@ -98,9 +98,10 @@ async function main(): Promise<number> {
     s4: limitFor(JSON.stringify(changes.changes), LINK1),
     s5: payloadText(1, sizes.s5).then((p) => limitFor(p, LINK5)),
     s8: payloadText(1, S8_RESOURCES).then((p) => limitFor(p, LINK8)),
+    s9: payloadText(1, S9_RESOURCES, S9_TEXT).then((p) => limitFor(p, LINK1)),
   }
   const generated = await prepareBatches(1, Math.ceil(maxResources / BATCH))
-  const lim: Record<keyof typeof limits, PhysicalLimit> = { s1: await limits.s1, s2: await limits.s2, s4: await limits.s4, s5: await limits.s5, s8: await limits.s8 }
+  const lim: Record<keyof typeof limits, PhysicalLimit> = { s1: await limits.s1, s2: await limits.s2, s4: await limits.s4, s5: await limits.s5, s8: await limits.s8, s9: await limits.s9 }
   say(`dataset ready (${generated} batches generated); brotli-11 limits: s1 ${fmt.bytes(lim.s1.bytes)}, s2 ${fmt.bytes(lim.s2.bytes)}, s4 ${fmt.bytes(lim.s4.bytes)}`)
 
   const rows: ScenarioResult[] = []
@@ -140,6 +141,8 @@ async function main(): Promise<number> {
     rows.push(s1 instanceof Error ? failedRow(1, 'initial sync', s1) : initialRow(sizes.s1, 1, LINK1, s1, lim.s1, SCALE))
     const s2 = await step(`Scenario 2: initial sync, ${fmt.int(sizes.s2)} resources`, () => initialSync(sizes.s2, LINK2, say, false))
     rows.push(s2 instanceof Error ? failedRow(2, 'initial sync', s2) : initialRow(sizes.s2, 2, LINK2, s2, lim.s2, SCALE))
+    const s9 = await step(`Scenario 9: short transfer, ${fmt.int(S9_RESOURCES)} resources of ${S9_TEXT} text`, () => shortTransfer(say))
+    rows.push(s9 instanceof Error ? failedRow(9, 'short transfer', s9) : shortTransferRow(S9_RESOURCES, s9, lim.s9))
 
     const s5: Cuts | Error = await step('Scenario 5: cuts every 256 KiB', () => cutScenario(sizes.s5, say))
     const s8: CutPatterns | Error = await step('Scenario 8: cuts every 16, 48 and 128 KiB', () => cutPatternScenario(S8_RESOURCES, say))

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { allResources, BATCH, resources as resourceBatches, texts } from './data.js'
-import { mutateResources, type Resource } from './dataset.js'
+import { mutateResources, type Resource, type TextModel } from './dataset.js'
 import { SEED } from './logBench.js'
 import { PollenDaemon } from './pollenPeer.js'
 import { PouchBench } from './pouch.js'
@@ -36,10 +36,10 @@ export const CUT_BYTES = 256 * 1024
 
 type Say = (msg: string) => void
 
-/** Imports resources `from … count-1` of the main dataset into a daemon. */
-export async function importInto(d: PollenDaemon, count: number, from = 0): Promise<number> {
+/** Imports resources `from … count-1` of the main dataset (or its `text` model) into a daemon. */
+export async function importInto(d: PollenDaemon, count: number, from = 0, text: TextModel = 'words'): Promise<number> {
   const t0 = performance.now()
-  for await (const text of texts(SEED, count, from)) await d.importText(text)
+  for await (const json of texts(SEED, count, from, text)) await d.importText(json)
   return performance.now() - t0
 }
 
@@ -118,19 +118,19 @@ export interface Initial {
  * Scenario 1 or 2. The pollen source daemon is returned running (scenarios 5 and 6 reuse it)
  * when `keepSource` is true.
  */
-export async function initialSync(n: number, shape: LinkShape, say: Say, keepSource: boolean): Promise<Initial & { source: PollenDaemon | null }> {
-  const source = PollenDaemon.create({ name: `src${n}` })
+export async function initialSync(n: number, shape: LinkShape, say: Say, keepSource: boolean, text: TextModel = 'words'): Promise<Initial & { source: PollenDaemon | null }> {
+  const source = PollenDaemon.create({ name: `src${n}${text === 'words' ? '' : text}` })
   let pair: PollenPair | undefined
   try {
     await source.start()
-    const importMs = await importInto(source, n)
-    pair = await PollenPair.create(source, shape, { clientName: `init${n}-client` })
-    say(`  pollen: ${n.toLocaleString('en-US')} resources over ${describeLink(shape)}`)
+    const importMs = await importInto(source, n, 0, text)
+    pair = await PollenPair.create(source, shape, { clientName: `init${n}${text === 'words' ? '' : text}-client` })
+    say(`  pollen: ${n.toLocaleString('en-US')} resources (${text} text) over ${describeLink(shape)}`)
     const pollen = await pair.sync()
     await pair.destroy()
     pair = undefined
-    say(`  PouchDB: ${n.toLocaleString('en-US')} documents over ${describeLink(shape)}`)
-    const pouch = await pouchInitial(n, shape)
+    say(`  PouchDB: ${n.toLocaleString('en-US')} documents (${text} text) over ${describeLink(shape)}`)
+    const pouch = await pouchInitial(n, shape, undefined, text)
     if (!keepSource) await source.destroy()
     return { pollen, pouch, importMs, source: keepSource ? source : null }
   } catch (err) {
@@ -140,18 +140,27 @@ export async function initialSync(n: number, shape: LinkShape, say: Say, keepSou
   }
 }
 
-async function pouchLoad(bench: PouchBench, n: number): Promise<void> {
-  for await (const batch of resourceBatches(SEED, n)) await bench.load(batch)
+async function pouchLoad(bench: PouchBench, n: number, text: TextModel = 'words'): Promise<void> {
+  for await (const batch of resourceBatches(SEED, n, text)) await bench.load(batch)
 }
 
-async function pouchInitial(n: number, shape: LinkShape, maxAttempts = 2000): Promise<PouchRun> {
+async function pouchInitial(n: number, shape: LinkShape, maxAttempts = 2000, text: TextModel = 'words'): Promise<PouchRun> {
   const bench = await PouchBench.start({ link: linkOptions(shape), maxAttempts })
   try {
-    await pouchLoad(bench, n)
+    await pouchLoad(bench, n, text)
     return await pouchReplicate(bench)
   } finally {
     await bench.stop()
   }
+}
+
+/** Scenario 9 (issue 18): a short transfer of text that compresses better than the main dataset's. */
+export const S9_RESOURCES = 2000
+export const S9_TEXT: TextModel = 'catalogue'
+
+/** Scenario 9: an initial sync of {@link S9_RESOURCES} catalogue-text resources over {@link LINK1}. */
+export function shortTransfer(say: Say): Promise<Initial & { source: PollenDaemon | null }> {
+  return initialSync(S9_RESOURCES, LINK1, say, false, S9_TEXT)
 }
 
 /** Scenario 5: a clean transfer and one over a link cut every {@link CUT_BYTES}. */

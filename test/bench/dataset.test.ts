@@ -85,3 +85,25 @@ t.test('physical limit: brotli-11 size at link rate plus one RTT', async (t) => 
   t.equal(limitMs(12345, { rateBps: Infinity, rttMs: 50 }), 50, 'unlimited rate: one RTT')
   t.equal(limitMs(125_000, { rateBps: 1_000_000, rttMs: 0 }), 1000)
 })
+
+t.test('the catalogue text model: same shape, reproducible, and far more compressible than the word model', async (t) => {
+  const words = generateResources(500, 3)
+  const cat = generateResources(500, 3, { text: 'catalogue' })
+  t.same(cat, generateResources(500, 3, { text: 'catalogue' }), 'same seed, same resources')
+  t.same(cat.slice(0, 10), generateResources(10, 3, { text: 'catalogue' }), 'resource i does not depend on the count')
+  t.same(cat.map((r) => r.id), words.map((r) => r.id), 'the text model changes the text, not the ids')
+  for (const r of cat) {
+    for (const lang of ['en', 'fr', 'es'] as const) {
+      if (!(r.title[lang].length > 10 && r.description[lang].length > 150)) t.fail(`short text in ${r.id}/${lang}`)
+    }
+  }
+  t.ok(cat[0].description.fr.includes(' les ') || cat[0].description.fr.includes(' de '), 'the French text is French')
+  t.equal(new Set(cat.map((r) => r.description.en)).size, cat.length, 'no two descriptions are the same')
+  const ratio = async (rs: Resource[]): Promise<number> => {
+    const raw = Buffer.from(JSON.stringify(rs))
+    return raw.length / (await brotliSize(raw))
+  }
+  const w = await ratio(words)
+  const c = await ratio(cat)
+  t.ok(c > 1.5 * w, `brotli-11 ratio: catalogue ${c.toFixed(2)}×, words ${w.toFixed(2)}×`)
+})
