@@ -5,7 +5,8 @@
  * to one shape of text hides what compression does on another). Slots are filled from the
  * same Zipf-drawn word lists, so entries still differ.
  */
-import type { Lang } from './dataset.js'
+/** The dataset's languages (as `dataset.ts` `Lang`; spelled here so neither module imports the other). */
+type Lang = 'en' | 'fr' | 'es'
 
 /** Sentence templates per language; `{t}` a topic, `{a}` an audience, `{f}` a format, `{n}` a number. */
 const SENTENCES: Readonly<Record<Lang, readonly string[]>> = {
