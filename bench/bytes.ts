@@ -6,7 +6,7 @@
  * resources' JSON (the bench's physical limit) and the chunk payloads as one stream.
  * Diagnosis for scenarios 1–2; not part of `npm run bench`.
  *
- *   node dist/bench/bytes.js [resources=1000] [quality=11]
+ *   node dist/bench/bytes.js [resources=1000] [quality=11] [text=words|catalogue]
  */
 import { LevelStore } from '../adapters/levelStore.js'
 import { ChunkEncoder } from '../core/sync/wire/chunkCodec.js'
@@ -30,7 +30,7 @@ const identity = newIdentity()
 const store = await LevelStore.openMemory()
 const log = await OpLog.open(store, { author: authorOf(instanceIdOf(identity.publicKey), 1), languages: ['en', 'fr', 'es'], identity })
 const lib = new Library(log, { source: { name: 'bench' }, defaultPartition: 'lib' })
-const resources = await allResources(1, n)
+const resources = await allResources(1, n, process.argv[4] === 'catalogue' ? 'catalogue' : 'words')
 await lib.import(resources)
 
 const filter = { prefixes: [''], languages: ['en', 'fr', 'es'] }

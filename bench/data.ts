@@ -81,9 +81,9 @@ export async function* resources(seed: number, count: number, model: TextModel =
 }
 
 /** All of resources `0 … count-1` in memory (for small counts). */
-export async function allResources(seed: number, count: number): Promise<Resource[]> {
+export async function allResources(seed: number, count: number, model: TextModel = 'words'): Promise<Resource[]> {
   const out: Resource[] = []
-  for await (const b of resources(seed, count)) out.push(...b)
+  for await (const b of resources(seed, count, model)) out.push(...b)
   return out
 }
 

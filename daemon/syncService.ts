@@ -287,12 +287,18 @@ export class SyncService {
     const started = Date.now()
     const cancel = new AbortController()
     const signal = AbortSignal.any([this.#abort.signal, cancel.signal])
-    this.#live.set(name, { cancel, budget, moved: 0, last: { pulling: 0, pushing: 0 }, state: { peer: name, mode, started: new Date(started).toISOString(), stage: 'opening', ops: 0, fraction: 0, bytes: 0, cancelling: false } })
+    const live: LiveRun = { cancel, budget, moved: 0, last: { pulling: 0, pushing: 0 }, state: { peer: name, mode, started: new Date(started).toISOString(), stage: 'opening', ops: 0, fraction: 0, bytes: 0, cancelling: false } }
+    this.#live.set(name, live)
     try {
       const maxBytes = this.#inst.config.sync.chunkBytes
       const memory = this.#linkMemory.get(name) ?? linkOf(await this.#history.last(name), maxBytes)
+      // Each attempt asks the peer for no more than the budget still left, so a pull on a
+      // fast link stops within a chunk of it instead of a pacing window beyond.
       const attempt = (chunkBytes: number) =>
-        this.#withPeer(name, (opts, target) => syncWithPeer({ ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes } }, target, mode), signal)
+        this.#withPeer(name, (opts, target) => syncWithPeer({
+          ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes },
+          maxBytes: budget ? budget.bytes - live.moved : undefined,
+        }, target, mode), signal)
       const { result, memory: learned } = await syncWithRetries(attempt, {
         memory,
         maxBytes,

@@ -111,6 +111,12 @@ export interface SyncClientOptions {
   pullChunkBytes?: number
   /** A bandwidth cap for both directions, bytes per second (the peer's --max-kbps); absent for none. */
   maxBytesPerSec?: number
+  /**
+   * The most bytes this sync may still move (what a metered peer's budget has left today),
+   * or absent for no limit: the pull asks the peer to stop sending chunks once it sent this
+   * many, and a stream that ends there is the budget, not a cut.
+   */
+  maxBytes?: number
   /** Most operations one pulled chunk may hold (default 10,000, as the server's push limit). */
   maxChunkOps?: number
   onEvent?: (ev: SyncEvent) => void
@@ -227,6 +233,7 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
     head: ownHead(identity, log), yourHead: pinned ? await headToShow(log, instanceIdOf(pinned)) : null,
     chunkBytes: opts.pullChunkBytes ?? 0,
     maxRate: opts.maxBytesPerSec ?? 0,
+    maxBytes: opts.maxBytes === undefined ? 0 : Math.max(1, Math.ceil(opts.maxBytes)),
   }
   const body = encodeOpenTerms(terms)
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
@@ -330,6 +337,10 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
     await writing.catch(() => undefined)
     decoder.close()
     result.compression = decoder.wireBytes > 0 ? decoder.rawBytes / decoder.wireBytes : 0
+  }
+  const budget = session.terms.maxBytes
+  if (!ended && budget > 0 && decoder.wireBytes >= budget) {
+    throw stopReason(opts.signal) ?? pollenError('POLLEN_BUDGET_SPENT', `the byte budget of this sync with ${peer.name} (${kilobytes(budget)}) is spent; ${result.chunks} chunks were applied and the next sync resumes from there`)
   }
   if (!ended) throw pollenError('POLLEN_CONNECTION_CUT', `connection to ${peer.name} cut after ${kilobytes(transport.bytesIn + transport.bytesOut)}, before the end of the pull; ${result.chunks} chunks were applied and the next attempt resumes from there`)
   emit('pulling', 'completed', { ops: result.pulled, chunks: result.chunks, fraction: 1, bytes: transport.bytesIn })

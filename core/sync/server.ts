@@ -11,7 +11,6 @@ import { sealedChunks } from './sealing.js'
 import { SealGate } from './sealCheck.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, limitsFor, type ChunkLimits } from './chunker.js'
 import { CounterVectors, type VectorAdvance, type VectorEntry } from '../model/counterVector.js'
-import type { Filter } from './wire/frames.js'
 import { adoptableReport, advancesFor, diff, estimate, holderReport, layersOf, senderReport } from './diff.js'
 import { pollenError } from '../errors.js'
 import { instanceIdOf, sign, verify, type Identity } from '../model/identity.js'
@@ -25,7 +24,7 @@ import { narrowFilter } from './scope.js'
 import { claimsToCheck, countClaims } from './verify.js'
 import {
   beginSigned, decodeReport, endSigned, isBeginFrame, isChunkFrame, isEndFrame, isOpenRequest, openedSigned, openSigned, PROTOCOL_VERSION,
-  MAX_CHECKS, type ChunkPayload, type ClaimCount, type Frame, type OpenedTerms, type OpenResponse, type OpenTerms, type PushResult,
+  MAX_CHECKS, type ChunkPayload, type ClaimCount, type Filter, type Frame, type OpenedTerms, type OpenResponse, type OpenTerms, type PushResult,
 } from './wire/frames.js'
 import { MAX_CHUNK_BYTES, MAX_CHUNK_OPS, MAX_FRAME_BYTES, MAX_OPEN_BYTES, OPEN_REQUEST } from './wire/limits.js'
 import { assertChannel } from './channel.js'
@@ -217,7 +216,7 @@ export class SyncServer {
     const response = this.#signedAnswer(terms, req)
     await bind()
     this.#sessions.set(id, session)
-    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req.acks, req.maxRate, signal)
+    return this.#pullFrames(session, response, first?.done === false ? first.value : undefined, chunks, req, signal)
   }
 
   #signedAnswer(terms: OpenedTerms, req: OpenTerms): OpenResponse {
@@ -257,8 +256,9 @@ export class SyncServer {
     session.pacer?.ack(ack)
   }
 
-  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, paced: boolean, maxRate: number, signal?: AbortSignal): AsyncIterable<Frame> {
+  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, req: Pick<OpenTerms, 'acks' | 'maxRate' | 'maxBytes'>, signal?: AbortSignal): AsyncIterable<Frame> {
     const id = session.id
+    const { acks: paced, maxRate, maxBytes } = req
     // A session without a push ends with its pull stream.
     const release = () => {
       const s = this.#sessions.get(id)
@@ -284,8 +284,10 @@ export class SyncServer {
     // A capped client (its peer's --max-kbps): chunks leave no faster than it asked, within a floor.
     const cap = maxRate > 0 ? new RateCap(Math.max(MIN_RATE_BYTES, maxRate)) : undefined
     session.pacer = pacer
+    let sent = 0
     const chunk = async (payload: ChunkPayload) => {
       const frame = await encoder.encode(payload)
+      sent += frame.data.length
       await cap?.take(frame.data.length, signal)
       pacer?.sent(frame.data.length)
       // A pull that keeps streaming keeps its session (its acks find it), however long it runs.
@@ -317,7 +319,9 @@ export class SyncServer {
           encoder.linkRate(pacer.receiverBusy ? undefined : pacer.rate)
           encoder.receiverBusy(pacer.receiverBusy)
         }
-        if (signal?.aborted) return
+        // A client's byte budget is spent (a metered peer): the stream ends without an end
+        // frame, so nothing claims the rest arrived; the client that asked knows why.
+        if (signal?.aborted || (maxBytes > 0 && sent >= maxBytes)) return
         reading = readNext()
         yield await chunk(next.value)
       }

@@ -85,10 +85,10 @@ export async function grant(server: Node, client: Node, role: Role = 'write', fi
 export async function sync(
   client: Node,
   server: Node,
-  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport; trusted?: boolean } = {},
+  opts: { mode?: SyncMode; prefixes?: string[]; role?: Role; scope?: string[]; chunk?: ChunkLimits; wrap?: (t: SyncTransport) => SyncTransport; trusted?: boolean; maxBytes?: number } = {},
 ): Promise<SyncResult> {
   const { options, target } = await clientOf(client, server, opts)
-  return syncWithPeer(options, target, opts.mode ?? 'both')
+  return syncWithPeer({ ...options, maxBytes: opts.maxBytes }, target, opts.mode ?? 'both')
 }
 
 /** `client` checks its claims for `prefixes` against `server` (and lowers what is untrue). */
@@ -124,7 +124,7 @@ export function openTermsOf(client: Node, user: string, o: Partial<OpenTerms> = 
     client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
     server: '', nonce: new Uint8Array(randomBytes(16)), mode: 'pull',
     filter: { prefixes: [''], languages: [...client.log.languages] }, holder: [], acks: false,
-    head: ownHead(client.identity, client.log), yourHead: null, chunkBytes: 0, maxRate: 0,
+    head: ownHead(client.identity, client.log), yourHead: null, chunkBytes: 0, maxRate: 0, maxBytes: 0,
     ...o,
   }
 }

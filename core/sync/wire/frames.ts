@@ -17,7 +17,7 @@ export interface Filter {
   languages: string[]
 }
 
-export const PROTOCOL_VERSION = 5
+export const PROTOCOL_VERSION = 6
 export type SyncMode = 'pull' | 'push' | 'both'
 /** What an open request asks for: a sync, or a check of the client's claims (§9.5). */
 export type OpenMode = SyncMode | 'verify'
@@ -71,6 +71,12 @@ export interface OpenTerms {
    * peer, `--max-kbps`), or 0 for no cap. The server keeps at least MIN_RATE_BYTES.
    */
   maxRate: number
+  /**
+   * The most chunk bytes the client wants in the pull (what a metered peer's budget has left
+   * today), or 0 for no limit. The server sends no chunk once it has sent this many, and
+   * ends the stream without an end frame: the client, which asked, reads that as its budget.
+   */
+  maxBytes: number
 }
 
 /** Client → server: the terms as msgpack bytes and the client's signature over them. */
