@@ -294,9 +294,9 @@ export class SyncService {
       const memory = this.#linkMemory.get(name) ?? linkOf(await this.#history.last(name), maxBytes)
       // Each attempt asks the peer for no more than the budget still left, so a pull on a
       // fast link stops within a chunk of it instead of a pacing window beyond.
-      const attempt = (chunkBytes: number) =>
+      const attempt = (chunkBytes: number, linkRate: number) =>
         this.#withPeer(name, (opts, target) => syncWithPeer({
-          ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes },
+          ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes }, linkRate,
           maxBytes: budget ? budget.bytes - live.moved : undefined,
         }, target, mode), signal)
       const { result, memory: learned } = await syncWithRetries(attempt, {
@@ -538,7 +538,7 @@ export class SyncService {
 
 function failed(peer: string, started: number, err: unknown): SyncResult {
   const e = err as { code?: string; message?: string }
-  return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString(), attempts: 1, cuts: 0, chunkBytes: 0, compression: 0 }
+  return { peer, ok: false, error: e.message ?? String(err), code: e.code ?? 'POLLEN_SYNC_FAILED', pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: Date.now() - started, started: new Date(started).toISOString(), attempts: 1, cuts: 0, chunkBytes: 0, compression: 0, linkRate: 0 }
 }
 
 /** Why the sync API cannot listen on `listen`, as the POLLEN_* error a person can act on. */

@@ -18,11 +18,17 @@ export interface ChunkLimits {
 }
 
 /**
- * Chunks of about 128 KiB before compression (30–40 KiB on the wire for text): big enough
- * that brotli's per-flush cost and the per-chunk signature stay near 1% of the bytes, small
- * enough that a cut link loses a few seconds of a 256 kbit/s transfer.
+ * Chunks of up to about 512 KiB before compression (70–140 KiB on the wire for text). Each
+ * chunk costs a brotli flush, a signature and its seals, about 0.8 KiB on the wire at the
+ * slow-link qualities: at 128 KiB that was 7% of a short transfer of compressible text
+ * (issue 18, scenario 9), at 512 KiB it is under 2%. A stream's chunks start at
+ * {@link FIRST_CHUNK_BYTES} and double, so the first byte leaves soon, whatever the quality.
+ * A link that cuts shrinks them (core/sync/cutPolicy.ts).
  */
-export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxOps: 1000, maxBytes: 128 * 1024 }
+export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxOps: 1000, maxBytes: 512 * 1024 }
+
+/** The first chunk of a stream is at most this big (before compression); each next one doubles, up to the limit. */
+export const FIRST_CHUNK_BYTES = 64 * 1024
 
 /**
  * The smallest chunk a receiver may ask for (bytes before compression, about 2 KiB on the
@@ -52,17 +58,19 @@ export async function* chunkDiff(items: AsyncIterable<DiffItem>, limits: ChunkLi
   const progress = new Map<string, number>()
   let group: Operation[] = []
   let groupBytes = 0
+  let maxBytes = Math.min(limits.maxBytes, FIRST_CHUNK_BYTES)
 
   const take = (): OutgoingPayload => {
     const payload: OutgoingPayload = { ops, progress: [...progress.entries()] }
     ops = []
     bytes = 0
     progress.clear()
+    maxBytes = Math.min(limits.maxBytes, maxBytes * 2)
     return payload
   }
   const closeGroup = function* (): Generator<OutgoingPayload> {
     if (group.length === 0) return
-    if (ops.length > 0 && (ops.length + group.length > limits.maxOps || bytes + groupBytes > limits.maxBytes)) yield take()
+    if (ops.length > 0 && (ops.length + group.length > limits.maxOps || bytes + groupBytes > maxBytes)) yield take()
     ops.push(...group)
     bytes += groupBytes
     const last = group[group.length - 1]
@@ -81,7 +89,7 @@ export async function* chunkDiff(items: AsyncIterable<DiffItem>, limits: ChunkLi
     if (g && (g.author !== op.author || g.tx !== op.tx)) yield* closeGroup()
     group.push(op)
     groupBytes += opSize(op)
-    if (ops.length >= limits.maxOps || bytes >= limits.maxBytes) yield take()
+    if (ops.length >= limits.maxOps || bytes >= maxBytes) yield take()
   }
   yield* closeGroup()
   if (ops.length > 0) yield take()

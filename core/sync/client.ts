@@ -7,7 +7,8 @@
  */
 import { checkPeerHead, headToShow, ownHead, rekeyIfRestored } from './restore.js'
 import { randomBytes } from 'node:crypto'
-import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
+import { ChunkDecoder, ChunkEncoder } from './wire/chunkCodec.js'
+import { DEFAULT_CODEC, type CodecOptions } from './wire/quality.js'
 import { sealedChunks } from './sealing.js'
 import { SealGate } from './sealCheck.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, type ChunkLimits } from './chunker.js'
@@ -96,6 +97,12 @@ export interface SyncResult {
   chunkBytes: number
   /** Decompressed ÷ compressed bytes of the chunks pulled (0 when none arrived); after a run, as remembered for the peer. */
   compression: number
+  /**
+   * The link's rate in bytes per second as the pull saw it while waiting for data (0 when it
+   * could not tell: too short, or this instance set the pace); after a run, as remembered
+   * for the peer, and sent to it at the next pull (OpenTerms.linkRate).
+   */
+  linkRate: number
   /** Something the person who asked for the run should know (a run by hand outside the peer's sync windows). */
   note?: string
 }
@@ -117,6 +124,8 @@ export interface SyncClientOptions {
    * many, and a stream that ends there is the budget, not a cut.
    */
   maxBytes?: number
+  /** The link's rate remembered for this peer, bytes per second (SyncResult.linkRate of the last pull); absent when unknown. */
+  linkRate?: number
   /** Most operations one pulled chunk may hold (default 10,000, as the server's push limit). */
   maxChunkOps?: number
   onEvent?: (ev: SyncEvent) => void
@@ -128,7 +137,7 @@ export interface SyncClientOptions {
 }
 
 function emptyResult(peer: string, started: number): SyncResult {
-  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString(), attempts: 1, cuts: 0, chunkBytes: 0, compression: 0 }
+  return { peer, ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 0, resumed: false, ms: 0, started: new Date(started).toISOString(), attempts: 1, cuts: 0, chunkBytes: 0, compression: 0, linkRate: 0 }
 }
 
 /** "47.0 KB": how much a cut connection carried, for a person. */
@@ -234,6 +243,7 @@ async function openSession(opts: SyncClientOptions, peer: PeerTarget, mode: Open
     chunkBytes: opts.pullChunkBytes ?? 0,
     maxRate: opts.maxBytesPerSec ?? 0,
     maxBytes: opts.maxBytes === undefined ? 0 : Math.max(1, Math.ceil(opts.maxBytes)),
+    linkRate: Math.max(0, Math.round(opts.linkRate ?? 0)),
   }
   const body = encodeOpenTerms(terms)
   const request: OpenRequest = { t: 'open', body, sig: sign(openSigned(body), identity.secretKey) }
@@ -337,6 +347,7 @@ async function pull(opts: SyncClientOptions, peer: PeerTarget, session: Opened, 
     await writing.catch(() => undefined)
     decoder.close()
     result.compression = decoder.wireBytes > 0 ? decoder.rawBytes / decoder.wireBytes : 0
+    result.linkRate = Math.round((acks.linkRate() ?? 0) * 1000)
   }
   const budget = session.terms.maxBytes
   if (!ended && budget > 0 && decoder.wireBytes >= budget) {

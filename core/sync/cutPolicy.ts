@@ -16,6 +16,8 @@ export interface LinkMemory {
   chunkBytes: number
   /** Decompressed ÷ compressed bytes of what this peer sent last. */
   compression: number
+  /** The link's rate a pull from this peer last measured, bytes per second; 0 when unknown (SyncResult.linkRate). */
+  linkRate: number
 }
 
 /** Compression assumed before a peer's chunks have been seen: the bench's text gets about 3.5× at quality 5. */
@@ -25,19 +27,21 @@ const CHUNKS_PER_CONNECTION = 4
 
 /** A peer nothing is known about: the sender's own chunk size. */
 export function freshLink(maxBytes: number): LinkMemory {
-  return { chunkBytes: maxBytes, compression: ASSUMED_COMPRESSION }
+  return { chunkBytes: maxBytes, compression: ASSUMED_COMPRESSION, linkRate: 0 }
 }
 
 /**
  * What one attempt teaches: `moved` is what the attempt's connections carried (both
- * directions), `compression` the ratio of the chunks it took (0 when none).
+ * directions), `compression` the ratio of the chunks it took (0 when none), `linkRate` the
+ * rate its pull measured (0 when it could not tell: the last one measured is kept).
  */
-export function learn(memory: LinkMemory, attempt: { cut: boolean; moved: number; compression: number }, maxBytes: number): LinkMemory {
+export function learn(memory: LinkMemory, attempt: { cut: boolean; moved: number; compression: number; linkRate?: number }, maxBytes: number): LinkMemory {
   const compression = attempt.compression > 1 && Number.isFinite(attempt.compression) ? Math.min(attempt.compression, 20) : memory.compression
+  const linkRate = attempt.linkRate !== undefined && attempt.linkRate > 0 ? attempt.linkRate : memory.linkRate
   const grown = Math.min(maxBytes, memory.chunkBytes * 2)
-  if (!attempt.cut) return { chunkBytes: grown, compression }
+  if (!attempt.cut) return { chunkBytes: grown, compression, linkRate }
   const fits = Math.floor((attempt.moved / CHUNKS_PER_CONNECTION) * compression)
-  return { chunkBytes: Math.max(MIN_CHUNK_BYTES, Math.min(grown, maxBytes, fits)), compression }
+  return { chunkBytes: Math.max(MIN_CHUNK_BYTES, Math.min(grown, maxBytes, fits)), compression, linkRate }
 }
 
 /** When to stop attempting, and how long to pause between attempts. */
@@ -59,7 +63,7 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 100, maxIdleAttempts: 5
 
 /** Runs attempts of a sync with one peer until one is not cut, or the policy says stop. */
 export async function syncWithRetries(
-  attempt: (chunkBytes: number) => Promise<SyncResult>,
+  attempt: (chunkBytes: number, linkRate: number) => Promise<SyncResult>,
   opts: { memory: LinkMemory; maxBytes: number; policy?: Partial<RetryPolicy>; sleep: (ms: number) => Promise<void>; now: () => number; stopped?: () => boolean },
 ): Promise<{ result: SyncResult; memory: LinkMemory }> {
   const policy = { ...DEFAULT_RETRY, ...opts.policy }
@@ -68,9 +72,9 @@ export async function syncWithRetries(
   let total: SyncResult | undefined
   let idle = 0
   for (let n = 1; ; n++) {
-    const r = await attempt(memory.chunkBytes < opts.maxBytes ? memory.chunkBytes : 0)
+    const r = await attempt(memory.chunkBytes < opts.maxBytes ? memory.chunkBytes : 0, memory.linkRate)
     const cut = r.code === 'POLLEN_CONNECTION_CUT'
-    memory = learn(memory, { cut, moved: r.bytesIn + r.bytesOut, compression: r.compression }, opts.maxBytes)
+    memory = learn(memory, { cut, moved: r.bytesIn + r.bytesOut, compression: r.compression, linkRate: r.linkRate }, opts.maxBytes)
     total = total ? combine(total, r) : r
     total.attempts = n
     if (!cut) break
@@ -86,13 +90,18 @@ export async function syncWithRetries(
   total.ms = opts.now() - began
   total.chunkBytes = memory.chunkBytes < opts.maxBytes ? memory.chunkBytes : 0
   total.compression = memory.compression
+  total.linkRate = memory.linkRate
   return { result: total, memory }
 }
 
 /** What a run's result says to remember about the link (a history entry, after a restart). */
-export function linkOf(last: Pick<SyncResult, 'chunkBytes' | 'compression'> | undefined, maxBytes: number): LinkMemory {
-  if (!last || !(last.chunkBytes > 0)) return freshLink(maxBytes)
-  return { chunkBytes: Math.max(MIN_CHUNK_BYTES, Math.min(maxBytes, last.chunkBytes)), compression: last.compression > 1 ? last.compression : ASSUMED_COMPRESSION }
+export function linkOf(last: Partial<Pick<SyncResult, 'chunkBytes' | 'compression' | 'linkRate'>> | undefined, maxBytes: number): LinkMemory {
+  if (!last) return freshLink(maxBytes)
+  const chunkBytes = last.chunkBytes !== undefined && last.chunkBytes > 0 ? Math.max(MIN_CHUNK_BYTES, Math.min(maxBytes, last.chunkBytes)) : maxBytes
+  const compression = last.compression !== undefined && last.compression > 1 ? last.compression : ASSUMED_COMPRESSION
+  // Entries written before the rate was kept have none.
+  const linkRate = Number.isFinite(last.linkRate) && (last.linkRate as number) > 0 ? last.linkRate as number : 0
+  return { chunkBytes, compression, linkRate }
 }
 
 function stopReason(n: number, idle: number, policy: RetryPolicy, stopping: boolean): string {

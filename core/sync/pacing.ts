@@ -35,6 +35,8 @@ export const ACK_EVERY_BYTES = 32 * 1024
  * sender may be waiting for that ack, and on a slow link each one refines the rate.
  */
 export const ACK_MIN_INTERVAL_MS = 200
+/** A pull shorter than this from its first chunk to its last does not measure the link. */
+const LINK_SPAN_MS = 200
 /** The first acks always go at once: until they have measured a rate, the window is MIN_WINDOW. */
 const FREE_ACKS = 2
 /** Unacknowledged bytes the server may have in flight before the first rate is known. */
@@ -192,6 +194,10 @@ export class AckSender {
   #idleAtLastSent = 0
   #timer: ReturnType<typeof setTimeout> | undefined
   readonly #minInterval: number
+  /** When the first chunk was taken, the idle total then, and chunk bytes taken after it until the latest. */
+  #first: { at: number; idle: number } | undefined
+  #after = 0
+  #lastTaken = 0
 
   constructor(send: (a: PullAck) => Promise<void>, now: () => number = () => performance.now(), minIntervalMs = ACK_MIN_INTERVAL_MS) {
     this.#send = send
@@ -227,6 +233,11 @@ export class AckSender {
     if (this.#waitStarted !== undefined) this.#idle += now - this.#waitStarted
     this.#waitStarted = undefined
     this.#waitingForData = false
+    if (this.#first === undefined) this.#first = { at: now, idle: this.#idle }
+    else {
+      this.#after += bytes
+      this.#lastTaken = now
+    }
     this.#bytes += bytes
     if (this.#bytes < ACK_EVERY_BYTES || this.#closed) return
     this.#bytes = 0
@@ -269,6 +280,20 @@ export class AckSender {
         this.#inFlight = undefined
         this.#flush()
       })
+  }
+
+  /**
+   * The link's rate as this pull saw it, in chunk bytes per millisecond, from the first chunk
+   * taken to the last; undefined when the pull was too short to tell (under LINK_SPAN_MS)
+   * or the receiver waited for data less than half that time (it, not the link, set the
+   * pace). The next pull from the same peer passes it on, so the sender starts at the
+   * compression this link allows (quality.ts, startQuality).
+   */
+  linkRate(): number | undefined {
+    if (!this.#first) return undefined
+    const span = this.#lastTaken - this.#first.at
+    if (span < LINK_SPAN_MS || this.#idle - this.#first.idle < span / 2) return undefined
+    return this.#after / span
   }
 
   /** The pull ended: no more acks (one in flight may still arrive). */

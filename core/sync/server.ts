@@ -6,7 +6,8 @@
  */
 import { checkPeerHead, headToShow, ownHead, rekeyIfRestored } from './restore.js'
 import { randomBytes } from 'node:crypto'
-import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, type CodecOptions } from './wire/chunkCodec.js'
+import { ChunkDecoder, ChunkEncoder } from './wire/chunkCodec.js'
+import { codecMemory, DEFAULT_CODEC, type CodecOptions } from './wire/quality.js'
 import { sealedChunks } from './sealing.js'
 import { SealGate } from './sealCheck.js'
 import { chunkDiff, DEFAULT_CHUNK_LIMITS, limitsFor, type ChunkLimits } from './chunker.js'
@@ -98,6 +99,8 @@ export interface ServedSession {
 export class SyncServer {
   readonly #opts: SyncServerOptions
   readonly #limits: SyncLimits
+  /** What this server measured of its own compression, across sessions: a pull whose link rate is known starts from it. */
+  readonly #codecMemory = codecMemory()
   readonly #sessions = new Map<string, Session>()
   readonly #nonces = new Map<string, number>()
   /** Pull-only sessions that ended lately, by id → user and expiry: their late acks are taken. */
@@ -256,7 +259,7 @@ export class SyncServer {
     session.pacer?.ack(ack)
   }
 
-  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, req: Pick<OpenTerms, 'acks' | 'maxRate' | 'maxBytes'>, signal?: AbortSignal): AsyncIterable<Frame> {
+  async *#pullFrames(session: Session, response: OpenResponse, first: ChunkPayload | undefined, rest: AsyncIterator<ChunkPayload> | undefined, req: Pick<OpenTerms, 'acks' | 'maxRate' | 'maxBytes' | 'linkRate'>, signal?: AbortSignal): AsyncIterable<Frame> {
     const id = session.id
     const { acks: paced, maxRate, maxBytes } = req
     // A session without a push ends with its pull stream.
@@ -278,7 +281,10 @@ export class SyncServer {
       yield response
       return
     }
-    const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC)
+    // The rate the client remembered (a cap is a rate too); bytes per second to per millisecond.
+    const rate = Math.min(req.linkRate || Infinity, maxRate || Infinity)
+    const start = { memory: this.#codecMemory, acks: paced, linkRate: Number.isFinite(rate) ? Math.max(MIN_RATE_BYTES, rate) / 1000 : undefined }
+    const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC, undefined, start)
     // Only a client that said it acknowledges chunks is waited for.
     const pacer = paced ? new PullPacer({ stallMs: this.#opts.pacing?.stallMs }) : undefined
     // A capped client (its peer's --max-kbps): chunks leave no faster than it asked, within a floor.

@@ -105,7 +105,7 @@ function openTerms(cli: Node, user: string, o: { mode?: SyncMode; prefixes?: str
     server: '', nonce: new Uint8Array(randomBytes(16)), mode: o.mode ?? 'pull',
     // A raw client here does not acknowledge chunks unless a test says so.
     filter: { prefixes: o.prefixes ?? [''], languages: ['en', 'fr'] }, holder: [], acks: o.acks ?? false,
-    head: ownHead(cli.identity, cli.log), yourHead: null, chunkBytes: 0, maxRate: 0, maxBytes: 0,
+    head: ownHead(cli.identity, cli.log), yourHead: null, chunkBytes: 0, maxRate: 0, maxBytes: 0, linkRate: 0,
   }
 }
 

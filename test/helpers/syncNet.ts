@@ -124,7 +124,7 @@ export function openTermsOf(client: Node, user: string, o: Partial<OpenTerms> = 
     client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
     server: '', nonce: new Uint8Array(randomBytes(16)), mode: 'pull',
     filter: { prefixes: [''], languages: [...client.log.languages] }, holder: [], acks: false,
-    head: ownHead(client.identity, client.log), yourHead: null, chunkBytes: 0, maxRate: 0, maxBytes: 0,
+    head: ownHead(client.identity, client.log), yourHead: null, chunkBytes: 0, maxRate: 0, maxBytes: 0, linkRate: 0,
     ...o,
   }
 }

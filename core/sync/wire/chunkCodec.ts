@@ -11,104 +11,24 @@ import { chunkUnpacker, MAX_CHUNK_OPS } from './limits.js'
 import { sign, verifyAsync } from '../../model/identity.js'
 import { equalBytes, sha256 } from '../../model/operation.js'
 import { chunkSigned, isChunkPayload, type ChunkFrame, type ChunkPayload, type Direction } from './frames.js'
+import { DEFAULT_CODEC, LINK_BOUND, MAX_SWITCHES, pickQuality, startQuality, WINDOW, type CodecMemory, type CodecOptions, type WindowTimes } from './quality.js'
 
-/**
- * Compression settings. Brotli's quality is adapted per session: it starts at `quality`
- * (fast) and, every few chunks, moves to the highest quality up to `slowLinkQuality` that
- * it can produce faster than the link carries it (restarting the compression stream).
- */
-export interface CodecOptions {
-  quality: number
-  slowLinkQuality: number
-}
-
-export const DEFAULT_CODEC: CodecOptions = { quality: 5, slowLinkQuality: 11 }
-
-/**
- * Encoder time and output size per brotli quality 0–11, relative to quality 5, measured on
- * the bench's resources in the column form, chunks of about 150 KB, window 2²². Qualities
- * 10 and 11 switch to optimal parsing: 5–10× slower than 9 for 8–10% fewer bytes, which on
- * a slow link is worth it and on a fast one would make the encoder the bottleneck.
- */
-const COST = [0.09, 0.11, 0.37, 0.6, 0.45, 1, 1.5, 1.9, 2.2, 3.3, 20, 38]
-const SIZE = [1.29, 1.21, 1.09, 1.07, 1.04, 1, 0.98, 0.96, 0.95, 0.94, 0.86, 0.84]
-/** The encoder must be this much faster than the link at the quality it switches to. */
-const HEADROOM = 1.1
-/** Share of a window spent waiting for the link above which the link, not the sender, set its pace. */
-const LINK_BOUND = 0.1
-/** Chunks in each measurement window; the quality is reconsidered after each window. */
-const WINDOW = 4
-/** Restarts of the compression stream allowed per stream (each loses the window's context). */
-const MAX_SWITCHES = 4
-
-/**
- * Milliseconds a window of chunks spent compressing, on fixed work (making payloads,
- * packing, signing: `reading`), and waiting for the link; `link`, when the receiver's acks measured the link's rate, is how long the link
- * needs to carry the window's output.
- */
-export interface WindowTimes {
-  encoding: number
-  reading: number
-  waiting: number
-  link?: number
-  /** The receiver's acks said it was busy applying, not waiting for data: it set the pace. */
-  receiverBound?: boolean
+/** What a sender knows before a stream's first chunk. */
+export interface EncoderStart {
+  /** The link's rate in bytes per millisecond, when remembered (or capped); the stream then starts at the quality it allows. */
+  linkRate?: number
+  /** The sender's measurements across its streams, read at the start and kept up to date. */
+  memory?: CodecMemory
+  /** The receiver acknowledges chunks, so a rate will be measured: a cold stream waits for it. */
+  acks?: boolean
 }
 
 /**
- * The quality a stream steps down to while the receiver sets the pace: by the tables, 0.45×
- * the CPU of quality 5 for 4% more bytes. Compressing harder than the receiver can take in
- * makes no pull faster; the sender's CPU is better spent on its other peers (and, where both
- * run on one machine, on the receiver).
+ * The chunks by which a cold stream decides without a rate: two windows when no acks will
+ * measure one (a push, a client without acks); eight when they will, a bound for acks that
+ * do not come (on a slow link the first rate arrives after about a dozen chunks).
  */
-export const RECEIVER_BOUND_QUALITY = 4
-
-/**
- * A window that did not wait, and whose output the link (by the acks' rate) carried within
- * this multiple of the window's own time, was paced by the sender: the link took everything
- * as fast as it was made, so the measured rate is the sender's own.
- */
-const OWN_PACE = 1.5
-/** A step down in a sender-paced window must cut the window's work by at least this share. */
-const STEP_DOWN_SAVING = 0.25
-/** The lowest quality a sender-paced stream steps down to: 0 saves little CPU over 1 for 7% more bytes. */
-const SENDER_PACED_FLOOR = 1
-
-/**
- * The quality for the next window, given how the last one spent its time at `current`:
- * the highest quality in [`min`, `max`] whose encoder, by the COST and SIZE tables, would
- * still produce faster than the link carries its output (with HEADROOM). The link's time is
- * `link` when measured, else the window's whole time. Only a window that waited for the
- * link a real share of its time (LINK_BOUND) gives a reason to spend more: otherwise the
- * sender itself set the pace, and it keeps `current` or, when the encoder is what the link
- * waits for, steps down. `seen[q]`, when given, is what compressing the same input took at
- * quality q earlier in the stream; it replaces the table's estimate, so a quality found too
- * slow is not tried again and again.
- *
- * Two cases step below `min`. A window in which the receiver set the pace (`receiverBound`)
- * goes no higher than {@link RECEIVER_BOUND_QUALITY}. A window the sender set the pace of
- * while the link took all it made (OWN_PACE) steps to the highest quality that cuts the
- * window's work by STEP_DOWN_SAVING (5 → 4 → 1 by the tables): a sender on a small board
- * serving a fast network is then slowed by nothing but its own compression, and less of it
- * makes the pull faster, while a link that cannot take the larger output makes the sender
- * wait again, which is a reason to step back up.
- */
-export function pickQuality(current: number, min: number, max: number, ms: WindowTimes, seen: Readonly<Record<number, number>> = {}): number {
-  if (ms.receiverBound) return Math.min(current, RECEIVER_BOUND_QUALITY)
-  const total = ms.encoding + ms.reading + ms.waiting
-  const link = ms.link ?? total
-  const linkBound = ms.waiting > total * LINK_BOUND
-  const work = (q: number) => (q === current ? ms.encoding : (seen[q] ?? ms.encoding * (COST[q] / COST[current]))) + ms.reading
-  if (!linkBound && ms.link !== undefined && ms.link <= total * OWN_PACE) {
-    for (let q = current - 1; q >= SENDER_PACED_FLOOR; q--) if (work(q) <= work(current) * (1 - STEP_DOWN_SAVING)) return q
-    return current
-  }
-  for (let q = Math.min(max, 11); q >= min; q--) {
-    if (q > current && !linkBound) continue
-    if (q === current ? work(q) < link : work(q) * HEADROOM <= link * (SIZE[q] / SIZE[current])) return q
-  }
-  return Math.min(current, min)
-}
+const COLD_CHUNKS = { acks: 8 * WINDOW, none: 2 * WINDOW }
 
 const FLUSH = zlib.constants.BROTLI_OPERATION_FLUSH
 
@@ -147,10 +67,10 @@ function collect(stream: zlib.BrotliCompress | zlib.BrotliDecompress, input: Uin
 }
 
 // zlib's streams hand out 16 KiB at a time by default; a chunk's compressed output (up to
-// about 64 KiB) and its raw payload (up to about 128 KiB plus framing) each in one piece
-// halves the CPU of decompressing a chunk.
-const COMPRESSED_OUT = 64 * 1024
-const RAW_OUT = 256 * 1024
+// about 160 KiB for text) and its raw payload (up to about 512 KiB plus framing, the
+// default chunk) each in one piece halves the CPU of decompressing a chunk.
+const COMPRESSED_OUT = 192 * 1024
+const RAW_OUT = 640 * 1024
 
 function decompressor(): zlib.BrotliDecompress {
   return zlib.createBrotliDecompress({ chunkSize: RAW_OUT })
@@ -179,18 +99,29 @@ export class ChunkEncoder {
   #receiverBusy = false
   #lastYield = 0
   #readSinceYield = 0
+  /** Started at the cold quality, and no decision made yet. */
+  #cold = false
+  readonly #memory: CodecMemory | undefined
+  readonly #coldChunks: number
 
   readonly #now: () => number
 
   /** `now` is a millisecond clock, sub-millisecond where it can be (tests pass their own). */
-  constructor(session: string, direction: Direction, secretKey: Uint8Array, opts: CodecOptions = DEFAULT_CODEC, now: () => number = () => performance.now()) {
+  constructor(session: string, direction: Direction, secretKey: Uint8Array, opts: CodecOptions = DEFAULT_CODEC, now: () => number = () => performance.now(), start: EncoderStart = {}) {
     this.#now = now
     this.#session = session
     this.#direction = direction
     this.#secretKey = secretKey
     this.#opts = opts
-    this.#quality = opts.quality
-    this.#stream = compressor(opts.quality)
+    this.#memory = start.memory
+    this.#coldChunks = start.acks ? COLD_CHUNKS.acks : COLD_CHUNKS.none
+    Object.assign(this.#costs, start.memory?.msPerByte)
+    if (start.linkRate && start.linkRate > 0) this.#quality = startQuality(start.linkRate, start.memory ?? { msPerByte: {}, ratio: {} }, opts.quality, opts.slowLinkQuality)
+    else {
+      this.#quality = opts.coldQuality ?? opts.quality
+      this.#cold = this.#quality !== opts.quality
+    }
+    this.#stream = compressor(this.#quality)
   }
 
   /** Number of chunks encoded so far. */
@@ -237,13 +168,22 @@ export class ChunkEncoder {
     }
     this.#readSinceYield = 0
     let reset: number | undefined
-    if (this.#seq > 0 && this.#seq % WINDOW === 0 && this.#switches < MAX_SWITCHES) {
+    // A cold stream decides as soon as a rate (or a busy receiver) says anything of the
+    // link, or a wait does, and by COLD_CHUNKS at the latest.
+    const waited = this.#ms.waiting > (this.#ms.encoding + this.#ms.reading + this.#ms.waiting) * LINK_BOUND && this.#seq >= WINDOW
+    const due = this.#cold ? this.#rate !== undefined || this.#receiverBusy || waited || this.#seq >= this.#coldChunks : this.#seq % WINDOW === 0
+    if (this.#seq > 0 && due && this.#switches < MAX_SWITCHES) {
       if (this.#rate) this.#ms.link = this.#windowBytes / this.#rate
       if (this.#receiverBusy) this.#ms.receiverBound = true
       this.#costs[this.#quality] = this.#ms.encoding / this.#windowRaw
+      if (this.#memory) {
+        this.#memory.msPerByte[this.#quality] = this.#costs[this.#quality]
+        this.#memory.ratio[this.#quality] = this.#windowRaw / this.#windowBytes
+      }
       const seen: Record<number, number> = {}
       for (const [q, perByte] of Object.entries(this.#costs)) seen[Number(q)] = perByte * this.#windowRaw
-      const q = pickQuality(this.#quality, this.#opts.quality, this.#opts.slowLinkQuality, this.#ms, seen)
+      const q = pickQuality(this.#quality, this.#opts.quality, this.#opts.slowLinkQuality, this.#ms, seen, this.#cold)
+      this.#cold = false
       this.#ms = { encoding: 0, reading: 0, waiting: 0 }
       this.#windowBytes = 0
       this.#windowRaw = 0

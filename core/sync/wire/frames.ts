@@ -77,6 +77,12 @@ export interface OpenTerms {
    * ends the stream without an end frame: the client, which asked, reads that as its budget.
    */
   maxBytes: number
+  /**
+   * The link's rate, in bytes per second, that the client measured in its last pull from
+   * this server while it waited for data, or 0 when unknown: the server starts the pull at
+   * the compression that rate allows instead of measuring it first (quality.ts).
+   */
+  linkRate: number
 }
 
 /** Client → server: the terms as msgpack bytes and the client's signature over them. */

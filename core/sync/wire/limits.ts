@@ -62,7 +62,7 @@ export function frameUnpacker(maxFrame: number): Unpacker {
 }
 /** The open request: `{t, body, sig}`. */
 export const OPEN_REQUEST = new Unpacker(bounds(64, 2, MAX_OPEN_BYTES, 16))
-/** Open terms: 17 fields (two of them heads), the filter, the author table and one report. */
+/** Open terms: 18 fields (two of them heads), the filter, the author table and one report. */
 export const OPEN_TERMS = new Unpacker(bounds(FIXED + 2 * MAX_FILTER_PREFIXES + REPORT_ELEMENTS, 3, 64, 2 * MAX_REPORT_CLAIMS + 2))
 /** The answer: two reports, or a check's counts (rows of 5 fields and their buckets). */
 export const OPENED_TERMS = new Unpacker(bounds(FIXED + 2 * MAX_FILTER_PREFIXES + Math.max(2 * REPORT_ELEMENTS, MAX_CHECKS * (6 + MAX_BUCKETS)), 4, 64, 2 * MAX_REPORT_CLAIMS + 2))

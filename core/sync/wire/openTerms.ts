@@ -104,17 +104,17 @@ function unpackOwnHead(v: unknown, epoch: number, what: string): SignedHead {
   return { epoch, counter: v[0], sig: v[1] }
 }
 
-/** `[v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holderRows, acks, head, yourHead, chunkBytes, maxRate, maxBytes]` */
+/** `[v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holderRows, acks, head, yourHead, chunkBytes, maxRate, maxBytes, linkRate]` */
 export function encodeOpenTerms(t: OpenTerms): Uint8Array {
   const table = new AuthorTable()
   const holder = table.rows(t.holder)
-  return pack([t.v, t.user, t.client.publicKey, epochOf(t.client.author, t.client.instance), t.server, t.nonce, t.mode, t.filter.prefixes, t.filter.languages, table.authors, holder, t.acks, [t.head.counter, t.head.sig], packHead(t.yourHead), t.chunkBytes, t.maxRate, t.maxBytes])
+  return pack([t.v, t.user, t.client.publicKey, epochOf(t.client.author, t.client.instance), t.server, t.nonce, t.mode, t.filter.prefixes, t.filter.languages, table.authors, holder, t.acks, [t.head.counter, t.head.sig], packHead(t.yourHead), t.chunkBytes, t.maxRate, t.maxBytes, t.linkRate])
 }
 
 /** Decodes and checks open terms; throws POLLEN_BAD_MESSAGE. */
 export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
-  const [v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holder, acks, head, yourHead, chunkBytes, maxRate, maxBytes] = decodeArray(bytes, OPEN_TERMS, 'the open request', 17)
-  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && MODES.includes(mode as OpenMode) && typeof acks === 'boolean' && isUint(chunkBytes) && isUint(maxRate) && isUint(maxBytes))) {
+  const [v, user, publicKey, epoch, server, nonce, mode, prefixes, languages, authors, holder, acks, head, yourHead, chunkBytes, maxRate, maxBytes, linkRate] = decodeArray(bytes, OPEN_TERMS, 'the open request', 18)
+  if (!(isStr(user, 64) && isBytes(publicKey, 32) && isEpoch(epoch) && isStr(server, 64) && isBytes(nonce, 16) && MODES.includes(mode as OpenMode) && typeof acks === 'boolean' && isUint(chunkBytes) && isUint(maxRate) && isUint(maxBytes) && isUint(linkRate))) {
     return bad('the open request is malformed')
   }
   const filter = decodeFilter(prefixes, languages, 'the open request')
@@ -134,6 +134,7 @@ export function decodeOpenTerms(bytes: Uint8Array): OpenTerms {
     chunkBytes,
     maxRate,
     maxBytes,
+    linkRate,
   }
 }
 

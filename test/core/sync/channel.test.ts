@@ -21,7 +21,7 @@ function openRequest(client: Node, user: string): Uint8Array {
     client: { instance: instanceIdOf(client.identity.publicKey), publicKey: client.identity.publicKey, author: client.log.author },
     server: '', nonce: new Uint8Array(randomBytes(16)), mode: 'pull',
     filter: { prefixes: [''], languages: ['en', 'fr'] }, holder: [], acks: false,
-    head: ownHead(client.identity, client.log), yourHead: null, chunkBytes: 0, maxRate: 0, maxBytes: 0,
+    head: ownHead(client.identity, client.log), yourHead: null, chunkBytes: 0, maxRate: 0, maxBytes: 0, linkRate: 0,
   }
   const body = encodeOpenTerms(terms)
   return pack({ t: 'open', body, sig: sign(openSigned(body), client.identity.secretKey) })

@@ -10,21 +10,24 @@ import type { SyncResult } from '../../../core/sync/client.js'
 const MAX = 128 * 1024
 
 function attemptResult(o: Partial<SyncResult>): SyncResult {
-  return { peer: 'cloud', ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 1, resumed: false, ms: 10, started: '2026-12-03T00:00:00.000Z', attempts: 1, cuts: 0, chunkBytes: 0, compression: 0, ...o }
+  return { peer: 'cloud', ok: false, error: null, code: null, pulled: 0, pushed: 0, new: 0, updated: 0, unchanged: 0, conflicts: 0, bytesIn: 0, bytesOut: 0, chunks: 0, unsealed: 0, requests: 1, resumed: false, ms: 10, started: '2026-12-03T00:00:00.000Z', attempts: 1, cuts: 0, chunkBytes: 0, compression: 0, linkRate: 0, ...o }
 }
 const cut = (o: Partial<SyncResult> = {}) => attemptResult({ code: 'POLLEN_CONNECTION_CUT', error: 'connection to cloud cut after 47.0 KB (ECONNRESET)', cuts: 1, ...o })
 const done = (o: Partial<SyncResult> = {}) => attemptResult({ ok: true, ...o })
 
 t.test('a cut shrinks chunks to a quarter of what the connection carried, at the compression seen; clean attempts grow them back', async (t) => {
   const m = learn(freshLink(MAX), { cut: true, moved: 48_000, compression: 4 }, MAX)
-  t.same(m, { chunkBytes: 48_000, compression: 4 }, '48 KB carried at 4×: 12 KB on the wire, 48 KB before compression')
+  t.same(m, { chunkBytes: 48_000, compression: 4, linkRate: 0 }, '48 KB carried at 4×: 12 KB on the wire, 48 KB before compression')
   t.equal(learn(m, { cut: true, moved: 100, compression: 0 }, MAX).chunkBytes, MIN_CHUNK_BYTES, 'never below the floor; no chunks seen keeps the ratio')
   t.equal(learn(m, { cut: true, moved: 10_000_000, compression: 4 }, MAX).chunkBytes, 96_000, 'a long connection grows chunks at most 2× per attempt')
   t.equal(learn(m, { cut: false, moved: 0, compression: 0 }, MAX).chunkBytes, 96_000, 'a clean attempt doubles them')
-  t.equal(learn({ chunkBytes: 96_000, compression: 4 }, { cut: false, moved: 0, compression: 0 }, MAX).chunkBytes, MAX, 'up to the sender\'s own size')
+  t.equal(learn({ chunkBytes: 96_000, compression: 4, linkRate: 0 }, { cut: false, moved: 0, compression: 0 }, MAX).chunkBytes, MAX, 'up to the sender\'s own size')
   t.equal(learn(m, { cut: true, moved: 48_000, compression: Infinity }, MAX).compression, 4, 'a ratio that is not finite is ignored')
   t.same(linkOf(undefined, MAX), freshLink(MAX), 'no history: the sender\'s own size')
-  t.same(linkOf({ chunkBytes: 20_000, compression: 3 }, MAX), { chunkBytes: 20_000, compression: 3 }, 'the last run\'s size after a restart')
+  t.same(linkOf({ chunkBytes: 20_000, compression: 3 }, MAX), { chunkBytes: 20_000, compression: 3, linkRate: 0 }, 'the last run\'s size after a restart (an entry from before rates were kept: none)')
+  t.same(linkOf({ chunkBytes: 0, compression: 6.5, linkRate: 125_000 }, MAX), { chunkBytes: MAX, compression: 6.5, linkRate: 125_000 }, 'the sender\'s own size, with the ratio and the rate it measured')
+  t.equal(learn(freshLink(MAX), { cut: false, moved: 0, compression: 0, linkRate: 30_000 }, MAX).linkRate, 30_000, 'a pull that measured its link teaches the rate')
+  t.equal(learn({ ...freshLink(MAX), linkRate: 30_000 }, { cut: false, moved: 0, compression: 0, linkRate: 0 }, MAX).linkRate, 30_000, 'one that could not tell keeps the last rate')
   t.equal(linkOf({ chunkBytes: 1, compression: 0 }, MAX).chunkBytes, MIN_CHUNK_BYTES, 'a stored size below the floor is raised')
 })
 

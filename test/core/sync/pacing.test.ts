@@ -231,3 +231,25 @@ t.test('AckSender: time spent waiting for data while a taken chunk is still bein
   await chunk(3, 350, 400)
   t.same(sent.map((a) => [a.idleMs, a.spanMs]), [[100, 100], [140, 200], [140, 300], [190, 400]], 'idle counts only the waits with no apply running: 100, then 40 of 100, none, 50')
 })
+
+t.test('AckSender.linkRate: the rate chunks arrived at while the receiver waited for them, or nothing', async (t) => {
+  /** Chunks of `bytes`, each waited for `waitMs` and then applied for `busyMs`. */
+  const pull = (n: number, bytes: number, waitMs: number, busyMs: number) => {
+    let clock = 0
+    const acks = new AckSender(async () => undefined, () => clock)
+    for (let i = 0; i < n; i++) {
+      acks.waiting()
+      clock += waitMs
+      acks.taken(i, bytes)
+      acks.applying()
+      clock += busyMs
+      acks.applied()
+    }
+    acks.close()
+    return acks.linkRate()
+  }
+  t.equal(pull(11, 12_500, 90, 10), 125, '12.5 KB every 100 ms, waiting 90 of them: 125 bytes per ms (1 Mbit/s)')
+  t.equal(pull(11, 12_500, 10, 90), undefined, 'busy 90 ms of each 100: the receiver set the pace, not the link')
+  t.equal(pull(2, 12_500, 90, 10), undefined, 'two chunks 100 ms apart: too short to tell')
+  t.equal(pull(1, 12_500, 90, 10), undefined, 'one chunk: no span at all')
+})

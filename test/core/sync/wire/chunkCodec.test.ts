@@ -8,7 +8,8 @@ import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { encode } from '@msgpack/msgpack'
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib'
-import { ChunkDecoder, ChunkEncoder, DEFAULT_CODEC, pickQuality, RECEIVER_BOUND_QUALITY, type CodecOptions } from '../../../../core/sync/wire/chunkCodec.js'
+import { ChunkDecoder, ChunkEncoder } from '../../../../core/sync/wire/chunkCodec.js'
+import { codecMemory, DEFAULT_CODEC, RECEIVER_BOUND_QUALITY, type CodecOptions } from '../../../../core/sync/wire/quality.js'
 import { type OutgoingPayload, chunkDiff } from '../../../../core/sync/chunker.js'
 import { CounterVectors } from '../../../../core/model/counterVector.js'
 import { diff, type DiffItem } from '../../../../core/sync/diff.js'
@@ -299,7 +300,7 @@ t.test('time spent reading the log is not taken for a slow link', async (t) => {
 t.test('a receiver busy applying, not waiting for data, takes the stream down to the cheaper quality', async (t) => {
   const id = newIdentity()
   let clock = 0
-  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, () => clock)
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 5, slowLinkQuality: 11 }, () => clock)
   const dec = new ChunkDecoder(SESSION, 'pull', id.publicKey, MiB)
   const payloads = Array.from({ length: 8 }, (_, i) => sample(20, `b${i}`))
   const frames: ChunkFrame[] = []
@@ -314,50 +315,55 @@ t.test('a receiver busy applying, not waiting for data, takes the stream down to
   await restartedOnce(t, enc, dec, frames, payloads, RECEIVER_BOUND_QUALITY)
 })
 
-t.test('pickQuality: while the receiver sets the pace, never above the receiver-bound quality', async (t) => {
-  const busy = { encoding: 10, reading: 2, waiting: 300, link: 600, receiverBound: true }
-  t.equal(pickQuality(5, 5, 11, busy), RECEIVER_BOUND_QUALITY, 'from the start quality, down, however long the wait')
-  t.equal(pickQuality(10, 5, 11, busy), RECEIVER_BOUND_QUALITY, 'from a slow-link quality, down')
-  t.equal(pickQuality(2, 2, 11, busy), 2, 'a quality already lower stays')
-  t.equal(pickQuality(5, 5, 11, { ...busy, receiverBound: false }), 11, 'the same window with the receiver waiting: the link sets the pace')
+/** Encodes `n` samples, each taking the encoder 1 ms; `before(i)` runs before chunk i (to report a rate). */
+async function run(enc: ChunkEncoder, n: number, tick: () => void, before: (i: number) => void = () => undefined): Promise<ChunkFrame[]> {
+  const frames: ChunkFrame[] = []
+  for (let i = 0; i < n; i++) {
+    before(i)
+    const frame = enc.encode(sample(20, `c${i}`))
+    tick()
+    frames.push(await frame)
+  }
+  enc.close()
+  return frames
+}
+
+t.test('a cold stream starts at the cold quality and decides at its first rate: back to the fast quality on a fast link', async (t) => {
+  const id = newIdentity()
+  let clock = 0
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, () => clock)
+  t.equal(enc.quality, DEFAULT_CODEC.coldQuality, 'nothing known: the cold quality from the first byte')
+  // A link as fast as the encoder: the acks' rate says it carried each chunk in the time it was made.
+  const frames = await run(enc, 6, () => (clock += 1), (i) => {
+    if (i === 2) enc.linkRate(1e9)
+  })
+  t.equal(frames.findIndex((f) => f.reset !== undefined), 2, 'decided at the first chunk after the rate, not at the window\'s end')
+  t.equal(frames[2].reset, DEFAULT_CODEC.quality, 'a fast link: the fast quality')
 })
 
-t.test('pickQuality: the highest quality the encoder can make faster than the link carries it', async (t) => {
-  // Per chunk at quality 5: 10 ms compressing, 2 ms reading; the link takes the rest.
-  const at = (linkMs: number, max = 11) => pickQuality(5, 5, max, { encoding: 10, reading: 2, waiting: linkMs - 12 })
-  t.equal(at(12), 5, 'encoder-bound: keep the fast quality')
-  t.equal(at(30), 8, 'a link 2.5× slower than the encoder: a little more effort')
-  t.equal(at(60), 9, 'the last quality before optimal parsing')
-  t.equal(at(300), 10, 'a slow link: quality 10 (21× the time of 5) still keeps ahead')
-  t.equal(at(600), 11, 'a very slow link: the best quality')
-  t.equal(at(600, 9), 9, 'never above the configured maximum')
-  t.equal(pickQuality(9, 5, 11, { encoding: 30, reading: 0, waiting: 60 }), 9, 'from 9, a link 3× slower is not enough for 10')
-  t.equal(pickQuality(10, 5, 11, { encoding: 200, reading: 10, waiting: 0 }), 9, 'at 10 the link never waited: the encoder is the bottleneck, step down')
-  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0 }), 5, 'at the start quality with no waiting: stay')
+t.test('a cold stream on a link measured slower than it decides for the slow link at once, before it ever waited', async (t) => {
+  const id = newIdentity()
+  let clock = 0
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, () => clock)
+  // Chunks of a few hundred bytes made in 1 ms each, a link of 1 byte per ms.
+  const frames = await run(enc, 4, () => (clock += 1), (i) => {
+    if (i === 3) enc.linkRate(1)
+  })
+  t.equal(frames[3].reset, DEFAULT_CODEC.slowLinkQuality, 'the best quality the encoder can afford')
 })
 
-t.test('pickQuality: a link time measured from acks decides at the first wait, and a quality seen too slow is not retried', async (t) => {
-  // The first wait on the window, with the link's rate timed by the acks.
-  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 100 }), 9, 'from the window alone: quality 9')
-  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 100, link: 600 }), 11, 'with the slow link measured: the best quality at once')
-  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 2, waiting: 0, link: 600 }), 5, 'a sender that never waited set the pace itself: the rate is its own, stay')
-  t.equal(pickQuality(5, 5, 11, { encoding: 10, reading: 80, waiting: 5, link: 600 }), 5, 'waiting 5 ms of 95 is not the link setting the pace')
-  const window = { encoding: 200, reading: 10, waiting: 300, link: 500 }
-  t.equal(pickQuality(10, 5, 11, window), 11, 'by the table, 11 would keep ahead of this link')
-  t.equal(pickQuality(10, 5, 11, window, { 11: 700 }), 10, 'but 11 took 700 ms on this input before: stay at 10')
-  t.equal(pickQuality(11, 5, 11, { encoding: 700, reading: 10, waiting: 0, link: 500 }, { 10: 200 }), 10, 'at 11 the encoder is slower than the link: back to the 10 it measured')
-})
-
-t.test('pickQuality: a sender whose output the link took as fast as it was made steps its compression down', async (t) => {
-  // 40 ms compressing and 2 ms reading a window whose bytes the acks say the link carried in 50 ms.
-  const paced = { encoding: 40, reading: 2, waiting: 0, link: 50 }
-  t.equal(pickQuality(5, 5, 11, paced), 4, 'from 5: quality 4, under half the work (below the configured minimum)')
-  t.equal(pickQuality(4, 5, 11, paced), 1, 'from 4: quality 1, a quarter of the work')
-  t.equal(pickQuality(1, 5, 11, paced), 1, 'from 1: stay (quality 0 would save little CPU for 7% more bytes)')
-  t.equal(pickQuality(4, 5, 11, paced, { 1: 38 }), 4, 'quality 1 took nearly as long on this input before: stay')
-  t.equal(pickQuality(5, 5, 11, { encoding: 4, reading: 40, waiting: 0, link: 50 }), 5, 'reading, not compressing, took the time: stay')
-  t.equal(pickQuality(5, 5, 11, { ...paced, link: 200 }), 5, 'the link is 4× slower than the sender (it is only filling the window): stay')
-  t.equal(pickQuality(5, 5, 11, { ...paced, waiting: 20 }), 5, 'the sender waited for the link: not sender-paced')
-  t.equal(pickQuality(5, 5, 11, { encoding: 40, reading: 2, waiting: 0 }), 5, 'no rate measured yet: stay')
-  t.equal(pickQuality(5, 5, 11, { ...paced, receiverBound: true }), RECEIVER_BOUND_QUALITY, 'a receiver that set the pace decides first')
+t.test('a link rate known before the first chunk starts the stream at the quality it allows, from the sender\'s memory', async (t) => {
+  const id = newIdentity()
+  const memory = codecMemory()
+  const fast = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, undefined, { linkRate: 12_500, memory })
+  t.equal(fast.quality, DEFAULT_CODEC.quality, '100 Mbit/s: the fast quality')
+  fast.close()
+  const slow = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, undefined, { linkRate: 32, memory })
+  t.equal(slow.quality, 11, '256 kbit/s: the best')
+  slow.close()
+  // A window at quality 5 teaches the memory this sender's speed and ratio.
+  let clock = 0
+  const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 5, slowLinkQuality: 11 }, () => clock, { memory })
+  await run(enc, 5, () => (clock += 1))
+  t.ok(memory.msPerByte[5] > 0 && memory.ratio[5] > 0, `measured at quality 5: ${memory.msPerByte[5].toExponential(2)} ms per byte, ${memory.ratio[5].toFixed(2)}× smaller`)
 })

@@ -25,7 +25,7 @@ function request(o: Partial<OpenTerms> = {}): OpenTerms {
     filter: { prefixes: ['lib:who'], languages: ['en', 'fr'] },
     holder: [{ prefix: 'lib:who', layer: '', counters: { [sAuthor]: 1_000_000, [cAuthor]: 12 } }, { prefix: 'lib:who', layer: 'en', counters: { [sAuthor]: 999_000 } }],
     acks: true,
-    head: signHead(client, 3, 12), yourHead: null, chunkBytes: 24_576, maxRate: 32_000, maxBytes: 96_000,
+    head: signHead(client, 3, 12), yourHead: null, chunkBytes: 24_576, maxRate: 32_000, maxBytes: 96_000, linkRate: 125_000,
     ...o,
   }
 }
