@@ -118,7 +118,7 @@ const handlers: Record<string, Handler> = {
   async 'peer add'(ctx) {
     const u = 'pollen peer add --name N --url URL --user U --key K|--key -|--key-file PATH'
     // The key may be left out when systemd passes it as the credential peer-NAME.
-    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, instance: ctx.flags.instance }
+    const body = { name: required(ctx.flags, 'name', u), url: required(ctx.flags, 'url', u), user: required(ctx.flags, 'user', u), key: await readKey(ctx.flags), filters: ctx.flags.filter, active: ctx.flags.inactive !== true, trusted: ctx.flags.trusted === true, windows: ctx.flags.window, maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, urgent: ctx.flags.urgent, instance: ctx.flags.instance }
     const p = await (await ctx.client()).call<Peer>('POST', '/v1/peers', body)
     print(ctx, p, () => `added peer ${p.name} (${p.url})${p.active ? '' : ', inactive'}${p.trusted ? ', a trusted relay' : ''}${p.pinnedInstance ? `, pinned to instance ${formatInstanceId(p.pinnedInstance)}` : ', its instance id is pinned at first contact'}`)
   },
@@ -131,10 +131,10 @@ const handlers: Record<string, Handler> = {
     print(ctx, r, () => `removed peer ${ctx.args[0]}`)
   },
   async 'peer set'(ctx) {
-    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: windowsFlag(ctx.flags.window), maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
+    const body = { active: boolFlag(ctx.flags.active, 'active'), trusted: boolFlag(ctx.flags.trusted, 'trusted'), windows: listFlag(ctx.flags.window, 'any'), maxKbps: kbpsFlag(ctx.flags['max-kbps']), meteredMb: ctx.flags.metered, urgent: listFlag(ctx.flags.urgent, 'none'), filters: ctx.flags.filter, url: ctx.flags.url, user: ctx.flags.user, key: await readKey(ctx.flags), acceptKey: ctx.flags['accept-key'] }
     if (Object.values(body).every((v) => v === undefined)) throw pollenError('POLLEN_INVALID_FLAG', `nothing to change; usage: ${COMMANDS['peer set'].usage}`)
     const p = await (await ctx.client()).call<Peer>('PATCH', `/v1/peers/${encodeURIComponent(ctx.args[0])}`, body)
-    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}${p.maxKbps ? `, capped at ${p.maxKbps} kbit/s` : ''}${p.meteredMb ? `, metered: scheduled syncs move at most ${p.meteredMb} MiB a day` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
+    print(ctx, p, () => `updated peer ${p.name}: ${p.active ? 'active' : 'inactive'}${p.trusted ? ', a trusted relay' : ''}${p.windows?.length ? `, scheduled syncs only ${p.windows.join(', ')}` : ''}${p.maxKbps ? `, capped at ${p.maxKbps} kbit/s` : ''}${p.meteredMb ? `, metered: scheduled syncs move at most ${p.meteredMb} MiB a day` : ''}${p.urgent?.length ? `, urgent: ${p.urgent.join(', ')}` : ''}, filters ${p.filters.map((f) => f || '(all)').join(',')}`)
   },
   async 'user add'(ctx) {
     const role = required(ctx.flags, 'role', COMMANDS['user add'].usage)
@@ -198,11 +198,11 @@ function kbpsFlag(value: unknown): number | undefined {
   return n
 }
 
-/** `--window any` clears the windows (syncs at any time); other values are checked by the daemon. */
-function windowsFlag(value: unknown): string[] | undefined {
+/** A repeatable flag whose one value `clear` (`--window any`, `--urgent none`) empties the list; other values are checked by the daemon. */
+function listFlag(value: unknown, clear: string): string[] | undefined {
   if (value === undefined) return undefined
   const list = value as string[]
-  return list.length === 1 && list[0] === 'any' ? [] : list
+  return list.length === 1 && list[0] === clear ? [] : list
 }
 
 /** The web page's address, and under TLS the certificate fingerprint to compare with the browser's. */

@@ -30,6 +30,7 @@ export const FLAG_HELP: Record<string, string> = {
   window: 'sync on schedule only within HH:MM-HH:MM (repeatable; `any` clears)',
   'max-kbps': 'cap the sync rate with this peer, in kbit/s (0: no cap)',
   metered: 'a daily budget in MiB for scheduled syncs with this peer (0: none); a scheduled sync that reaches it stops at a chunk boundary',
+  urgent: 'on a metered link, a partition prefix that moves first and outside the budget (repeatable; `none` clears)',
   active: 'true or false: whether the scheduler syncs the peer',
   'accept-key': 'the new instance id the peer proved, typed out to accept it',
   instance: 'the instance id the key is bound to (or the peer must prove)',

@@ -159,7 +159,7 @@ function userRoutes(app: FastifyInstance, inst: Instance): void {
 function peerRoutes(app: FastifyInstance, inst: Instance): void {
   app.post('/v1/peers', async (req) => {
     const b = body(req)
-    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, meteredMb: b.meteredMb, instance: b.instance })
+    return inst.peers.add({ name: b.name, url: b.url, user: b.user, key: b.key, filters: b.filters, active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, meteredMb: b.meteredMb, urgent: b.urgent, instance: b.instance })
   })
   app.get('/v1/peers', async () => inst.peers.list())
   app.delete('/v1/peers/:name', async (req) => {
@@ -169,6 +169,6 @@ function peerRoutes(app: FastifyInstance, inst: Instance): void {
   })
   app.patch('/v1/peers/:name', async (req) => {
     const b = body(req)
-    return inst.peers.set((req.params as { name: string }).name, { active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, meteredMb: b.meteredMb, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
+    return inst.peers.set((req.params as { name: string }).name, { active: b.active, trusted: b.trusted, windows: b.windows, maxKbps: b.maxKbps, meteredMb: b.meteredMb, urgent: b.urgent, filters: b.filters, url: b.url, user: b.user, key: b.key, acceptKey: b.acceptKey })
   })
 }

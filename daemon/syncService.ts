@@ -20,6 +20,7 @@ import type { SyncMode } from '../core/sync/wire/frames.js'
 import { SyncServer } from '../core/sync/server.js'
 import { parseListen } from './config.js'
 import { PeerLinks } from './peerLinks.js'
+import { budgetLeft, MIB, msUntilTomorrow, urgentFilters, type Budget } from './meteredLink.js'
 import type { Instance } from './instance.js'
 import type { Logger } from './logger.js'
 
@@ -61,21 +62,6 @@ interface LiveRun {
   last: { pulling: number; pushing: number }
 }
 
-/** What a scheduled run with a metered peer may still move today. */
-interface Budget {
-  bytes: number
-  /** The peer's daily budget, for the message. */
-  mib: number
-}
-
-const MIB = 1024 * 1024
-
-/** Milliseconds until the next local midnight: when a metered peer's budget starts again. */
-function msUntilTomorrow(now = new Date()): number {
-  const next = new Date(now)
-  next.setHours(24, 0, 0, 0)
-  return next.getTime() - now.getTime()
-}
 
 /** Why a run stops when the daemon does. */
 const STOPPING = (): Error => pollenError('POLLEN_SYNC_FAILED', 'abandoned: the daemon is stopping; the next sync resumes here')
@@ -227,38 +213,37 @@ export class SyncService {
     this.#timers.set(name, t)
   }
 
-  /** A scheduled run with the peer, then the next one planned (after failures, backoff). */
+  /**
+   * A scheduled run with the peer, then the next one planned (after failures, backoff). A
+   * metered peer's urgent prefixes go first, outside its budget; once the day's budget is
+   * spent, only they move, at the usual interval, and the rest waits for tomorrow.
+   */
   #scheduledRun(name: string): void {
-    void this.#budgetFor(name).then((budget) => {
+    void (async () => {
+      const peer = await this.#inst.peers.get(name).catch(() => undefined)
+      if (!peer) return
+      const urgent = urgentFilters(peer)
+      if (urgent.length) await this.syncPeer(name, 'both', undefined, undefined, urgent)
+      const budget = budgetLeft(peer, await this.#history.list(name, HISTORY_KEEP))
       if (budget && budget.bytes <= 0) {
-        this.#log.info({ peer: name, budgetMib: budget.mib }, 'metered peer: today\'s budget is spent; the next scheduled sync waits for tomorrow')
-        this.#plan(name, msUntilTomorrow() + Math.random() * 60_000)
+        this.#log.info({ peer: name, budgetMib: budget.mib, urgent }, urgent.length ? 'metered peer: today\'s budget is spent; scheduled syncs move only the urgent prefixes until tomorrow' : 'metered peer: today\'s budget is spent; the next scheduled sync waits for tomorrow')
+        this.#plan(name, this.#spentDelay(urgent))
         return
       }
-      this.#scheduledRunWith(name, budget)
-    })
+      this.#scheduledRunWith(name, budget, urgent)
+    })()
   }
 
-  /**
-   * A metered peer's budget left for today: its daily MiB less what every sync with it moved
-   * since local midnight (the history; a sync by hand counts, as the bill does). Undefined
-   * when the peer is not metered.
-   */
-  async #budgetFor(name: string): Promise<Budget | undefined> {
-    const peer = await this.#inst.peers.get(name).catch(() => undefined)
-    if (!peer?.meteredMb) return undefined
-    const midnight = new Date()
-    midnight.setHours(0, 0, 0, 0)
-    const since = midnight.getTime()
-    const today = (await this.#history.list(name, HISTORY_KEEP)).filter((r) => Date.parse(r.started) >= since)
-    const used = today.reduce((n, r) => n + r.bytesIn + r.bytesOut, 0)
-    return { bytes: peer.meteredMb * MIB - used, mib: peer.meteredMb }
+  /** When to look again once a metered peer's budget is spent: at the interval while urgent prefixes keep moving, else tomorrow. */
+  #spentDelay(urgent: readonly string[]): number {
+    const interval = this.#inst.config.sync.intervalSeconds * 1000
+    return urgent.length ? interval * (0.75 + Math.random() * 0.5) : msUntilTomorrow() + Math.random() * 60_000
   }
 
-  #scheduledRunWith(name: string, budget: Budget | undefined): void {
+  #scheduledRunWith(name: string, budget: Budget | undefined, urgent: readonly string[]): void {
     void this.syncPeer(name, 'both', undefined, budget).then(async (r) => {
       if (r.code === 'POLLEN_BUDGET_SPENT') {
-        this.#plan(name, msUntilTomorrow() + Math.random() * 60_000)
+        this.#plan(name, this.#spentDelay(urgent))
         return
       }
       const n = (this.#scheduled.get(name) ?? 0) + 1
@@ -273,17 +258,17 @@ export class SyncService {
     })
   }
 
-  /** Syncs one peer; joins the run already going for it. */
-  syncPeer(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>, budget?: Budget): Promise<SyncResult> {
+  /** Syncs one peer (over `filters` instead of its own, for an urgent-only run); joins the run already going for it. */
+  syncPeer(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>, budget?: Budget, filters?: readonly string[]): Promise<SyncResult> {
     const running = this.#running.get(name)
     if (running) return running
-    const run = this.#run(name, mode, retry, budget).finally(() => this.#running.delete(name))
+    const run = this.#run(name, mode, retry, budget, filters).finally(() => this.#running.delete(name))
     this.#running.set(name, run)
     return run
   }
 
   /** One run: attempts until one is not cut (core/sync/cutPolicy.ts), each with a chunk size learned from the cuts before. */
-  async #run(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>, budget?: Budget): Promise<SyncResult> {
+  async #run(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>, budget?: Budget, filters?: readonly string[]): Promise<SyncResult> {
     const started = Date.now()
     const cancel = new AbortController()
     const signal = AbortSignal.any([this.#abort.signal, cancel.signal])
@@ -298,7 +283,7 @@ export class SyncService {
         this.#withPeer(name, (opts, target) => syncWithPeer({
           ...opts, pullChunkBytes: chunkBytes, chunk: { maxOps: this.#inst.config.sync.chunkOps, maxBytes: chunkBytes || maxBytes }, linkRate,
           maxBytes: budget ? budget.bytes - live.moved : undefined,
-        }, target, mode), signal)
+        }, filters ? { ...target, filters: [...filters] } : target, mode), signal)
       const { result, memory: learned } = await syncWithRetries(attempt, {
         memory,
         maxBytes,
@@ -309,7 +294,7 @@ export class SyncService {
         stopped: () => signal.aborted,
       })
       this.#linkMemory.set(name, learned)
-      return await this.#record(result)
+      return await this.#record(filters ? { ...result, note: `urgent prefixes only (a metered link, outside its budget): ${filters.join(', ')}` } : result)
     } catch (err) {
       return this.#record(failed(name, started, err))
     } finally {

@@ -44,6 +44,12 @@ export interface Peer {
    * saying what they left for later; a sync run by hand is not held to it. Absent or 0: not metered.
    */
   meteredMb?: number
+  /**
+   * Partition prefixes that are urgent on a metered link (`--urgent PREFIX`): a scheduled
+   * sync with a metered peer moves them first, outside the budget, and goes on moving them
+   * once the day's budget is spent. Absent or empty: none.
+   */
+  urgent?: string[]
   created: string
 }
 
@@ -80,7 +86,7 @@ export function assertPeerKey(value: unknown): string {
 
 /** A peer stored before `trusted` existed reads as untrusted, so every listing shows the flag. */
 function withDefaults(peer: Peer): Peer {
-  return { ...peer, trusted: peer.trusted === true, windows: peer.windows ?? [], maxKbps: peer.maxKbps ?? 0, meteredMb: peer.meteredMb ?? 0 }
+  return { ...peer, trusted: peer.trusted === true, windows: peer.windows ?? [], maxKbps: peer.maxKbps ?? 0, meteredMb: peer.meteredMb ?? 0, urgent: peer.urgent ?? [] }
 }
 
 /** A daily budget in MiB: 0 (not metered) or 0.01 to 1,000,000, in hundredths at most. */
@@ -90,6 +96,15 @@ export function parseMeteredMb(value: unknown): number {
     throw pollenError('POLLEN_INVALID_INPUT', `metered takes the MiB a day scheduled syncs may move (0.01 to 1000000, 0 for not metered), not ${JSON.stringify(value)}`)
   }
   return n
+}
+
+/** Urgent prefixes: a list of partition prefixes, or an empty list for none (`--urgent none`). */
+function parseUrgent(value: unknown): string[] {
+  if (!Array.isArray(value)) throw pollenError('POLLEN_INVALID_INPUT', 'urgent must be a list of partition prefixes')
+  if (value.length === 0) return []
+  const prefixes = parseFilters(value, 'urgent prefix')
+  if (prefixes.includes('')) throw pollenError('POLLEN_INVALID_INPUT', 'an urgent prefix names part of the library (such as alerts); everything urgent would leave no budget to keep')
+  return prefixes
 }
 
 /** A cap in kbit/s: 0 (none) or 16 to 1,000,000. */
@@ -107,7 +122,7 @@ export class Peers {
     this.#secrets = secrets
   }
 
-  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; meteredMb?: unknown; instance?: unknown }): Promise<Peer> {
+  async add(input: { name: unknown; url: unknown; user: unknown; key: unknown; filters?: unknown; active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; meteredMb?: unknown; urgent?: unknown; instance?: unknown }): Promise<Peer> {
     const name = assertName(input.name, 'peer name')
     const url = parsePeerUrl(input.url)
     const user = assertName(input.user, 'peer user')
@@ -123,10 +138,11 @@ export class Peers {
     const windows = input.windows === undefined ? [] : parseWindows(input.windows)
     const maxKbps = input.maxKbps === undefined ? 0 : parseKbps(input.maxKbps)
     const meteredMb = input.meteredMb === undefined ? 0 : parseMeteredMb(input.meteredMb)
+    const urgent = input.urgent === undefined ? [] : parseUrgent(input.urgent)
     const instance = input.instance === undefined ? undefined : assertInstanceId(input.instance)
     if (await this.#peers.get(name)) throw pollenError('POLLEN_ALREADY_EXISTS', `peer ${name} already exists; change it with \`pollen peer set\` or remove it first`)
     await this.#assertUrlFree(url, name)
-    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, windows, maxKbps, meteredMb, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
+    const peer: Peer = { name, url, user, filters, active: input.active ?? true, trusted, windows, maxKbps, meteredMb, urgent, created: new Date().toISOString(), ...(instance ? { pinnedInstance: instance } : {}) }
     if (apiKey !== undefined) await this.#secrets.set(name, apiKey)
     await this.#peers.put(name, peer)
     return peer
@@ -155,7 +171,7 @@ export class Peers {
   }
 
   /** Changes a peer's settings; every value is checked before anything is written. */
-  async set(name: string, changes: { active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; meteredMb?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
+  async set(name: string, changes: { active?: unknown; trusted?: unknown; windows?: unknown; maxKbps?: unknown; meteredMb?: unknown; urgent?: unknown; filters?: unknown; url?: unknown; user?: unknown; key?: unknown; acceptKey?: unknown }): Promise<Peer> {
     const peer = { ...(await this.get(name)) }
     const active = optionalBoolean(changes.active, 'active')
     if (active !== undefined) peer.active = active
@@ -164,6 +180,7 @@ export class Peers {
     if (changes.windows !== undefined) peer.windows = parseWindows(changes.windows)
     if (changes.maxKbps !== undefined) peer.maxKbps = parseKbps(changes.maxKbps)
     if (changes.meteredMb !== undefined) peer.meteredMb = parseMeteredMb(changes.meteredMb)
+    if (changes.urgent !== undefined) peer.urgent = parseUrgent(changes.urgent)
     if (changes.filters !== undefined) peer.filters = parseFilters(changes.filters)
     if (changes.url !== undefined) {
       peer.url = parsePeerUrl(changes.url)
