@@ -7,7 +7,7 @@ import type { PhysicalLimit } from './limit.js'
 import type { RssPeaks } from './proc.js'
 import { fmt, MiB, pollenSide, pouchSide } from './report.js'
 import type { ScenarioResult } from './resultTypes.js'
-import { CUT_BYTES, LINK1, LINK5, LINK8, S9_TEXT, type CutPattern, type CutPatterns, type Cuts, type Initial, type Loopback, type Pollen34 } from './scenarios.js'
+import { CUT_BYTES, LINK1, LINK5, LINK8, S10_CAP_KBPS, S9_TEXT, type Capped, type CutPattern, type CutPatterns, type Cuts, type Initial, type Loopback, type Pollen34 } from './scenarios.js'
 import { describeLink, type LinkShape, type PollenRun, type PouchRun } from './syncBench.js'
 
 const total = (r: { bytesUp: number; bytesDown: number }): number => r.bytesUp + r.bytesDown
@@ -212,5 +212,32 @@ export function cutPatternRow(n: number, c: CutPatterns, p: CutPattern, limit: P
     pouch: p.pouch instanceof Error ? null : pouchSide(p.pouch),
     limit,
     target: { description: `pollen finishes within ${bound}× the bytes of a clean pull (issue 18)`, met: bytesRatio <= bound },
+  }
+}
+
+/**
+ * Scenario 10 (issue 18): a capped peer. The limit is the cap itself: the pull's own bytes at
+ * the capped rate, so "× limit" is how far below its cap the pull ran, start-up included.
+ */
+export function cappedRow(n: number, m: Capped): ScenarioResult {
+  const capBps = S10_CAP_KBPS * 1000
+  const rate = (m.pollen.bytesDown * 8) / (m.pollen.ms / 1000)
+  return {
+    scenario: 10,
+    name: `a peer capped at ${S10_CAP_KBPS} kbit/s (--max-kbps), ${fmt.int(n)} resources, over an unlimited link`,
+    params: {
+      resources: n,
+      operations: m.pollen.pulled,
+      cap: `${S10_CAP_KBPS} kbit/s`,
+      'rate over the whole pull': `${fmt.int(Math.round(rate / 1000))} kbit/s = ${fmt.ratio(rate / capBps)} the cap`,
+      'rate from 10% to 90% of its bytes': `${fmt.int(Math.round(m.midRateBps / 1000))} kbit/s = ${fmt.ratio(m.midRateBps / capBps)} the cap`,
+    },
+    pollen: pollenSide(m.pollen, { midRateBps: m.midRateBps }),
+    pouch: null,
+    limit: { bytes: m.pollen.bytesDown, ms: (m.pollen.bytesDown * 8 * 1000) / capBps },
+    target: {
+      description: 'the capped pull runs within 10% of its cap: its time ≤ 1.11× its bytes at the cap, start-up included (issue 18); never above the cap (test/daemon/rateCap.test.ts)',
+      checks: [{ metric: 'ratioToLimit', max: 1.11 }],
+    },
   }
 }

@@ -22,8 +22,8 @@ import { installCleanup, killAll } from './proc.js'
 import { renderFile } from './render.js'
 import { fmt, logRow, printTable, writeResults } from './report.js'
 import type { ScenarioResult } from './resultTypes.js'
-import { changedRow, cutPatternRow, cutRow, initialRow, loopbackRow, nothingNewRow, resourcesRow, shortTransferRow } from './rows.js'
-import { changeSet, cutPatternScenario, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, LINK8, loopbackScenario, pollenScenarios34, QUICK, S9_RESOURCES, S9_TEXT, shortTransfer, type CutPatterns, type Cuts, type Loopback, type Pollen34 } from './scenarios.js'
+import { cappedRow, changedRow, cutPatternRow, cutRow, initialRow, loopbackRow, nothingNewRow, resourcesRow, shortTransferRow } from './rows.js'
+import { cappedScenario, changeSet, cutPatternScenario, cutScenario, FULL, initialSync, LINK1, LINK2, LINK5, LINK8, loopbackScenario, pollenScenarios34, QUICK, S10_RESOURCES, S9_RESOURCES, S9_TEXT, shortTransfer, type CutPatterns, type Cuts, type Loopback, type Pollen34 } from './scenarios.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const args = process.argv.slice(2)
@@ -143,6 +143,8 @@ async function main(): Promise<number> {
     rows.push(s2 instanceof Error ? failedRow(2, 'initial sync', s2) : initialRow(sizes.s2, 2, LINK2, s2, lim.s2, SCALE))
     const s9 = await step(`Scenario 9: short transfer, ${fmt.int(S9_RESOURCES)} resources of ${S9_TEXT} text`, () => shortTransfer(say))
     rows.push(s9 instanceof Error ? failedRow(9, 'short transfer', s9) : shortTransferRow(S9_RESOURCES, s9, lim.s9))
+    const s10 = await step(`Scenario 10: a peer capped at its --max-kbps, ${fmt.int(S10_RESOURCES)} resources`, () => cappedScenario(say))
+    rows.push(s10 instanceof Error ? failedRow(10, 'a capped peer', s10) : cappedRow(S10_RESOURCES, s10))
 
     const s5: Cuts | Error = await step('Scenario 5: cuts every 256 KiB', () => cutScenario(sizes.s5, say))
     const s8: CutPatterns | Error = await step('Scenario 8: cuts every 16, 48 and 128 KiB', () => cutPatternScenario(S8_RESOURCES, say))

@@ -291,3 +291,42 @@ export async function cutPatternScenario(n: number, say: Say): Promise<CutPatter
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US')
+
+/** Scenario 10 (issue 18): a peer capped at {@link S10_CAP_KBPS} over a link that is not. */
+export const S10_RESOURCES = 2000
+export const S10_CAP_KBPS = 1000
+
+/** What a capped pull measured: the run, and its rate between 10% and 90% of its bytes (start-up and tail left out). */
+export interface Capped {
+  pollen: PollenRun
+  midRateBps: number
+}
+
+/**
+ * Scenario 10: {@link S10_RESOURCES} resources pulled from a peer set to `--max-kbps
+ * {@link S10_CAP_KBPS}`, over an unlimited link, so only the cap sets the pace. The link's
+ * byte count is sampled every 50 ms.
+ */
+export async function cappedScenario(say: Say): Promise<Capped> {
+  const source = PollenDaemon.create({ name: 'capped-src' })
+  let pair: PollenPair | undefined
+  try {
+    await source.start()
+    await importInto(source, S10_RESOURCES)
+    pair = await PollenPair.create(source, UNLIMITED, { clientName: 'capped-client' })
+    await pair.client.call('PATCH', '/v1/peers/src', { maxKbps: S10_CAP_KBPS })
+    say(`  pollen: ${fmt(S10_RESOURCES)} resources from a peer capped at ${S10_CAP_KBPS} kbit/s, over an unlimited link`)
+    const link = pair.link
+    const samples: [number, number][] = []
+    const timer = setInterval(() => samples.push([performance.now(), link.stats().bytesDown]), 50)
+    const pollen = await pair.sync()
+    clearInterval(timer)
+    const at = (share: number) => samples.find(([, b]) => b >= pollen.bytesDown * share)
+    const [t10, b10] = at(0.1) ?? [0, 0]
+    const [t90, b90] = at(0.9) ?? [0, 0]
+    return { pollen, midRateBps: t90 > t10 ? ((b90 - b10) * 8) / ((t90 - t10) / 1000) : 0 }
+  } finally {
+    await pair?.destroy()
+    await source.destroy()
+  }
+}

@@ -1,10 +1,11 @@
 /**
  * Peers (administrators only): the list with last sync, its result and the next scheduled
- * run; the Add Peer form (name, URL, user, API key, filters, Active checked by default);
+ * run; the Add Peer form (name, URL, user, API key, filters, Active checked by default, and
+ * the link: sync windows, bandwidth cap, metered budget, urgent prefixes);
  * each peer's page with its form, Sync now with live progress, and its sync history. A
  * stored API key is never shown: the form asks for a new one or keeps it.
  */
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { html, type SafeHtml } from './html.js'
 import { form, page, when, type PageCtx } from './layout.js'
 import { field, redirect, route, type AdminDeps, type Web } from './routing.js'
@@ -15,6 +16,18 @@ import { pollenError } from '../../core/errors.js'
 
 function filtersOf(text: string): string[] {
   return text.split(/[\r\n,]+/).map((s) => s.trim()).filter(Boolean)
+}
+
+/** The link fieldset's values as the peer store takes them; what does not parse is passed on, to be refused there with its message. */
+function linkFields(req: FastifyRequest): { windows: string[]; maxKbps: unknown; meteredMb: unknown; urgent: string[] } {
+  const kbps = field(req, 'maxKbps').trim()
+  const mib = field(req, 'meteredMb').trim()
+  return {
+    windows: filtersOf(field(req, 'windows')),
+    maxKbps: kbps === '' ? 0 : /^\d+$/.test(kbps) ? Number(kbps) : kbps,
+    meteredMb: mib === '' ? 0 : mib,
+    urgent: filtersOf(field(req, 'urgent')),
+  }
 }
 
 export function resultText(t: Messages, r: SyncResult): string {
@@ -32,6 +45,12 @@ function peerForm(ctx: PageCtx, action: string, p?: Peer): SafeHtml {
 <label class="field">${p ? t.peerKeyKeep : t.peerKey}<input type="password" name="key" autocomplete="off"${p ? '' : html` required`}></label>
 <label class="field">${t.peerFilters}<textarea name="filters" rows="3">${(p?.filters ?? []).filter(Boolean).join('\n')}</textarea></label>
 <label class="field check"><input type="checkbox" name="active"${!p || p.active ? html` checked` : ''}> ${t.peerActive}</label>
+<fieldset><legend>${t.peerLinkTitle}</legend>
+<label class="field">${t.peerWindows}<textarea name="windows" rows="2">${(p?.windows ?? []).join('\n')}</textarea></label>
+<label class="field">${t.peerMaxKbps}<input type="number" name="maxKbps" min="0" max="1000000" step="1" value="${String(p?.maxKbps ?? 0)}"></label>
+<label class="field">${t.peerMetered}<input type="number" name="meteredMb" min="0" max="1000000" step="0.01" value="${String(p?.meteredMb ?? 0)}"></label>
+<label class="field">${t.peerUrgent}<textarea name="urgent" rows="2">${(p?.urgent ?? []).join('\n')}</textarea></label>
+</fieldset>
 <div class="actions"><button type="submit">${p ? t.peerSave : t.peerAdd}</button></div>`,
   )
 }
@@ -85,7 +104,7 @@ export function registerPeers(web: Web, deps: AdminDeps): void {
   })
 
   route(web, 'POST', '/peers', 'admin', async (req, reply, ctx) => {
-    const p = await inst.peers.add({ name: field(req, 'name'), url: field(req, 'url'), user: field(req, 'user'), key: field(req, 'key'), filters: filtersOf(field(req, 'filters')), active: field(req, 'active') === 'on' })
+    const p = await inst.peers.add({ name: field(req, 'name'), url: field(req, 'url'), user: field(req, 'user'), key: field(req, 'key'), filters: filtersOf(field(req, 'filters')), active: field(req, 'active') === 'on', ...linkFields(req) })
     sync.reschedule()
     return redirect(web, reply, ctx.session, peerUrl(p.name), { notice: ctx.t.peerAdded(p.name) })
   })
@@ -106,7 +125,7 @@ ${form(ctx, `${peerUrl(p.name)}/remove`, html`<button type="submit" class="dange
   route(web, 'POST', '/peers/:name', 'admin', async (req, reply, ctx) => {
     const name = (req.params as { name: string }).name
     const key = field(req, 'key')
-    await inst.peers.set(name, { url: field(req, 'url'), user: field(req, 'user'), filters: filtersOf(field(req, 'filters')), active: field(req, 'active') === 'on', ...(key ? { key } : {}) })
+    await inst.peers.set(name, { url: field(req, 'url'), user: field(req, 'user'), filters: filtersOf(field(req, 'filters')), active: field(req, 'active') === 'on', ...linkFields(req), ...(key ? { key } : {}) })
     sync.reschedule()
     return redirect(web, reply, ctx.session, peerUrl(name), { notice: ctx.t.peerSaved(name) })
   })

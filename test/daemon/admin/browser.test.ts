@@ -113,6 +113,25 @@ if (!existsSync(CHROMIUM)) {
     t.notOk((await page.content()).includes('district-api-key-0123456789'), 'the key is not shown back')
   })
 
+  t.test('a costly link set from the page: a window, a cap, a budget and urgent prefixes, and a wrong window refused', async (t) => {
+    await page.goto(`${url}/peers/district`)
+    await page.getByLabel(/Sync windows/).fill('03:00-07:00')
+    await page.getByLabel(/Bandwidth cap/).fill('256')
+    await page.getByLabel(/Metered/).fill('20')
+    await page.getByLabel(/Urgent on a metered link/).fill('alerts\nlib/health')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.waitForURL(`${url}/peers/district`)
+    const peer = () => (cli(['peer', 'list']) as Promise<{ name: string }[]>).then((l) => l.find((p) => p.name === 'district'))
+    t.match(await peer(), { windows: ['03:00-07:00'], maxKbps: 256, meteredMb: 20, urgent: ['alerts', 'lib/health'], active: false }, 'the CLI sees every setting')
+    t.equal(await page.getByLabel(/Metered/).inputValue(), '20', 'the form shows them back')
+    await page.getByLabel(/Sync windows/).fill('late at night')
+    await page.getByRole('button', { name: 'Save' }).click()
+    const alert = page.getByText(/a sync window is HH:MM-HH:MM in 24-hour local time/)
+    await alert.waitFor()
+    t.ok(await alert.isVisible(), 'a window that is not HH:MM-HH:MM is refused with a message that says what to type')
+    t.match(await peer(), { windows: ['03:00-07:00'], maxKbps: 256 }, 'and nothing is changed')
+  })
+
   t.test('Sync now shows the progress of the run live', async (t) => {
     const more = Array.from({ length: 200 }, (_, i) => JSON.stringify({ id: `n${i}`, title: { en: `New ${i} ${randomBytes(60).toString('hex')}` } })).join('\n') + '\n'
     t.equal((await source.cli(['resource', 'import', '-'], { stdin: more, timeoutMs: 60_000 })).code, 0)
