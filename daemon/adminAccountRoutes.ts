@@ -34,4 +34,8 @@ export function registerAdminAccountRoutes(app: FastifyInstance, admins: Admins)
     const name = (req.params as { name: string }).name
     return shown(await admins.passwd(name, body(req).password))
   })
+  app.put('/v1/admins/:name/role', async (req) => {
+    const name = (req.params as { name: string }).name
+    return shown(await admins.setRole(name, body(req).role))
+  })
 }

@@ -1,5 +1,5 @@
 /**
- * `pollen admin add|list|remove|passwd`: the web page's accounts, through the control API
+ * `pollen admin add|list|remove|passwd|role`: the web page's accounts, through the control API
  * (daemon/adminAccountRoutes.ts).
  */
 import type { AdminInfo } from '../core/access/admins.js'
@@ -38,5 +38,10 @@ export const adminHandlers: Record<string, (ctx: AdminCtx) => Promise<void>> = {
     const password = await readPassword(ctx.flags, name)
     const a = await (await ctx.client()).call<Shown>('PUT', `/v1/admins/${encodeURIComponent(name)}/password`, { password })
     ctx.print(a, () => `changed the password of ${a.name}; its open sessions are closed`)
+  },
+  async 'admin role'(ctx) {
+    const [name, role] = ctx.args
+    const a = await (await ctx.client()).call<Shown>('PUT', `/v1/admins/${encodeURIComponent(name)}/role`, { role })
+    ctx.print(a, () => `account ${a.name} is now ${a.role === 'admin' ? 'an admin' : 'a reviewer'}; its open sessions are closed, and it logs in again with the new role`)
   },
 }

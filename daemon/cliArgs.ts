@@ -106,6 +106,7 @@ export const COMMANDS: Record<string, { flags: string[]; args: [number, number];
   'admin add': { flags: ['role', 'password-file'], args: [1, 1], usage: 'pollen admin add NAME [--role reviewer|admin] [--password-file PATH]', summary: 'Adds an account of the web page; the password comes from the file, standard input or a prompt.' },
   'admin list': { flags: [], args: [0, 0], usage: 'pollen admin list', summary: 'Lists the web page\'s accounts and their roles.' },
   'admin remove': { flags: [], args: [1, 1], usage: 'pollen admin remove NAME', summary: 'Removes an account of the web page and ends its sessions.' },
+  'admin role': { flags: [], args: [2, 2], usage: 'pollen admin role NAME reviewer|admin', summary: 'Gives an account of the web page another role, in place: its password stays, its open sessions end.' },
   'admin passwd': { flags: ['password-file'], args: [1, 1], usage: 'pollen admin passwd NAME [--password-file PATH]', summary: 'Sets a new password for an account of the web page and ends its sessions.' },
 }
 

@@ -128,6 +128,19 @@ export class Admins {
     return info(next)
   }
 
+  /**
+   * Gives an account another role; the password stays. A session keeps the role it was
+   * opened with and ends when the account's differs (daemon/admin/routing.ts), so a demoted
+   * admin's open pages stop at their next request.
+   */
+  async setRole(name: string, role: unknown): Promise<AdminInfo> {
+    const a = NAME_RE.test(name) ? await this.#accounts.get(name) : undefined
+    if (!a) throw pollenError('POLLEN_NOT_FOUND', `no account named ${name}`)
+    const next = { ...a, role: assertRole(role) }
+    await this.#accounts.put(name, next)
+    return info(next)
+  }
+
   /** The account a name and password open, or POLLEN_UNAUTHORIZED (the same answer, in about the same time, for both failures). */
   async verify(name: unknown, password: unknown): Promise<AdminInfo> {
     const found = typeof name === 'string' && NAME_RE.test(name) ? await this.#accounts.get(name) : undefined

@@ -1,5 +1,5 @@
 /**
- * `pollen admin add|list|remove|passwd` against a real daemon, the password from standard
+ * `pollen admin add|list|remove|passwd|role` against a real daemon, the password from standard
  * input or a file, and `pollen status` showing the web page's address (plain on loopback;
  * over TLS with the certificate fingerprint beyond it, which the listener really presents).
  */
@@ -34,6 +34,16 @@ t.test('admin add from standard input and from a file; list shows no secret; pas
   t.equal(after.status, 303, 'a password change ends the open session')
   t.match(after.headers.location, /^\/login/)
   await web.login('rita', 'a new reviewer password')
+  t.equal((await web.get('/peers')).status, 403, 'a reviewer may not manage peers')
+  const promoted = await d.cli(['admin', 'role', 'rita', 'admin'])
+  t.equal(promoted.code, 0, promoted.stderr)
+  t.match(promoted.stdout, /account rita is now an admin/)
+  t.equal((await web.get('/peers')).status, 303, 'the session opened as a reviewer ends')
+  await web.login('rita', 'a new reviewer password')
+  t.equal((await web.get('/peers')).status, 200, 'the same password opens an admin session')
+  t.equal((await d.cli(['admin', 'role', 'rita', 'root'])).error?.code, 'POLLEN_INVALID_INPUT', 'an unknown role is refused')
+  t.equal((await d.cli(['admin', 'role', 'nobody', 'admin'])).error?.code, 'POLLEN_NOT_FOUND')
+  t.match((await d.cli(['admin', 'list', '--json'])).json.find((a: { name: string }) => a.name === 'rita'), { role: 'admin' }, 'a refused change changes nothing')
   t.equal((await d.cli(['admin', 'remove', 'rita'])).code, 0)
   t.equal((await web.get('/review')).status, 303, 'removing the account ends its session')
   await t.rejects(web.login('rita', 'a new reviewer password'), /refused with 401/)
