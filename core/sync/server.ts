@@ -282,7 +282,8 @@ export class SyncServer {
       return
     }
     // The rate the client remembered (a cap is a rate too); bytes per second to per millisecond.
-    const rate = Math.min(req.linkRate || Infinity, maxRate || Infinity)
+    // Only a client that acks gets a start from it: the acks then measure what it claimed.
+    const rate = paced ? Math.min(req.linkRate || Infinity, maxRate || Infinity) : Infinity
     const start = { memory: this.#codecMemory, acks: paced, linkRate: Number.isFinite(rate) ? Math.max(MIN_RATE_BYTES, rate) / 1000 : undefined }
     const encoder = new ChunkEncoder(id, 'pull', this.#opts.identity.secretKey, this.#opts.codec ?? DEFAULT_CODEC, undefined, start)
     // Only a client that said it acknowledges chunks is waited for.
