@@ -40,12 +40,16 @@ export function budgetLeft(peer: Pick<Peer, 'meteredMb'>, history: readonly Pick
 /**
  * The filter of an urgent-only sync: each urgent prefix as far as the peer's own filters
  * reach (an urgent prefix wider than a filter narrows to that filter; one outside every
- * filter is dropped). Empty when the peer is not metered or has none.
+ * filter is dropped). Empty when the peer is not metered or has none, and when the urgent
+ * prefixes would cover every filter: everything urgent would leave the budget nothing to
+ * hold back, so then the budget holds for all (the scheduler logs it).
  */
 export function urgentFilters(peer: Pick<Peer, 'meteredMb' | 'urgent' | 'filters'>): string[] {
   if (!peer.meteredMb || !peer.urgent?.length) return []
+  const urgent = peer.urgent
+  if (peer.filters.every((f) => urgent.some((u) => covers(u, f)))) return []
   const out = new Set<string>()
-  for (const u of peer.urgent) {
+  for (const u of urgent) {
     for (const f of peer.filters) {
       if (covers(f, u)) out.add(u)
       else if (covers(u, f)) out.add(f)

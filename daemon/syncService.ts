@@ -72,6 +72,8 @@ export class SyncService {
   readonly #inst: Instance
   readonly #log: Logger
   readonly #running = new Map<string, Promise<SyncResult>>()
+  /** Peers whose run in progress covers only some prefixes (an urgent-only run). */
+  readonly #narrowRuns = new Set<string>()
   /** Per run in progress: its state and what cancels it alone. */
   readonly #live = new Map<string, LiveRun>()
   readonly #timers = new Map<string, NodeJS.Timeout>()
@@ -219,19 +221,31 @@ export class SyncService {
    * spent, only they move, at the usual interval, and the rest waits for tomorrow.
    */
   #scheduledRun(name: string): void {
-    void (async () => {
-      const peer = await this.#inst.peers.get(name).catch(() => undefined)
-      if (!peer) return
-      const urgent = urgentFilters(peer)
-      if (urgent.length) await this.syncPeer(name, 'both', undefined, undefined, urgent)
-      const budget = budgetLeft(peer, await this.#history.list(name, HISTORY_KEEP))
-      if (budget && budget.bytes <= 0) {
-        this.#log.info({ peer: name, budgetMib: budget.mib, urgent }, urgent.length ? 'metered peer: today\'s budget is spent; scheduled syncs move only the urgent prefixes until tomorrow' : 'metered peer: today\'s budget is spent; the next scheduled sync waits for tomorrow')
-        this.#plan(name, this.#spentDelay(urgent))
-        return
-      }
-      this.#scheduledRunWith(name, budget, urgent)
-    })()
+    void this.#scheduledRunOf(name).catch((err: unknown) => {
+      // A storage error reading the peer or its history: try again at the interval.
+      this.#log.warn({ peer: name, err }, 'scheduled sync could not start')
+      this.#plan(name, this.#inst.config.sync.intervalSeconds * 1000)
+    })
+  }
+
+  async #scheduledRunOf(name: string): Promise<void> {
+    // A peer removed since the timer was set is not planned again.
+    let peer: Peer
+    try {
+      peer = await this.#inst.peers.get(name)
+    } catch (err) {
+      if (isPollenError(err, 'POLLEN_NOT_FOUND')) return
+      throw err
+    }
+    const urgent = urgentFilters(peer)
+    if (urgent.length) await this.syncPeer(name, 'both', undefined, undefined, urgent)
+    const budget = peer.meteredMb ? budgetLeft(peer, await this.#history.list(name, HISTORY_KEEP)) : undefined
+    if (budget && budget.bytes <= 0) {
+      this.#log.info({ peer: name, budgetMib: budget.mib, urgent }, urgent.length ? 'metered peer: today\'s budget is spent; scheduled syncs move only the urgent prefixes until tomorrow' : 'metered peer: today\'s budget is spent; the next scheduled sync waits for tomorrow')
+      this.#plan(name, this.#spentDelay(urgent))
+      return
+    }
+    this.#scheduledRunWith(name, budget, urgent)
   }
 
   /** When to look again once a metered peer's budget is spent: at the interval while urgent prefixes keep moving, else tomorrow. */
@@ -261,8 +275,15 @@ export class SyncService {
   /** Syncs one peer (over `filters` instead of its own, for an urgent-only run); joins the run already going for it. */
   syncPeer(name: string, mode: SyncMode, retry?: Partial<RetryPolicy>, budget?: Budget, filters?: readonly string[]): Promise<SyncResult> {
     const running = this.#running.get(name)
+    // A full sync asked for while an urgent-only run goes waits for it and then runs itself:
+    // the urgent run's result covers only its prefixes.
+    if (running && !filters && this.#narrowRuns.has(name)) return running.catch(() => undefined).then(() => this.syncPeer(name, mode, retry, budget))
     if (running) return running
-    const run = this.#run(name, mode, retry, budget, filters).finally(() => this.#running.delete(name))
+    if (filters) this.#narrowRuns.add(name)
+    const run = this.#run(name, mode, retry, budget, filters).finally(() => {
+      this.#running.delete(name)
+      this.#narrowRuns.delete(name)
+    })
     this.#running.set(name, run)
     return run
   }

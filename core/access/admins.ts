@@ -129,14 +129,14 @@ export class Admins {
   }
 
   /**
-   * Gives an account another role; the password stays. A session keeps the role it was
-   * opened with and ends when the account's differs (daemon/admin/routing.ts), so a demoted
-   * admin's open pages stop at their next request.
+   * Gives an account another role; the password stays. A new generation ends the account's
+   * sessions, so a session opened under the old role cannot come back if the role returns
+   * (admin → reviewer → admin).
    */
   async setRole(name: string, role: unknown): Promise<AdminInfo> {
     const a = NAME_RE.test(name) ? await this.#accounts.get(name) : undefined
     if (!a) throw pollenError('POLLEN_NOT_FOUND', `no account named ${name}`)
-    const next = { ...a, role: assertRole(role) }
+    const next = { ...a, role: assertRole(role), generation: randomBytes(12).toString('base64url') }
     await this.#accounts.put(name, next)
     return info(next)
   }

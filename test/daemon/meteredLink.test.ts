@@ -21,7 +21,9 @@ t.test('the budget left: the daily MiB less what today\'s syncs moved, both dire
 
 t.test('urgent prefixes, within the peer\'s filters', async (t) => {
   t.same(urgentFilters({ meteredMb: 5, urgent: ['alerts'], filters: [''] }), ['alerts'], 'a peer with every partition')
-  t.same(urgentFilters({ meteredMb: 5, urgent: ['alerts', 'lib:who'], filters: ['lib:who/user:u7'] }), ['lib:who/user:u7'], 'wider than the filter: narrowed to it; outside every filter: dropped')
+  t.same(urgentFilters({ meteredMb: 5, urgent: ['alerts', 'lib:who'], filters: ['lib:who/user:u7', 'library'] }), ['lib:who/user:u7'], 'wider than a filter: narrowed to it; outside every filter: dropped')
+  t.same(urgentFilters({ meteredMb: 5, urgent: ['lib:who'], filters: ['lib:who/user:u7'] }), [], 'covering every filter: nothing is urgent, the budget holds for all')
+  t.same(urgentFilters({ meteredMb: 5, urgent: ['alerts'], filters: ['alerts'] }), [], 'the same for a filter equal to it')
   t.same(urgentFilters({ meteredMb: 0, urgent: ['alerts'], filters: [''] }), [], 'not metered: nothing is urgent, everything moves anyway')
   t.same(urgentFilters({ meteredMb: 5, urgent: [], filters: [''] }), [], 'none named')
 })

@@ -11,15 +11,19 @@ import { chunkUnpacker, MAX_CHUNK_OPS } from './limits.js'
 import { sign, verifyAsync } from '../../model/identity.js'
 import { equalBytes, sha256 } from '../../model/operation.js'
 import { chunkSigned, isChunkPayload, type ChunkFrame, type ChunkPayload, type Direction } from './frames.js'
-import { DEFAULT_CODEC, LINK_BOUND, MAX_SWITCHES, pickQuality, startQuality, WINDOW, type CodecMemory, type CodecOptions, type WindowTimes } from './quality.js'
+import { DEFAULT_CODEC, LINK_BOUND, MAX_SWITCHES, pickQuality, rememberWindow, startQuality, WINDOW, type CodecMemory, type CodecOptions, type WindowTimes } from './quality.js'
 
 /** What a sender knows before a stream's first chunk. */
 export interface EncoderStart {
   /** The link's rate in bytes per millisecond, when remembered (or capped); the stream then starts at the quality it allows. */
   linkRate?: number
-  /** The sender's measurements across its streams, read at the start and kept up to date. */
+  /** The sender's measurements across its streams: read for the start quality only, and kept up to date. */
   memory?: CodecMemory
-  /** The receiver acknowledges chunks, so a rate will be measured: a cold stream waits for it. */
+  /**
+   * Whether the receiver acknowledges chunks (a pull's server knows): with acks a cold stream
+   * waits for their rate; without them a pull starts at the fast quality. Undefined (a
+   * push, which the sender makes for itself): cold, deciding two windows in.
+   */
   acks?: boolean
 }
 
@@ -115,10 +119,14 @@ export class ChunkEncoder {
     this.#opts = opts
     this.#memory = start.memory
     this.#coldChunks = start.acks ? COLD_CHUNKS.acks : COLD_CHUNKS.none
-    Object.assign(this.#costs, start.memory?.msPerByte)
-    if (start.linkRate && start.linkRate > 0) this.#quality = startQuality(start.linkRate, start.memory ?? { msPerByte: {}, ratio: {} }, opts.quality, opts.slowLinkQuality)
+    // A claimed rate starts the stream no higher than a cold one would: only the acks after
+    // it may take it to the slowest, costliest quality.
+    const highest = Math.min(opts.slowLinkQuality, opts.coldQuality ?? opts.slowLinkQuality)
+    if (start.linkRate && start.linkRate > 0) this.#quality = startQuality(start.linkRate, start.memory ?? { msPerByte: {}, ratio: {} }, opts.quality, highest)
     else {
-      this.#quality = opts.coldQuality ?? opts.quality
+      // Cold only when a rate will come to decide by: a receiver that acks (a pull's server
+      // is told), or a push the sender makes for itself (start.acks undefined).
+      this.#quality = start.acks === false ? opts.quality : (opts.coldQuality ?? opts.quality)
       this.#cold = this.#quality !== opts.quality
     }
     this.#stream = compressor(this.#quality)
@@ -177,8 +185,7 @@ export class ChunkEncoder {
       if (this.#receiverBusy) this.#ms.receiverBound = true
       this.#costs[this.#quality] = this.#ms.encoding / this.#windowRaw
       if (this.#memory) {
-        this.#memory.msPerByte[this.#quality] = this.#costs[this.#quality]
-        this.#memory.ratio[this.#quality] = this.#windowRaw / this.#windowBytes
+        rememberWindow(this.#memory, this.#quality, this.#costs[this.#quality], this.#windowRaw / this.#windowBytes)
       }
       const seen: Record<number, number> = {}
       for (const [q, perByte] of Object.entries(this.#costs)) seen[Number(q)] = perByte * this.#windowRaw

@@ -359,8 +359,11 @@ t.test('a link rate known before the first chunk starts the stream at the qualit
   t.equal(fast.quality, DEFAULT_CODEC.quality, '100 Mbit/s: the fast quality')
   fast.close()
   const slow = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, undefined, { linkRate: 32, memory })
-  t.equal(slow.quality, 11, '256 kbit/s: the best')
+  t.equal(slow.quality, DEFAULT_CODEC.coldQuality, '256 kbit/s: no higher than a cold start; only acks take a stream to the costliest quality')
   slow.close()
+  const noAcks = new ChunkEncoder(SESSION, 'pull', id.secretKey, DEFAULT_CODEC, undefined, { acks: false })
+  t.equal(noAcks.quality, DEFAULT_CODEC.quality, 'a receiver without acks (nothing will measure the link): the fast quality, not cold')
+  noAcks.close()
   // A window at quality 5 teaches the memory this sender's speed and ratio.
   let clock = 0
   const enc = new ChunkEncoder(SESSION, 'pull', id.secretKey, { quality: 5, slowLinkQuality: 11 }, () => clock, { memory })

@@ -4,7 +4,7 @@
  * decision, and the start quality from a remembered link rate (startQuality).
  */
 import t from 'tap'
-import { codecMemory, pickQuality, RECEIVER_BOUND_QUALITY, startQuality } from '../../../../core/sync/wire/quality.js'
+import { codecMemory, pickQuality, RECEIVER_BOUND_QUALITY, rememberWindow, startQuality } from '../../../../core/sync/wire/quality.js'
 
 t.test('pickQuality: while the receiver sets the pace, never above the receiver-bound quality', async (t) => {
   const busy = { encoding: 10, reading: 2, waiting: 300, link: 600, receiverBound: true }
@@ -75,4 +75,16 @@ t.test('startQuality: the highest quality the sender can make faster than a know
   const measured = { msPerByte: { 5: 1 / (40 * 1048.576), 10: 1 / (1.4 * 1048.576) }, ratio: { 5: 6.3, 10: 7.4 } }
   t.equal(startQuality(125, measured, 5, 11), 10, '1 Mbit/s with this sender\'s measurements: 10 (11, scaled from 10, would be too slow)')
   t.equal(startQuality(125, { msPerByte: { 5: measured.msPerByte[5] }, ratio: { 5: 6.3 } }, 5, 11), 11, 'only quality 5 measured: the tables scale it, and by them 11 keeps up')
+})
+
+t.test('rememberWindow: a moving average, bounded, so no one stream sets where the next starts', async (t) => {
+  const m = codecMemory()
+  rememberWindow(m, 10, 0.001, 7)
+  t.same(m, { msPerByte: { 10: 0.001 }, ratio: { 10: 7 } }, 'the first measurement as it is')
+  rememberWindow(m, 10, 0.1, 1000)
+  t.equal(m.msPerByte[10], 0.001 + (0.1 - 0.001) * 0.25, 'a hundred times slower moves it a quarter of the way')
+  t.equal(m.ratio[10], 7 + (50 - 7) * 0.25, 'a ratio is kept to 50× at most before it counts')
+  rememberWindow(m, 10, Number.NaN, 0)
+  rememberWindow(m, 10, -1, 5)
+  t.equal(m.ratio[10], 7 + (50 - 7) * 0.25, 'nonsense is not remembered')
 })
